@@ -1,0 +1,1 @@
+"""The PyFlink feature job: a thin adapter over the pure core in ``userpulse``."""

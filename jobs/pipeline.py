@@ -1,0 +1,97 @@
+"""``build_pipeline``: wires the feature job graph without executing it.
+
+    Kafka (raw bytes + topic/partition/offset metadata, Table API source)
+      -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
+      -> event-time watermarks (bounded out-of-orderness, idleness)
+      -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
+                                         -> late topic (JSON, partition, offset)
+"""
+
+from __future__ import annotations
+
+from pyflink.common import Duration, Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.connectors.base import DeliveryGuarantee
+from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+from pyflink.table import StreamTableEnvironment
+
+from jobs.functions import DEAD_LETTER_TAG, LATE_TAG, DecodeFunction, EventTimeAssigner, TileFunction
+from userpulse.settings import Settings
+
+SOURCE_TABLE = "userpulse_source"
+
+
+def source_ddl(settings: Settings, bounded: bool) -> str:
+    """Flink SQL DDL of the Kafka source: key/value as raw bytes, with record metadata."""
+    opts = {
+        "connector": "kafka",
+        "topic": settings.topic,
+        "properties.bootstrap.servers": settings.kafka_bootstrap,
+        "properties.group.id": settings.group_id,
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        "key.format": "raw",
+        "key.fields": "k",
+        "value.format": "raw",
+        "value.fields-include": "EXCEPT_KEY",
+        "scan.topic-partition-discovery.interval": "10 s",
+    }
+    if bounded:
+        opts["scan.bounded.mode"] = "latest-offset"
+    with_ = ",\n  ".join(f"'{k}' = '{v}'" for k, v in opts.items())
+    return (
+        f"CREATE TEMPORARY TABLE {SOURCE_TABLE} (\n"
+        "  k BYTES, v BYTES,\n"
+        "  `topic` STRING METADATA VIRTUAL,\n"
+        "  `partition` INT METADATA VIRTUAL,\n"
+        "  `offset` BIGINT METADATA VIRTUAL\n"
+        f") WITH (\n  {with_}\n)"
+    )
+
+
+def _string_sink(settings: Settings, topic: str) -> KafkaSink:
+    return (
+        KafkaSink.builder()
+        .set_bootstrap_servers(settings.kafka_bootstrap)
+        .set_record_serializer(
+            KafkaRecordSerializationSchema.builder()
+            .set_topic(topic)
+            .set_value_serialization_schema(SimpleStringSchema())
+            .build()
+        )
+        .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build()
+    )
+
+
+def build_pipeline(env: StreamExecutionEnvironment, settings: Settings, bounded: bool = False) -> None:
+    """Add the feature job's operators to ``env`` (uids are stable for savepoint compatibility).
+
+    Args:
+        env: from :func:`jobs.runtime.create_env`.
+        settings: topics, lateness, Redis, flush settings.
+        bounded: stop at the topic's end offsets as of start (and flush everything before exit).
+    """
+    t_env = StreamTableEnvironment.create(env)
+    t_env.execute_sql(source_ddl(settings, bounded))
+    raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
+    decoded = raw.process(DecodeFunction(settings)).name("decode").uid("decode")
+    decoded.get_side_output(DEAD_LETTER_TAG).sink_to(
+        _string_sink(settings, settings.dead_letter_topic)
+    ).name("dead-letter-sink").uid("dead-letter-sink")
+    strategy = (
+        WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(settings.out_of_orderness_ms))
+        .with_idleness(Duration.of_millis(settings.idle_timeout_ms))
+        .with_timestamp_assigner(EventTimeAssigner())
+    )
+    timed = decoded.assign_timestamps_and_watermarks(strategy).name("event-time").uid("event-time")
+    tiles = (
+        timed.key_by(lambda r: r[0], key_type=Types.STRING())
+        .process(TileFunction(settings), output_type=Types.STRING())
+        .name("tiles")
+        .uid("tiles")
+    )
+    tiles.get_side_output(LATE_TAG).sink_to(_string_sink(settings, settings.late_topic)).name(
+        "late-sink"
+    ).uid("late-sink")

@@ -1,0 +1,260 @@
+"""Avro codec for events: the wire contract of design section 3, in one module.
+
+Framings (the writer schema is always identified, so evolution works):
+
+- single-object (default, registry-free): ``C3 01`` + 8-byte CRC-64-AVRO fingerprint of the writer
+  schema's Parsing Canonical Form (little-endian) + Avro binary body. Source: Avro 1.11
+  specification, "Single-object encoding".
+- Confluent wire format (when a Schema Registry is configured): ``00`` + 4-byte big-endian schema id
+  + Avro binary body. Source: Confluent docs, "Wire format".
+- schemaless: plain Avro binary, accepted only with an explicitly configured writer schema.
+
+Decoding never raises anything but :class:`DecodeError`; generic faults inside the Avro reader
+(IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). The
+decoder must consume every byte of the record; trailing bytes are an error (case H10).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+
+from userpulse.events import Event, EventType
+
+SCHEMA_DIR = Path(__file__).resolve().parent
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
+DEFAULT_MAX_RECORD_BYTES = 65_536
+
+_PAYLOAD_NAMES = {
+    EventType.CLICK: "userpulse.Click",
+    EventType.SCROLL: "userpulse.Scroll",
+    EventType.HOVER: "userpulse.Hover",
+}
+_TYPE_BY_PAYLOAD = {v: k for k, v in _PAYLOAD_NAMES.items()}
+
+
+class DecodeError(Exception):
+    """A record that cannot become an :class:`Event`.
+
+    Attributes:
+        reason: human-readable reason, starting with the failing part.
+        error_class: short class of the fault (``bad_framing``, ``unknown_schema``, ``bad_avro``,
+            ``trailing_bytes``, ``too_large``, ``empty``, ``IndexError``...).
+    """
+
+    def __init__(self, error_class: str, reason: str) -> None:
+        super().__init__(f"{error_class}: {reason}")
+        self.error_class = error_class
+        self.reason = reason
+
+
+def _strip_logical_types(node: Any) -> Any:
+    """Copy of a JSON schema without ``logicalType`` (same canonical form; ints stay ints)."""
+    if isinstance(node, dict):
+        return {k: _strip_logical_types(v) for k, v in node.items() if k != "logicalType"}
+    if isinstance(node, list):
+        return [_strip_logical_types(v) for v in node]
+    return node
+
+
+def load_schema_json(directory: Path = SCHEMA_DIR) -> dict[str, Any]:
+    """The event schema from ``directory`` with the named payload records inlined.
+
+    Args:
+        directory: folder holding ``click.avsc``, ``scroll.avsc``, ``hover.avsc``, ``event.avsc``.
+
+    Returns:
+        A self-contained JSON schema (dict) of ``userpulse.Event``.
+    """
+    parts = {n: json.loads((directory / f"{n}.avsc").read_text()) for n in ("click", "scroll", "hover")}
+    event = json.loads((directory / "event.avsc").read_text())
+    by_name = {f"{p['namespace']}.{p['name']}": p for p in parts.values()}
+    for field in event["fields"]:
+        if field["name"] == "payload":
+            field["type"] = [by_name[n] for n in field["type"]]
+    return event
+
+
+@dataclass(frozen=True)
+class WriterSchema:
+    """A parsed writer schema and its identities.
+
+    Attributes:
+        json: the schema as JSON (dict).
+        parsed: fastavro-parsed schema (logical types stripped; event_time stays an int of ms).
+        fingerprint: 8 bytes, CRC-64-AVRO of the Parsing Canonical Form, little-endian.
+    """
+
+    json: dict[str, Any]
+    parsed: Any
+    fingerprint: bytes
+
+    @classmethod
+    def from_json(cls, schema: dict[str, Any]) -> WriterSchema:
+        """Parse ``schema`` and compute its fingerprint."""
+        parsed = parse_schema(_strip_logical_types(schema), _write_hint=False)
+        canonical = to_parsing_canonical_form(parsed)
+        return cls(schema, parsed, bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")))
+
+
+CURRENT = WriterSchema.from_json(load_schema_json())
+"""The event schema this build writes and reads into."""
+
+
+def event_to_record(event: Event) -> dict[str, Any]:
+    """The Avro record (dict) of ``event`` for the current schema."""
+    if event.event_type is EventType.CLICK:
+        payload: dict[str, Any] = {"position": event.position}
+    elif event.event_type is EventType.SCROLL:
+        payload = {"scroll_depth": event.scroll_depth, "scroll_px": event.scroll_px}
+    else:
+        payload = {"dwell_ms": event.dwell_ms}
+    return {
+        "event_id": event.event_id,
+        "user_id": event.user_id,
+        "event_time": event.event_time_ms,
+        "session_id": event.session_id,
+        "item_id": event.item_id,
+        "device": event.device,
+        "surface": event.surface,
+        "row": event.row,
+        "payload": (_PAYLOAD_NAMES[event.event_type], payload),
+    }
+
+
+def record_to_event(rec: Mapping[str, Any]) -> Event:
+    """The :class:`Event` of a decoded record (read with ``return_record_name=True``)."""
+    name, payload = rec["payload"]
+    etype = _TYPE_BY_PAYLOAD[name]
+    return Event(
+        event_id=rec["event_id"],
+        event_type=etype,
+        user_id=rec["user_id"],
+        event_time_ms=rec["event_time"],
+        session_id=rec["session_id"],
+        item_id=rec.get("item_id"),
+        device=rec.get("device"),
+        surface=rec.get("surface"),
+        row=rec.get("row"),
+        position=payload.get("position"),
+        dwell_ms=payload.get("dwell_ms"),
+        scroll_depth=payload.get("scroll_depth"),
+        scroll_px=payload.get("scroll_px"),
+    )
+
+
+def encode_body(event: Event, schema: WriterSchema = CURRENT) -> bytes:
+    """Plain Avro binary of ``event`` (no framing)."""
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema.parsed, event_to_record(event))
+    return buf.getvalue()
+
+
+def encode(event: Event, schema: WriterSchema = CURRENT) -> bytes:
+    """Single-object encoding of ``event``: ``C3 01`` + fingerprint + body."""
+    return SINGLE_OBJECT_MAGIC + schema.fingerprint + encode_body(event, schema)
+
+
+def encode_confluent(event: Event, schema_id: int, schema: WriterSchema = CURRENT) -> bytes:
+    """Confluent wire format: ``00`` + big-endian ``schema_id`` (0..2**31-1) + body.
+
+    Raises:
+        ValueError: ``schema_id`` out of range.
+    """
+    if not 0 <= schema_id < 2**31:
+        raise ValueError(f"schema_id must be 0..2**31-1, got {schema_id}")
+    return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + encode_body(event, schema)
+
+
+class Decoder:
+    """Bytes -> :class:`Event`, raising only :class:`DecodeError`.
+
+    Args:
+        known: writer schemas the decoder may meet (single-object framing), by fingerprint. The
+            current schema is always known. Add past versions here for evolution.
+        reader: the schema events are resolved into (default: the current one).
+        schema_by_id: Confluent framing: resolves a registry id to a :class:`WriterSchema`
+            (for example a Schema Registry client lookup); it may raise ``KeyError`` for an
+            unknown id (-> ``unknown_schema``). Any other exception propagates: a registry outage
+            is not a bad record (case H09).
+        schemaless: explicitly configured writer schema for plain Avro records; when set, records
+            without a recognised header are read with it.
+        max_record_bytes: larger values are rejected as ``too_large``.
+    """
+
+    def __init__(
+        self,
+        known: list[WriterSchema] | None = None,
+        reader: WriterSchema = CURRENT,
+        schema_by_id: Callable[[int], WriterSchema] | None = None,
+        schemaless: WriterSchema | None = None,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    ) -> None:
+        self._by_fp = {s.fingerprint: s for s in [CURRENT, *(known or [])]}
+        self._reader = reader
+        self._schema_by_id = schema_by_id
+        self._schemaless = schemaless
+        self._max = max_record_bytes
+
+    def _writer_and_offset(self, data: bytes) -> tuple[WriterSchema, int]:
+        if data[:2] == SINGLE_OBJECT_MAGIC:
+            if len(data) < 10:
+                raise DecodeError("bad_framing", f"single-object header truncated ({len(data)} bytes)")
+            fp = data[2:10]
+            writer = self._by_fp.get(fp)
+            if writer is None:
+                raise DecodeError("unknown_schema", f"unknown writer schema fingerprint {fp.hex()}")
+            return writer, 10
+        if data[:1] == CONFLUENT_MAGIC and self._schema_by_id is not None:
+            if len(data) < 5:
+                raise DecodeError("bad_framing", f"confluent header truncated ({len(data)} bytes)")
+            (schema_id,) = struct.unpack(">I", data[1:5])
+            try:
+                return self._schema_by_id(schema_id), 5
+            except KeyError:
+                raise DecodeError("unknown_schema", f"unknown schema id {schema_id}") from None
+        if self._schemaless is not None:
+            return self._schemaless, 0
+        raise DecodeError("bad_framing", f"no known framing, first bytes {data[:4].hex()}")
+
+    def decode(self, data: bytes) -> Event:
+        """Decode one record value.
+
+        Args:
+            data: the Kafka record value (not None: tombstones are handled by the caller).
+
+        Raises:
+            DecodeError: for every fault of the bytes (framing, unknown schema, Avro, trailing
+                bytes, size, empty). Registry outages (from ``schema_by_id``) propagate as-is.
+        """
+        if not data:
+            raise DecodeError("empty", "record value has zero bytes")
+        if len(data) > self._max:
+            raise DecodeError("too_large", f"{len(data)} bytes > {self._max}")
+        writer, offset = self._writer_and_offset(data)
+        if offset == len(data):
+            raise DecodeError("bad_avro", "framing header with no body")
+        fo = io.BytesIO(data)
+        fo.seek(offset)
+        reader = None if writer is self._reader else self._reader.parsed
+        try:
+            rec = fastavro.schemaless_reader(fo, writer.parsed, reader, return_record_name=True)
+        except Exception as exc:  # any fault of the bytes is a bad record (case H07)
+            raise DecodeError(type(exc).__name__, f"avro body unreadable: {exc}") from None
+        if fo.tell() != len(data):
+            raise DecodeError(
+                "trailing_bytes", f"{len(data) - fo.tell()} bytes left after the record"
+            )
+        try:
+            return record_to_event(rec)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise DecodeError(type(exc).__name__, f"record does not fit the event model: {exc}") from None

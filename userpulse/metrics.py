@@ -1,0 +1,44 @@
+"""Prometheus metric names of the job workers, in one module (units in the names).
+
+Source of naming rules: Prometheus docs, "Metric and label naming" (base units, ``_total``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import Counter, Histogram, start_http_server
+
+EVENTS_IN = Counter("userpulse_events_in_total", "Records read from the input topic")
+EVENTS_COUNTED = Counter("userpulse_events_counted_total", "Events folded into features")
+EVENTS_LATE = Counter("userpulse_events_late_total", "Events beyond the allowed lateness")
+EVENTS_DEAD_LETTERED = Counter(
+    "userpulse_events_dead_lettered_total", "Records sent to the dead-letter topic", ["error_class"]
+)
+TOMBSTONES = Counter("userpulse_tombstones_skipped_total", "Null-value records skipped")
+DECODE_SECONDS = Histogram(
+    "userpulse_decode_seconds", "Decode time per record", buckets=(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3)
+)
+WRITE_SECONDS = Histogram(
+    "userpulse_redis_write_seconds", "Time of one pipelined flush to Redis",
+    buckets=(1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2, 0.1, 1.0),
+)
+FRESHNESS_MS = Histogram(
+    "userpulse_freshness_ms", "Redis write time minus event_time, ms",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 60000),
+)
+REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis flushes")
+
+_started: set[int] = set()
+_lock = threading.Lock()
+
+
+def serve(port: int) -> None:
+    """Expose the metrics on ``port`` (once per process; 0 = do nothing)."""
+    if port <= 0:
+        return
+    with _lock:
+        if port in _started:
+            return
+        start_http_server(port, addr="127.0.0.1")
+        _started.add(port)
