@@ -160,7 +160,8 @@ class TileWriter:
         w.deletes.setdefault(tile_ms, set()).update(idx)
         for k in idx:
             w.tiles.pop((tile_ms, k), None)
-        w.pruned_upto[tile_ms] = max(w.pruned_upto.get(tile_ms, k) for k in idx)
+        top = max(idx)
+        w.pruned_upto[tile_ms] = max(w.pruned_upto.get(tile_ms, top), top)
 
     def _script_args(self, user_id: str, w: _UserWrite) -> tuple[list[str], list[str | int]]:
         by_g: dict[int, list[tuple[int, TileValue]]] = {}

@@ -1,0 +1,79 @@
+"""Helpers of the job tests: per-test topics and settings, reading a topic back, running the job."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import redis
+from confluent_kafka import Consumer
+
+from jobs import records
+from userpulse import stack as stack_lib
+from userpulse.settings import Settings
+
+
+def job_settings(stack: Settings, partitions: int = 1, **update: Any) -> Settings:
+    """Settings with fresh input / dead-letter / late topics and consumer group for one test."""
+    name = f"job.{uuid.uuid4().hex[:10]}"
+    s = stack.model_copy(
+        update={
+            "topic": name,
+            "dead_letter_topic": name + ".dlq",
+            "late_topic": name + ".late",
+            "group_id": "g." + name,
+            "checkpoint_dir": stack.home / "checkpoints" / name,
+            **update,
+        }
+    )
+    stack_lib.recreate_topic(s, s.topic, partitions)
+    stack_lib.recreate_topic(s, s.dead_letter_topic, 1)
+    stack_lib.recreate_topic(s, s.late_topic, 1)
+    return s
+
+
+def drop_topics(s: Settings) -> None:
+    """Delete the test's topics."""
+    stack_lib.delete_topics(s, [s.topic, s.dead_letter_topic, s.late_topic])
+
+
+def read_topic(s: Settings, topic: str, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """All JSON records of ``topic`` (dead-letter or late), from the beginning."""
+    c = Consumer(
+        {
+            "bootstrap.servers": s.kafka_bootstrap,
+            "group.id": "reader." + uuid.uuid4().hex,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+        }
+    )
+    c.subscribe([topic])
+    out: list[dict[str, Any]] = []
+    eof = False
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not eof and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            eof = m.error().code() == -191  # _PARTITION_EOF
+            continue
+        out.append(records.parse(m.value().decode()))
+    c.close()
+    return out
+
+
+def run_bounded(s: Settings) -> dict[str, int]:
+    """Run the feature job bounded on ``s.topic`` (real PyFlink local execution)."""
+    from jobs.runner import run_job
+
+    return run_job(s, bounded=True, job_name=f"test-{s.topic}")
+
+
+def flush_redis(s: Settings) -> redis.Redis:
+    """A client of the test Redis after FLUSHDB (tests run one at a time)."""
+    r = redis.Redis(host=s.redis_host, port=s.redis_port, db=s.redis_db)
+    r.flushdb()
+    return r

@@ -1,0 +1,50 @@
+"""Key layout v1: golden keys, hash tags and tile value encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from sinks import layout
+from userpulse.tiles import empty_tile
+
+
+def test_golden_keys() -> None:
+    assert layout.tiles_key("u1", 1000) == "up:v1:{u1}:t:1000"
+    assert layout.tiles_key("u1", 1_440_000) == "up:v1:{u1}:t:1440000"
+    assert layout.meta_key("u1") == "up:v1:{u1}:m"
+    assert layout.meta_key("a}b{c%") == "up:v1:{a%7Db%7Bc%25}:m"
+    assert layout.meta_key("ø") == "up:v1:{ø}:m"
+
+
+def _hash_tag(key: str) -> str:
+    """Redis Cluster hash tag rule (cluster spec, "Hash tags")."""
+    s = key.find("{")
+    if s >= 0:
+        e = key.find("}", s + 1)
+        if e > s + 1:
+            return key[s + 1 : e]
+    return key
+
+
+@pytest.mark.parametrize("user", ["u1", "}x", "{}", "a}b", "%7D", "x" * 128])
+def test_all_keys_of_a_user_share_one_tag_and_users_do_not_collide(user: str) -> None:
+    keys = [layout.meta_key(user), *(layout.tiles_key(user, g) for g in (1000, 5000))]
+    tags = {_hash_tag(k) for k in keys}
+    assert len(tags) == 1 and tags.pop() == layout.user_tag(user)
+    assert layout.user_tag(user) != layout.user_tag(user + "}")
+
+
+def test_ttl_covers_longest_window_plus_lateness() -> None:
+    assert layout.ttl_s() == 86_400 + 600 + 3_600
+    assert layout.ttl_s(allowed_lateness_ms=0, margin_s=0) == 86_400
+
+
+def test_tile_encoding_round_trip() -> None:
+    t = empty_tile()
+    assert layout.encode_tile(t) == "0;0;0;0;0;;"
+    v = [3, 1, 1, 1, 1500, 0.4, 1717243204000]
+    assert layout.encode_tile(v) == "3;1;1;1;1500;0.4;1717243204000"
+    assert layout.decode_tile(layout.encode_tile(v)) == v
+    assert layout.decode_tile(b"0;0;0;0;0;;") == t
+    with pytest.raises(ValueError):
+        layout.decode_tile("1;2")
