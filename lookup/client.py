@@ -91,7 +91,10 @@ class FeatureClient:
         return self.get_many([user_id], features, as_of)[user_id]
 
     def get_many(
-        self, user_ids: Iterable[str], features: Sequence[str] | None = None, as_of: int | None = None
+        self,
+        user_ids: Iterable[str],
+        features: Sequence[str] | None = None,
+        as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
         """Features of many users in one pipelined round trip; same arguments as :meth:`get`."""
         names = self._validate(features)
@@ -125,9 +128,7 @@ def _features_for(
     if not meta:
         return {n: FeatureResult(None, Status.NOT_FOUND, None) for n in names}
     tiles = {g: _decode_hash(h) for g, h in hashes.items()}
-    pruned = {
-        int(k.decode()[2:]): int(v) for k, v in meta.items() if k.startswith(b"p:")
-    }
+    pruned = {int(k.decode()[2:]): int(v) for k, v in meta.items() if k.startswith(b"p:")}
     out: dict[str, FeatureResult] = {}
     merged_cache: dict[tuple[int, int], TileValue | None] = {}
     for n in names:
@@ -149,7 +150,9 @@ def _features_for(
             out[n] = FeatureResult(None, Status.OUT_OF_RETENTION, None)
             continue
         mt = m[IDX_MAX_TIME]
-        out[n] = FeatureResult(m[_AGG_INDEX[f.aggregate.name]], Status.PRESENT, None if mt is None else int(mt))
+        out[n] = FeatureResult(
+            m[_AGG_INDEX[f.aggregate.name]], Status.PRESENT, None if mt is None else int(mt)
+        )
     return out
 
 
@@ -165,9 +168,11 @@ def _last_seen(
     last = t // g
     if last <= pruned.get(g, last - 1):
         return FeatureResult(None, Status.OUT_OF_RETENTION, None)
-    cands = [v[IDX_MAX_TIME] for k, v in tiles_1s.items() if k <= last and v[IDX_MAX_TIME] is not None]
+    cands = [
+        int(v[IDX_MAX_TIME] or 0) for k, v in tiles_1s.items() if k <= last and v[IDX_MAX_TIME]
+    ]
     if cands:
-        best = int(max(cands))  # type: ignore[type-var]
+        best = max(cands)
         return FeatureResult(best, Status.PRESENT, best)
     oldest = min(tiles_1s) if tiles_1s else None
     if oldest is not None and pruned.get(g) is None:

@@ -42,7 +42,7 @@ def meta_key(user_id: str) -> str:
 
 
 def ttl_s(allowed_lateness_ms: int = 600_000, margin_s: int = 3_600) -> int:
-    """Key TTL in seconds: longest window + allowed lateness + ``margin_s``; refreshed on every write."""
+    """Key TTL in s: longest window + allowed lateness + ``margin_s``; refreshed on each write."""
     return (LONGEST_WINDOW_MS + allowed_lateness_ms) // 1000 + margin_s
 
 

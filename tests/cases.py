@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from userpulse.events import Event, EventType
 from userpulse.settings import REPO_ROOT
 
-CASES_PATH = Path(REPO_ROOT).parent / "shared" / "cases" / "cases.json"
-DATA_DIR = Path(REPO_ROOT).parent / "shared" / "data" / "real"
+SHARED_DIR = Path(os.environ.get("USERPULSE_SHARED_DIR", Path(REPO_ROOT).parent / "shared"))
+"""The workplace's shared/ folder (beside the repo in CI); USERPULSE_SHARED_DIR overrides it."""
+CASES_PATH = SHARED_DIR / "cases" / "cases.json"
+DATA_DIR = SHARED_DIR / "data" / "real"
 
 
 def load_cases() -> dict[str, dict[str, Any]]:

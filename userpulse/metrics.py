@@ -17,14 +17,18 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 TOMBSTONES = Counter("userpulse_tombstones_skipped_total", "Null-value records skipped")
 DECODE_SECONDS = Histogram(
-    "userpulse_decode_seconds", "Decode time per record", buckets=(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3)
+    "userpulse_decode_seconds",
+    "Decode time per record",
+    buckets=(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3),
 )
 WRITE_SECONDS = Histogram(
-    "userpulse_redis_write_seconds", "Time of one pipelined flush to Redis",
+    "userpulse_redis_write_seconds",
+    "Time of one pipelined flush to Redis",
     buckets=(1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2, 0.1, 1.0),
 )
 FRESHNESS_MS = Histogram(
-    "userpulse_freshness_ms", "Redis write time minus event_time, ms",
+    "userpulse_freshness_ms",
+    "Redis write time minus event_time, ms",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 60000),
 )
 REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis flushes")

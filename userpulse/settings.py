@@ -37,15 +37,19 @@ class Settings(BaseSettings):
         default=REPO_ROOT / ".userpulse",
         description="Project-owned folder for broker/redis data, logs and pid files.",
     )
-    kafka_host: str = Field(default="127.0.0.1", description="Loopback address of the local broker.")
+    kafka_host: str = Field(
+        default="127.0.0.1", description="Loopback address of the local broker."
+    )
     kafka_port: int = Field(default=19092, ge=1, le=65535, description="Broker listener port.")
-    kafka_controller_port: int = Field(default=19093, ge=1, le=65535, description="KRaft controller port.")
+    kafka_controller_port: int = Field(
+        default=19093, ge=1, le=65535, description="KRaft controller port."
+    )
     redis_host: str = Field(default="127.0.0.1", description="Host of the Redis online store.")
     redis_port: int = Field(default=16379, ge=1, le=65535, description="Redis port.")
     redis_db: int = Field(default=0, ge=0, description="Redis logical database.")
     infra_lib: Path = Field(
         default=REPO_ROOT / "infra" / "lib",
-        description="Where `make deps` (mvn -f infra/pom.xml package) put the Kafka and Flink jars.",
+        description="Where `make deps` (mvn -f infra/pom.xml package) puts the jars.",
     )
 
     # --- Kafka topics ------------------------------------------------------------------------
@@ -54,9 +58,11 @@ class Settings(BaseSettings):
     )
     topic: str = Field(default="userpulse.events", description="Input topic of Avro events.")
     topic_partitions: int = Field(
-        default=1, ge=1,
-        description="Partitions of the input topic when the project creates it. 1 until per-partition "
-        "watermarks land (issue 3): the watermark is generated per subtask after decoding.",
+        default=1,
+        ge=1,
+        description="Partitions of the input topic when the project creates it. 1 until "
+        "per-partition watermarks land (issue 3): the watermark is generated per subtask "
+        "after decoding.",
     )
     dead_letter_topic: str = Field(default="userpulse.events.dlq", description="Dead-letter topic.")
     late_topic: str = Field(default="userpulse.events.late", description="Late-event output topic.")
@@ -69,11 +75,15 @@ class Settings(BaseSettings):
     out_of_orderness_ms: int = Field(default=5_000, ge=0, description="Bounded out-of-orderness.")
     allowed_lateness_ms: int = Field(default=600_000, ge=0, description="Allowed lateness.")
     idle_timeout_ms: int = Field(default=5_000, ge=1, description="Partition idleness timeout.")
-    max_future_ms: int = Field(default=86_400_000, ge=0, description="Sane range: how far ahead of the clock.")
+    max_future_ms: int = Field(
+        default=86_400_000, ge=0, description="Sane range: how far ahead of the clock."
+    )
 
     # --- Redis writes --------------------------------------------------------------------------
     flush_interval_ms: int = Field(default=5, ge=1, le=1000, description="Max time a write waits.")
-    flush_max_pending: int = Field(default=500, ge=1, description="Flush when this many users are pending.")
+    flush_max_pending: int = Field(
+        default=500, ge=1, description="Flush when this many users are pending."
+    )
     redis_ttl_s: int | None = Field(
         default=None, ge=1, description="Key TTL; default: longest window + allowed lateness + 1 h."
     )
@@ -81,9 +91,15 @@ class Settings(BaseSettings):
     # --- job -----------------------------------------------------------------------------------
     parallelism: int = Field(default=1, ge=1, description="Flink parallelism of the feature job.")
     checkpoint_interval_ms: int = Field(default=10_000, ge=100, description="Checkpoint interval.")
-    job_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port of job workers; 0 = off.")
-    checkpoint_dir: Path | None = Field(default=None, description="Checkpoint storage; default: <home>/checkpoints.")
-    python_execution_mode: str = Field(default="thread", description="PyFlink python.execution-mode.")
+    job_metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Prometheus port of job workers; 0 = off."
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Checkpoint storage; default: <home>/checkpoints."
+    )
+    python_execution_mode: str = Field(
+        default="thread", description="PyFlink python.execution-mode."
+    )
 
     @field_validator("python_execution_mode")
     @classmethod

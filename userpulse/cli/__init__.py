@@ -4,19 +4,21 @@
 - ``userpulse produce synthetic|replay``: load testers (produce_cmd)
 - ``userpulse job run``: job owners (job_cmd)
 - ``userpulse features get``: feature consumers (features_cmd)
+- ``userpulse demo``: the whole path once (demo_cmd)
 """
 
 from __future__ import annotations
 
 import typer
 
-from userpulse.cli import features_cmd, job_cmd, produce_cmd, stack_cmd
+from userpulse.cli import demo_cmd, features_cmd, job_cmd, produce_cmd, stack_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_cmd.register(app)
 app.add_typer(produce_cmd.app, name="produce")
 app.add_typer(job_cmd.app, name="job")
 app.add_typer(features_cmd.app, name="features")
+app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:

@@ -29,8 +29,12 @@ def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table
     for col in ("feature", "value", "status", "newest event (UTC)"):
         t.add_column(col)
     for name, r in res.items():
-        t.add_row(name, "" if r.value is None else str(r.value), r.status.value,
-                  _fmt_time(r.newest_event_time_ms))
+        t.add_row(
+            name,
+            "" if r.value is None else str(r.value),
+            r.status.value,
+            _fmt_time(r.newest_event_time_ms),
+        )
     return t
 
 
@@ -49,8 +53,14 @@ def get(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if as_json:
-        out = {n: {"value": r.value, "status": r.status.value, "newest_event_time_ms": r.newest_event_time_ms}
-               for n, r in res.items()}
+        out = {
+            n: {
+                "value": r.value,
+                "status": r.status.value,
+                "newest_event_time_ms": r.newest_event_time_ms,
+            }
+            for n, r in res.items()
+        }
         typer.echo(json.dumps({"user_id": user, "as_of": as_of, "features": out}, indent=2))
     else:
         console.print(render(user, res, as_of))

@@ -23,11 +23,8 @@ def run(
     group_id: str | None = typer.Option(None, help="Consumer group (offsets start from it)."),
 ) -> None:
     """Consume events, keep per-user tiles, write them to Redis; runs until stopped (Ctrl-C)."""
-    overrides = {
-        k: v for k, v in {"topic": topic, "parallelism": parallelism, "group_id": group_id}.items()
-        if v is not None
-    }
-    settings = Settings(**overrides)
+    overrides = {"topic": topic, "parallelism": parallelism, "group_id": group_id}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     from jobs.runner import run_job  # PyFlink import is slow; only when running a job
 
     t0 = time.monotonic()

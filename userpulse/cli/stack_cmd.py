@@ -1,0 +1,92 @@
+"""`userpulse up|down|status`: the local stack (Kafka broker + Redis), see userpulse.stack."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from confluent_kafka import KafkaException
+from rich.console import Console
+from rich.table import Table
+
+from userpulse import stack
+from userpulse.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _render(status: stack.StackStatus) -> None:
+    table = Table(title="userpulse local stack")
+    for col in ("service", "address", "reachable", "pid (ours)", "log"):
+        table.add_column(col)
+    for svc in (status.kafka, status.redis):
+        table.add_row(
+            svc.name,
+            svc.address,
+            "[green]yes[/green]" if svc.reachable else "[red]no[/red]",
+            str(svc.pid) if svc.pid is not None else ("external" if svc.reachable else "-"),
+            str(svc.log_file),
+        )
+    console.print(table)
+    if status.topics:
+        console.print(
+            "topics: "
+            + ", ".join(
+                f"{n} ({p} partition{'' if p == 1 else 's'})"
+                for n, p in sorted(status.topics.items())
+            )
+        )
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def up(
+    timeout_s: float = typer.Option(90.0, help="Seconds to wait for each service to be healthy."),
+) -> None:
+    """Start the local Kafka broker and Redis (if not running) and create the topics."""
+    settings = Settings()
+    started = time.monotonic()
+    try:
+        with console.status("starting Kafka and Redis ..."):
+            status = stack.up(settings, timeout_s=timeout_s)
+    except (stack.StackError, KafkaException) as e:
+        raise _fail(str(e)) from e
+    _render(status)
+    console.print(f"[green]stack is up[/green] ({time.monotonic() - started:.1f} s)")
+
+
+def down() -> None:
+    """Stop the Kafka broker and Redis that `userpulse up` started (data is kept)."""
+    settings = Settings()
+    try:
+        status = stack.down(settings)
+    except (stack.StackError, OSError) as e:
+        raise _fail(str(e)) from e
+    _render(status)
+    if status.kafka.reachable or status.redis.reachable:
+        console.print("[yellow]still reachable services were not started by userpulse[/yellow]")
+    else:
+        console.print("[green]stack is down[/green]")
+
+
+def status() -> None:
+    """Show whether Kafka and Redis are reachable; exit 1 when either is not."""
+    settings = Settings()
+    try:
+        st = stack.status(settings)
+    except (stack.StackError, KafkaException) as e:
+        raise _fail(str(e)) from e
+    _render(st)
+    if not st.healthy:
+        raise _fail("the stack is not (fully) up: run `userpulse up` (or `make up`)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the stack commands to the root app."""
+    app.command("up")(up)
+    app.command("down")(down)
+    app.command("status")(status)
