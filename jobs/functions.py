@@ -60,13 +60,22 @@ class DecodeFunction(ProcessFunction):
             return
         assert self._decoder is not None
         rec, err = records.decode_record(
-            self._decoder, row.k, value, row.topic, row.partition, row.offset,
-            int(time.time() * 1000), self._max_future_ms,
+            self._decoder,
+            row.k,
+            value,
+            row.topic,
+            row.partition,
+            row.offset,
+            int(time.time() * 1000),
+            self._max_future_ms,
         )
         if err is not None:
             metrics.EVENTS_DEAD_LETTERED.labels(err[0]).inc()
-            yield DEAD_LETTER_TAG, records.dead_letter_json(
-                row.k, value, row.topic, row.partition, row.offset, err[0], err[1]
+            yield (
+                DEAD_LETTER_TAG,
+                records.dead_letter_json(
+                    row.k, value, row.topic, row.partition, row.offset, err[0], err[1]
+                ),
             )
             return
         yield rec
@@ -97,7 +106,9 @@ class TileFunction(KeyedProcessFunction):
         )
         client = redis.Redis(host=self._s.redis_host, port=self._s.redis_port, db=self._s.redis_db)
         self._writer = TileWriter(
-            client, ttl_s=self._s.redis_ttl_s or ttl_s(self._lateness_ms), on_retry=lambda _e: metrics.REDIS_RETRIES.inc()
+            client,
+            ttl_s=self._s.redis_ttl_s or ttl_s(self._lateness_ms),
+            on_retry=lambda _e: metrics.REDIS_RETRIES.inc(),
         )
 
     def close(self) -> None:

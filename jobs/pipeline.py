@@ -1,10 +1,10 @@
 """``build_pipeline``: wires the feature job graph without executing it.
 
-    Kafka (raw bytes + topic/partition/offset metadata, Table API source)
-      -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
-      -> event-time watermarks (bounded out-of-orderness, idleness)
-      -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
-                                         -> late topic (JSON, partition, offset)
+Kafka (raw bytes + topic/partition/offset metadata, Table API source)
+  -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
+  -> event-time watermarks (bounded out-of-orderness, idleness)
+  -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
+                                     -> late topic (JSON, partition, offset)
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
 from pyflink.table import StreamTableEnvironment
 
-from jobs.functions import DEAD_LETTER_TAG, LATE_TAG, DecodeFunction, EventTimeAssigner, TileFunction
+from jobs.functions import (
+    DEAD_LETTER_TAG,
+    LATE_TAG,
+    DecodeFunction,
+    EventTimeAssigner,
+    TileFunction,
+)
 from userpulse.settings import Settings
 
 SOURCE_TABLE = "userpulse_source"
@@ -65,7 +71,9 @@ def _string_sink(settings: Settings, topic: str) -> KafkaSink:
     )
 
 
-def build_pipeline(env: StreamExecutionEnvironment, settings: Settings, bounded: bool = False) -> None:
+def build_pipeline(
+    env: StreamExecutionEnvironment, settings: Settings, bounded: bool = False
+) -> None:
     """Add the feature job's operators to ``env`` (uids are stable for savepoint compatibility).
 
     Args:
@@ -81,7 +89,9 @@ def build_pipeline(env: StreamExecutionEnvironment, settings: Settings, bounded:
         _string_sink(settings, settings.dead_letter_topic)
     ).name("dead-letter-sink").uid("dead-letter-sink")
     strategy = (
-        WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(settings.out_of_orderness_ms))
+        WatermarkStrategy.for_bounded_out_of_orderness(
+            Duration.of_millis(settings.out_of_orderness_ms)
+        )
         .with_idleness(Duration.of_millis(settings.idle_timeout_ms))
         .with_timestamp_assigner(EventTimeAssigner())
     )

@@ -24,22 +24,41 @@ Decoded = tuple[str, str, int, str | None, int | None, float | None, str, int, i
 def to_record(e: Event, topic: str, partition: int, offset: int) -> Decoded:
     """The tuple sent from the decode operator to the keyed operator."""
     return (
-        e.user_id, e.event_type.value, e.event_time_ms, e.item_id, e.dwell_ms, e.scroll_depth,
-        topic, partition, offset,
+        e.user_id,
+        e.event_type.value,
+        e.event_time_ms,
+        e.item_id,
+        e.dwell_ms,
+        e.scroll_depth,
+        topic,
+        partition,
+        offset,
     )
 
 
 def to_event(r: Decoded) -> Event:
     """The :class:`Event` (the fields features need) of a decoded tuple."""
     return Event(
-        event_id="", event_type=EventType(r[1]), user_id=r[0], event_time_ms=r[2], session_id="",
-        item_id=r[3], dwell_ms=r[4], scroll_depth=r[5],
+        event_id="",
+        event_type=EventType(r[1]),
+        user_id=r[0],
+        event_time_ms=r[2],
+        session_id="",
+        item_id=r[3],
+        dwell_ms=r[4],
+        scroll_depth=r[5],
     )
 
 
 def dead_letter_json(
-    key: bytes | None, value: bytes | None, topic: str, partition: int, offset: int,
-    error_class: str, reason: str, now_ms: int | None = None,
+    key: bytes | None,
+    value: bytes | None,
+    topic: str,
+    partition: int,
+    offset: int,
+    error_class: str,
+    reason: str,
+    now_ms: int | None = None,
 ) -> str:
     """The dead-letter record: original bytes (base64, bounded), source position and reason."""
     v = value or b""
@@ -64,17 +83,31 @@ def late_json(r: Decoded, watermark_ms: int, allowed_lateness_ms: int) -> str:
     """The late-output record: the event, where it came from, and the watermark that judged it."""
     return json.dumps(
         {
-            "user_id": r[0], "event_type": r[1], "event_time_ms": r[2], "item_id": r[3],
-            "dwell_ms": r[4], "scroll_depth": r[5], "topic": r[6], "partition": r[7],
-            "offset": r[8], "watermark_ms": watermark_ms, "allowed_lateness_ms": allowed_lateness_ms,
+            "user_id": r[0],
+            "event_type": r[1],
+            "event_time_ms": r[2],
+            "item_id": r[3],
+            "dwell_ms": r[4],
+            "scroll_depth": r[5],
+            "topic": r[6],
+            "partition": r[7],
+            "offset": r[8],
+            "watermark_ms": watermark_ms,
+            "allowed_lateness_ms": allowed_lateness_ms,
         },
         sort_keys=True,
     )
 
 
 def decode_record(
-    decoder: Decoder, key: bytes | None, value: bytes, topic: str, partition: int, offset: int,
-    now_ms: int, max_future_ms: int,
+    decoder: Decoder,
+    key: bytes | None,
+    value: bytes,
+    topic: str,
+    partition: int,
+    offset: int,
+    now_ms: int,
+    max_future_ms: int,
 ) -> tuple[Decoded | None, tuple[str, str] | None]:
     """Decode and validate one record: ``(record, None)`` or ``(None, (error_class, reason))``."""
     try:

@@ -24,7 +24,9 @@ def topic_size(bootstrap: str, topic: str) -> int:
         c.close()
 
 
-def run_job(settings: Settings, bounded: bool = False, job_name: str = "userpulse-features") -> dict[str, int]:
+def run_job(
+    settings: Settings, bounded: bool = False, job_name: str = "userpulse-features"
+) -> dict[str, int]:
     """Build and execute the job; blocks until it ends (bounded) or is cancelled.
 
     Returns:

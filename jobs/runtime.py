@@ -60,7 +60,9 @@ def create_env(settings: Settings) -> StreamExecutionEnvironment:
     conf.set_string("execution.buffer-timeout", "5 ms")
     conf.set_string("pipeline.auto-watermark-interval", "100 ms")
     conf.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms} ms")
-    conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    conf.set_string(
+        "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"
+    )
     ckpt = settings.checkpoint_dir or (settings.home / "checkpoints")
     conf.set_string("execution.checkpointing.dir", ckpt.resolve().as_uri())
     conf.set_string("execution.checkpointing.checkpoints-after-tasks-finish", "true")

@@ -75,7 +75,9 @@ def load_schema_json(directory: Path = SCHEMA_DIR) -> dict[str, Any]:
     Returns:
         A self-contained JSON schema (dict) of ``userpulse.Event``.
     """
-    parts = {n: json.loads((directory / f"{n}.avsc").read_text()) for n in ("click", "scroll", "hover")}
+    parts = {
+        n: json.loads((directory / f"{n}.avsc").read_text()) for n in ("click", "scroll", "hover")
+    }
     event = json.loads((directory / "event.avsc").read_text())
     by_name = {f"{p['namespace']}.{p['name']}": p for p in parts.values()}
     for field in event["fields"]:
@@ -208,7 +210,9 @@ class Decoder:
     def _writer_and_offset(self, data: bytes) -> tuple[WriterSchema, int]:
         if data[:2] == SINGLE_OBJECT_MAGIC:
             if len(data) < 10:
-                raise DecodeError("bad_framing", f"single-object header truncated ({len(data)} bytes)")
+                raise DecodeError(
+                    "bad_framing", f"single-object header truncated ({len(data)} bytes)"
+                )
             fp = data[2:10]
             writer = self._by_fp.get(fp)
             if writer is None:
@@ -257,4 +261,6 @@ class Decoder:
         try:
             return record_to_event(rec)  # type: ignore[arg-type]
         except Exception as exc:
-            raise DecodeError(type(exc).__name__, f"record does not fit the event model: {exc}") from None
+            raise DecodeError(
+                type(exc).__name__, f"record does not fit the event model: {exc}"
+            ) from None

@@ -7,7 +7,14 @@ import pytest
 from tests.cases import case_events, load_cases
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURES_BY_NAME, WINDOWS, Window
-from userpulse.tiles import add_event, empty_tile, merge_tiles, tile_index, window_bounds, window_tiles
+from userpulse.tiles import (
+    add_event,
+    empty_tile,
+    merge_tiles,
+    tile_index,
+    window_bounds,
+    window_tiles,
+)
 
 T0 = 1717243200000
 
