@@ -1,0 +1,226 @@
+"""Send a stream of events at a schedule, with live progress and a final summary.
+
+Both producers (synthetic traffic and replay of recorded logs) hand :func:`pump` an iterable of
+``(due_s, event)`` pairs: ``due_s`` is when the event should leave, in seconds after the start on
+``time.monotonic`` (None = as soon as possible). Pacing is absolute (event ``i`` is due at its own
+time, not "previous send + gap"), so the rate does not drift with per-event overhead: the loop
+sends whatever is due and, when it is more than :data:`SLEEP_GRANULARITY_S` ahead, waits inside
+``producer.poll`` (serving delivery reports meanwhile).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from producers.kafka_out import EventSink
+from userpulse.events import Event
+
+SLEEP_GRANULARITY_S = 0.001
+"""Events due within this many seconds are sent now; ahead by more, the loop waits."""
+MAX_WAIT_S = 0.1
+"""Longest single wait (seconds), so progress and Ctrl-C stay responsive."""
+PROGRESS_EVERY_S = 0.25
+POLL_EVERY = 1_000
+"""Serve delivery reports after this many sends even when never waiting."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one producer run did.
+
+    Attributes:
+        source: ``synthetic`` or ``replay:<dataset>``.
+        sent: records handed to the producer in this run.
+        delivered: records acknowledged by the broker.
+        failed: records whose delivery failed (errors by name in ``errors``).
+        undelivered: records still without a delivery report when the final flush timed out.
+        duration_s: wall-clock seconds of the send phase (monotonic clock; excludes the flush).
+        achieved_rate_per_s: ``sent / duration_s``.
+        target_rate_per_s: requested rate, None for "as fast as possible".
+        max_behind_s: worst lag of a send behind its schedule (0 when the target was held).
+        first_event_time_ms, last_event_time_ms: event-time range sent (UTC epoch ms).
+        skipped: source records not sent, by reason (for example OTTO ``carts``).
+        errors: delivery errors of this run by librdkafka error name.
+        interrupted: True when Ctrl-C stopped the run early.
+    """
+
+    source: str
+    sent: int
+    delivered: int
+    failed: int
+    undelivered: int
+    duration_s: float
+    achieved_rate_per_s: float
+    target_rate_per_s: float | None
+    max_behind_s: float
+    first_event_time_ms: int | None
+    last_event_time_ms: int | None
+    skipped: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def table(self) -> Table:
+        """The summary as a two-column rich table."""
+        t = Table(title=f"userpulse produce {self.source}", show_header=False)
+        t.add_column("metric", style="bold")
+        t.add_column("value", justify="right")
+        target = "max" if self.target_rate_per_s is None else f"{self.target_rate_per_s:,.1f}"
+        rows = [
+            ("sent", f"{self.sent:,}"),
+            ("delivered", f"{self.delivered:,}"),
+            ("failed", f"{self.failed:,}"),
+            ("undelivered after flush", f"{self.undelivered:,}"),
+            ("duration (s)", f"{self.duration_s:,.3f}"),
+            ("achieved rate (events/s)", f"{self.achieved_rate_per_s:,.1f}"),
+            ("target rate (events/s)", target),
+            ("max behind schedule (s)", f"{self.max_behind_s:,.3f}"),
+            ("event time first (UTC ms)", str(self.first_event_time_ms)),
+            ("event time last (UTC ms)", str(self.last_event_time_ms)),
+        ]
+        rows += [(f"skipped: {k}", f"{v:,}") for k, v in sorted(self.skipped.items())]
+        rows += [(f"error: {k}", f"{v:,}") for k, v in sorted(self.errors.items())]
+        if self.interrupted:
+            rows.append(("interrupted", "yes (Ctrl-C)"))
+        for name, value in rows:
+            t.add_row(name, value)
+        return t
+
+
+def _progress(console: Console, source: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{source}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>10,.0f} ev/s"),
+        TextColumn("delivered {task.fields[delivered]:,}"),
+        TextColumn("failed {task.fields[failed]:,}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def pump(
+    sink: EventSink,
+    timed_events: Iterable[tuple[float | None, Event]],
+    *,
+    source: str,
+    total: int | None,
+    target_rate_per_s: float | None = None,
+    min_duration_s: float = 0.0,
+    console: Console | None = None,
+    skipped: dict[str, int] | None = None,
+    flush_timeout_s: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunSummary:
+    """Send ``timed_events`` through ``sink`` on schedule, then flush and summarise.
+
+    Args:
+        sink: where the events go.
+        timed_events: ``(due_s, event)`` pairs in send order; ``due_s`` in seconds after the start
+            (monotonic clock), None = no wait.
+        source: label for progress and summary.
+        total: number of events expected (progress bar length), None if unknown.
+        target_rate_per_s: requested rate, only reported.
+        min_duration_s: the send phase lasts at least this long (seconds), so that a paced run of
+            N events at rate R reports N / (N / R) = R.
+        console: rich console for live progress; None = silent.
+        skipped: source records left out, by reason, copied into the summary.
+        flush_timeout_s: how long the final flush may wait (seconds).
+        clock: monotonic clock in seconds (injectable for tests).
+
+    Returns:
+        The :class:`RunSummary` of this run (counters are deltas over the run).
+    """
+    before = sink.stats()
+    bar = _progress(console, source) if console is not None else None
+    task: TaskID | None = None
+    if bar is not None:
+        bar.start()
+        task = bar.add_task(source, total=total, rate=0.0, delivered=0, failed=0)
+    sent, max_behind_s, interrupted = 0, 0.0, False
+    first_ms: int | None = None
+    last_ms: int | None = None
+    start = clock()
+    last_report, last_report_sent = start, 0
+
+    def report(now: float) -> None:
+        nonlocal last_report, last_report_sent
+        s = sink.stats()
+        rate = (sent - last_report_sent) / max(now - last_report, 1e-9)
+        if bar is not None and task is not None:
+            bar.update(
+                task,
+                completed=sent,
+                rate=rate,
+                delivered=s.delivered - before.delivered,
+                failed=s.failed - before.failed,
+            )
+        last_report, last_report_sent = now, sent
+
+    try:
+        for due_s, event in timed_events:
+            if due_s is not None:
+                ahead = due_s - (clock() - start)
+                while ahead > SLEEP_GRANULARITY_S:
+                    sink.poll(min(ahead, MAX_WAIT_S))
+                    ahead = due_s - (clock() - start)
+                    if bar is not None and clock() - last_report >= PROGRESS_EVERY_S:
+                        report(clock())
+                max_behind_s = max(max_behind_s, -ahead)
+            sink.send(event)
+            sent += 1
+            if first_ms is None:
+                first_ms = event.event_time_ms
+            last_ms = event.event_time_ms
+            if sent % POLL_EVERY == 0:
+                sink.poll(0)
+                now = clock()
+                if bar is not None and now - last_report >= PROGRESS_EVERY_S:
+                    report(now)
+        remaining = min_duration_s - (clock() - start)
+        while remaining > 0:
+            sink.poll(min(remaining, MAX_WAIT_S))
+            remaining = min_duration_s - (clock() - start)
+    except KeyboardInterrupt:
+        interrupted = True
+    duration_s = clock() - start
+    undelivered = sink.flush(flush_timeout_s)
+    report(clock())
+    if bar is not None:
+        bar.stop()
+    after = sink.stats()
+    errors = {
+        k: v - before.errors.get(k, 0)
+        for k, v in after.errors.items()
+        if v - before.errors.get(k, 0) > 0
+    }
+    return RunSummary(
+        source=source,
+        sent=sent,
+        delivered=after.delivered - before.delivered,
+        failed=after.failed - before.failed,
+        undelivered=undelivered,
+        duration_s=duration_s,
+        achieved_rate_per_s=sent / duration_s if duration_s > 0 else 0.0,
+        target_rate_per_s=target_rate_per_s,
+        max_behind_s=max_behind_s,
+        first_event_time_ms=first_ms,
+        last_event_time_ms=last_ms,
+        skipped=dict(skipped or {}),
+        errors=errors,
+        interrupted=interrupted,
+    )
