@@ -137,6 +137,8 @@ class TileFunction(KeyedProcessFunction):
         user = r[0]
         writer = self._writer
         assert writer is not None
+        # one flush timer per user per flush cycle: a pending user already has one for its key
+        needs_timer = not writer.is_pending(user)
         for g in TILE_SIZES_MS:
             k = et // g
             sk = f"{g}:{k}"
@@ -149,8 +151,9 @@ class TileFunction(KeyedProcessFunction):
             writer.stage_tile(user, g, k, tile)
         writer.stage_last_seen(user, et)
         metrics.EVENTS_COUNTED.inc()
-        now = ts.current_processing_time()
-        ts.register_processing_time_timer((now // self._interval_ms + 1) * self._interval_ms)
+        if needs_timer:
+            now = ts.current_processing_time()
+            ts.register_processing_time_timer((now // self._interval_ms + 1) * self._interval_ms)
         if writer.pending_users >= self._max_pending:
             self._flush()
         metrics.FRESHNESS_MS.observe(max(0, int(time.time() * 1000) - et))

@@ -3,7 +3,8 @@
 - :mod:`producers.kafka_out`: :class:`EventSink`, a counted wrapper over the Kafka producer.
 - :mod:`producers.synthetic`: :class:`SyntheticTraffic` (seeded generator), :func:`run_synthetic`.
 - :mod:`producers.replay`: :func:`load_dataset` (EB-NeRD, Globo, OTTO -> events), :func:`replay`.
-- :mod:`producers.pacing`: the paced send loop, live progress and :class:`RunSummary`.
+- :mod:`producers.pacing`: the paced send loop (:func:`pump`, :func:`schedule`), live progress
+  and :class:`RunSummary`.
 
 Errors derive from :class:`ProducerError`.
 """

@@ -5,13 +5,15 @@ Both producers (synthetic traffic and replay of recorded logs) hand :func:`pump`
 ``time.monotonic`` (None = as soon as possible). Pacing is absolute (event ``i`` is due at its own
 time, not "previous send + gap"), so the rate does not drift with per-event overhead: the loop
 sends whatever is due and, when it is more than :data:`SLEEP_GRANULARITY_S` ahead, waits inside
-``producer.poll`` (serving delivery reports meanwhile).
+``producer.poll`` (serving delivery reports meanwhile). :func:`schedule` turns recorded event
+times into such due times for replay.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -32,6 +34,8 @@ SLEEP_GRANULARITY_S = 0.001
 """Events due within this many seconds are sent now; ahead by more, the loop waits."""
 MAX_WAIT_S = 0.1
 """Longest single wait (seconds), so progress and Ctrl-C stay responsive."""
+DEFAULT_MAX_SLEEP_S = 1.0
+"""Replay: longest pause between two consecutive events (seconds, after dividing by speed)."""
 PROGRESS_EVERY_S = 0.25
 POLL_EVERY = 1_000
 """Serve delivery reports after this many sends even when never waiting."""
@@ -224,3 +228,39 @@ def pump(
         errors=errors,
         interrupted=interrupted,
     )
+
+
+def schedule(
+    events: Sequence[Event], speed: float | None, max_sleep_s: float = DEFAULT_MAX_SLEEP_S
+) -> Iterator[tuple[float | None, Event]]:
+    """``(due_s, event)`` pairs: event-time gaps divided by ``speed``, capped at ``max_sleep_s``.
+
+    Args:
+        events: in send order (normally sorted by event time).
+        speed: 1.0 = recorded pace, 10.0 = ten times faster; None or infinity = no waiting.
+        max_sleep_s: longest pause between two consecutive events, seconds (>= 0); longer gaps
+            (nights, multi-day sessions) are compressed to it.
+
+    Raises:
+        ValueError: ``speed`` <= 0 or NaN, or ``max_sleep_s`` < 0.
+    """
+    if speed is not None and not speed > 0:
+        raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
+    if not max_sleep_s >= 0:
+        raise ValueError(f"max_sleep_s must be >= 0, got {max_sleep_s}")
+    return _schedule(events, speed, max_sleep_s)
+
+
+def _schedule(
+    events: Sequence[Event], speed: float | None, max_sleep_s: float
+) -> Iterator[tuple[float | None, Event]]:
+    if speed is None or math.isinf(speed):
+        for e in events:
+            yield None, e
+        return
+    due_s, prev_ms = 0.0, None
+    for e in events:
+        if prev_ms is not None:
+            due_s += min(max(e.event_time_ms - prev_ms, 0) / 1000 / speed, max_sleep_s)
+        prev_ms = e.event_time_ms
+        yield due_s, e

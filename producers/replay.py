@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,15 +26,13 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 from producers.kafka_out import EventSink
-from producers.pacing import RunSummary, pump
+from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
 from userpulse.events import Event, EventType
 from userpulse.settings import REPO_ROOT
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
 """Where the recorded logs live unless a ``data_dir`` is given."""
 DATASETS = ("ebnerd", "globo", "otto")
-DEFAULT_MAX_SLEEP_S = 1.0
-"""Paced replay: longest wait between two consecutive events (seconds, after dividing by speed)."""
 EBNERD_DEVICES = {1: "desktop", 2: "mobile", 3: "tablet"}
 """EB-NeRD ``device_type`` codes as named by EB-NeRD's documentation (other codes stay digits)."""
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
@@ -280,42 +278,6 @@ def load_dataset(name: str, data_dir: Path | str | None = None) -> list[Event]:
     See :func:`read_dataset` for the arguments and errors; this drops the skipped counts.
     """
     return read_dataset(name, data_dir).events
-
-
-def schedule(
-    events: Sequence[Event], speed: float | None, max_sleep_s: float = DEFAULT_MAX_SLEEP_S
-) -> Iterator[tuple[float | None, Event]]:
-    """``(due_s, event)`` pairs: event-time gaps divided by ``speed``, capped at ``max_sleep_s``.
-
-    Args:
-        events: in send order (normally sorted by event time).
-        speed: 1.0 = recorded pace, 10.0 = ten times faster; None or infinity = no waiting.
-        max_sleep_s: longest pause between two consecutive events, seconds (>= 0); longer gaps
-            (nights, multi-day sessions) are compressed to it.
-
-    Raises:
-        ValueError: ``speed`` <= 0 or NaN, or ``max_sleep_s`` < 0.
-    """
-    if speed is not None and not speed > 0:
-        raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
-    if not max_sleep_s >= 0:
-        raise ValueError(f"max_sleep_s must be >= 0, got {max_sleep_s}")
-    return _schedule(events, speed, max_sleep_s)
-
-
-def _schedule(
-    events: Sequence[Event], speed: float | None, max_sleep_s: float
-) -> Iterator[tuple[float | None, Event]]:
-    if speed is None or math.isinf(speed):
-        for e in events:
-            yield None, e
-        return
-    due_s, prev_ms = 0.0, None
-    for e in events:
-        if prev_ms is not None:
-            due_s += min(max(e.event_time_ms - prev_ms, 0) / 1000 / speed, max_sleep_s)
-        prev_ms = e.event_time_ms
-        yield due_s, e
 
 
 def replay(

@@ -103,8 +103,10 @@ class WriterSchema:
     @classmethod
     def from_json(cls, schema: dict[str, Any]) -> WriterSchema:
         """Parse ``schema`` and compute its fingerprint."""
-        parsed = parse_schema(_strip_logical_types(schema), _write_hint=False)
-        canonical = to_parsing_canonical_form(parsed)
+        stripped = _strip_logical_types(schema)
+        # parsed once with fastavro's hint, so readers and writers never re-parse per record
+        parsed = parse_schema(stripped)
+        canonical = to_parsing_canonical_form(parse_schema(stripped, _write_hint=False))
         return cls(schema, parsed, bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")))
 
 

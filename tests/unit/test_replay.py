@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from producers.pacing import schedule
 from producers.replay import (
     DEFAULT_DATA_DIR,
     Dataset,
     DatasetError,
     load_dataset,
     read_dataset,
-    schedule,
 )
 from userpulse.events import Event, EventType, validation_error
 from userpulse.settings import REPO_ROOT

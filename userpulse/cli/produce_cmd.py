@@ -16,11 +16,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from producers.kafka_out import EventSink, ProducerError
-from producers.pacing import RunSummary
+from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary
 from producers.replay import (
     DATASETS,
     DEFAULT_DATA_DIR,
-    DEFAULT_MAX_SLEEP_S,
     DatasetError,
     read_dataset,
     replay,

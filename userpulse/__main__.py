@@ -1,0 +1,5 @@
+"""``python -m userpulse``: the CLI."""
+
+from userpulse.cli import main
+
+main()
