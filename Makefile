@@ -17,9 +17,11 @@ $(VENV_STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-## deps: Kafka broker + Flink connector jars from Maven Central into infra/lib (again when the pom changes)
+## deps: Kafka broker + Flink connector jars from Maven Central, and the project's Flink UDF jar
+## (built and unit-tested from infra/udf/), into infra/lib (again when a pom or a UDF source changes)
+UDF_SOURCES := infra/udf/pom.xml $(shell find infra/udf/src -type f 2>/dev/null)
 deps: $(JARS_STAMP)
-$(JARS_STAMP): infra/pom.xml
+$(JARS_STAMP): infra/pom.xml $(UDF_SOURCES)
 	rm -rf infra/lib/kafka infra/lib/flink
 	mvn -q -B -f infra/pom.xml package
 	touch $@

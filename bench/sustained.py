@@ -57,7 +57,7 @@ def probe(s: Settings, stop: threading.Event, rate: float, out: list[float]) -> 
             t_ms = int(time.time() * 1000)
             sink.send(Event(f"p{i}", EventType.CLICK, user, t_ms, "probe"))
             sink.poll(0)
-            key = layout.meta_key(user)
+            key = layout.user_key(user)
             while not stop.is_set():
                 v = r.hget(key, layout.META_LAST_SEEN)
                 if v is not None and int(v) >= t_ms:

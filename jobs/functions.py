@@ -15,6 +15,7 @@ never flushed it). Writes are absolute and versioned, so rewriting is harmless.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -22,7 +23,7 @@ from pyflink.common import Types
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pyflink.datastream.time_domain import TimeDomain
 
 from jobs import records
@@ -30,14 +31,13 @@ from schemas.codec import Decoder
 from sinks.layout import ttl_s
 from sinks.redis_writer import TileWriter
 from userpulse import metrics
-from userpulse.features import TILE_SIZES_MS, retention_tiles
 from userpulse.settings import Settings
-from userpulse.tiles import IDX_MAX_TIME, add_event, empty_tile
+from userpulse.tiles import IDX_MAX_TIME
+from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
 
 DEAD_LETTER_TAG = OutputTag("dead-letter", Types.STRING())
 LATE_TAG = OutputTag("late", Types.STRING())
 MAX_WATERMARK = 9_223_372_036_854_775_807  # Long.MAX_VALUE: end of input
-CLEANUP_GRANULARITY_MS = 60_000
 
 
 class DecodeFunction(ProcessFunction):
@@ -88,6 +88,27 @@ class EventTimeAssigner(TimestampAssigner):
         return int(value[2])
 
 
+class _MapStateTiles:
+    """:class:`userpulse.tilestate.TileMap` over a PyFlink MapState with ``"g:k"`` string keys."""
+
+    def __init__(self, state: Any) -> None:
+        self._s = state
+
+    def get(self, key: tuple[int, int]) -> Any:
+        return self._s.get(f"{key[0]}:{key[1]}")
+
+    def put(self, key: tuple[int, int], tile: Any) -> None:
+        self._s.put(f"{key[0]}:{key[1]}", tile)
+
+    def remove(self, key: tuple[int, int]) -> None:
+        self._s.remove(f"{key[0]}:{key[1]}")
+
+    def keys(self) -> Iterator[tuple[int, int]]:
+        for sk in self._s.keys():  # noqa: SIM118  (PyFlink MapState is not iterable)
+            g, k = sk.split(":")
+            yield int(g), int(k)
+
+
 class TileFunction(KeyedProcessFunction):
     """Per-user tiles -> Redis; late events -> side output; state freed past retention."""
 
@@ -96,13 +117,18 @@ class TileFunction(KeyedProcessFunction):
         self._lateness_ms = settings.allowed_lateness_ms
         self._interval_ms = settings.flush_interval_ms
         self._max_pending = settings.flush_max_pending
-        self._retention_ms = {g: retention_tiles(g) * g + self._lateness_ms for g in TILE_SIZES_MS}
+        self._retention = Retention(settings.allowed_lateness_ms)
         self._writer: TileWriter | None = None
         self._done: set[str] = set()
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._tiles = runtime_context.get_map_state(
-            MapStateDescriptor("tiles", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+        self._head = runtime_context.get_state(
+            ValueStateDescriptor("head", Types.PICKLED_BYTE_ARRAY())
+        )
+        self._older = _MapStateTiles(
+            runtime_context.get_map_state(
+                MapStateDescriptor("tiles", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
+            )
         )
         client = redis.Redis(host=self._s.redis_host, port=self._s.redis_port, db=self._s.redis_db)
         self._writer = TileWriter(
@@ -118,12 +144,19 @@ class TileFunction(KeyedProcessFunction):
     def _flush(self) -> None:
         assert self._writer is not None
         t0 = time.perf_counter()
-        self._done.update(self._writer.flush())
+        written = self._writer.flush()
         metrics.WRITE_SECONDS.observe(time.perf_counter() - t0)
+        self._done.update(written)
+        now_ms = time.time_ns() // 1_000_000
+        for newest in written.values():
+            if newest is not None:
+                metrics.FRESHNESS_MS.observe(max(0, now_ms - newest))
 
-    def _cleanup_time(self, tile_ms: int, index: int) -> int:
-        t = (index + 1) * tile_ms + self._retention_ms[tile_ms]
-        return -(-t // CLEANUP_GRANULARITY_MS) * CLEANUP_GRANULARITY_MS
+    def _flush_timer(self, ts: Any) -> None:
+        # processing time is the wall clock (System.currentTimeMillis); reading it in Python
+        # saves a call into the JVM
+        now = time.time_ns() // 1_000_000
+        ts.register_processing_time_timer((now // self._interval_ms + 1) * self._interval_ms)
 
     def process_element(self, r: Any, ctx: KeyedProcessFunction.Context):  # type: ignore[no-untyped-def]
         et = r[2]
@@ -133,30 +166,24 @@ class TileFunction(KeyedProcessFunction):
             metrics.EVENTS_LATE.inc()
             yield LATE_TAG, records.late_json(r, wm, self._lateness_ms)
             return
-        event = records.to_event(r)
         user = r[0]
         writer = self._writer
         assert writer is not None
         # one flush timer per user per flush cycle: a pending user already has one for its key
         needs_timer = not writer.is_pending(user)
-        for g in TILE_SIZES_MS:
-            k = et // g
-            sk = f"{g}:{k}"
-            tile = self._tiles.get(sk)
-            if tile is None:
-                tile = empty_tile()
-                ts.register_event_time_timer(self._cleanup_time(g, k))
-            add_event(tile, event)
-            self._tiles.put(sk, tile)
+        head = self._head.value() or Head()
+        touched, cleanup = fold_event(head, self._older, records.to_event(r), self._retention)
+        self._head.update(head)
+        if cleanup is not None:
+            ts.register_event_time_timer(cleanup)
+        for g, k, tile in touched:
             writer.stage_tile(user, g, k, tile)
         writer.stage_last_seen(user, et)
         metrics.EVENTS_COUNTED.inc()
         if needs_timer:
-            now = ts.current_processing_time()
-            ts.register_processing_time_timer((now // self._interval_ms + 1) * self._interval_ms)
+            self._flush_timer(ts)
         if writer.pending_users >= self._max_pending:
             self._flush()
-        metrics.FRESHNESS_MS.observe(max(0, int(time.time() * 1000) - et))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):  # type: ignore[no-untyped-def]
         writer = self._writer
@@ -172,32 +199,42 @@ class TileFunction(KeyedProcessFunction):
                 self._flush()
                 self._done.discard(user)
             return
-        if self._expire(user, timestamp, ctx.timer_service().current_watermark()):
-            now = ctx.timer_service().current_processing_time()
-            ctx.timer_service().register_processing_time_timer(
-                (now // self._interval_ms + 1) * self._interval_ms
-            )
+        self._expire(user, ctx)
         return
         yield  # generator protocol for PyFlink
 
     def _restage_all(self, user: str) -> None:
         assert self._writer is not None
-        for sk, tile in self._tiles.items():
-            g, k = (int(x) for x in sk.split(":"))
+        head = self._head.value()
+        if head is None:
+            return
+        for g, k, tile in all_tiles(head, self._older):
             self._writer.stage_tile(user, g, k, tile)
-            if tile[IDX_MAX_TIME] is not None:
-                self._writer.stage_last_seen(user, int(tile[IDX_MAX_TIME]))
+            newest = tile[IDX_MAX_TIME]
+            if newest is not None:
+                self._writer.stage_last_seen(user, int(newest))
 
-    def _expire(self, user: str, timestamp: int, watermark: int) -> bool:
-        """Free tiles past retention; stage their deletion. True when a write was staged."""
-        expired: dict[int, list[int]] = {}
-        for sk in list(self._tiles.keys()):
-            g, k = (int(x) for x in sk.split(":"))
-            if self._cleanup_time(g, k) <= timestamp:
-                expired.setdefault(g, []).append(k)
-                self._tiles.remove(sk)
-        if watermark >= MAX_WATERMARK or self._writer is None or not expired:
-            return False  # end of input: free state, keep Redis as it is (TTL expires it)
-        for g, ks in expired.items():
+    def _expire(self, user: str, ctx: Any) -> None:
+        """Free tiles past retention; stage their deletion (not at end of input)."""
+        head = self._head.value()
+        if head is None:
+            return
+        ts = ctx.timer_service()
+        watermark = ts.current_watermark()
+        dropped, nxt = expire(head, self._older, watermark, self._retention)
+        if nxt is None:
+            self._head.clear()
+            self._older_clear()
+        else:
+            self._head.update(head)
+            ts.register_event_time_timer(nxt)
+        if watermark >= MAX_WATERMARK or not dropped or self._writer is None:
+            return  # end of input: free state, keep Redis as it is (TTL expires it)
+        if not self._writer.is_pending(user):
+            self._flush_timer(ts)
+        for g, ks in dropped.items():
             self._writer.stage_prune(user, g, ks)
-        return True
+
+    def _older_clear(self) -> None:
+        for key in list(self._older.keys()):
+            self._older.remove(key)

@@ -100,40 +100,40 @@ class FeatureClient:
         names = self._validate(features)
         t = self._clock_ms() if as_of is None else int(as_of)
         users = list(dict.fromkeys(user_ids))
-        sizes = sorted({FEATURES_BY_NAME[n].window.tile_ms for n in names if n != LAST_SEEN})
-        if LAST_SEEN in names and LAST_SEEN_RESOLUTION_MS not in sizes:
-            sizes.append(LAST_SEEN_RESOLUTION_MS)
         pipe = self._r.pipeline(transaction=False)
         for u in users:
-            pipe.hgetall(layout.meta_key(u))
-            for g in sizes:
-                pipe.hgetall(layout.tiles_key(u, g))
+            pipe.hgetall(layout.user_key(u))
         replies = pipe.execute()
-        out: dict[str, dict[str, FeatureResult]] = {}
-        step = 1 + len(sizes)
-        for i, u in enumerate(users):
-            meta = replies[i * step]
-            hashes = {g: replies[i * step + 1 + j] for j, g in enumerate(sizes)}
-            out[u] = _features_for(names, t, meta, hashes)
-        return out
+        return {u: _features_for(names, t, h) for u, h in zip(users, replies, strict=True)}
 
 
-def _decode_hash(h: dict[bytes, bytes]) -> dict[int, TileValue]:
-    return {int(k): layout.decode_tile(v) for k, v in h.items()}
+def _split(
+    h: dict[bytes, bytes],
+) -> tuple[int | None, dict[int, int], dict[int, dict[int, TileValue]]]:
+    """last seen, pruned marks by tile size, tiles by tile size of one user's hash."""
+    last_seen: int | None = None
+    pruned: dict[int, int] = {}
+    tiles: dict[int, dict[int, TileValue]] = {}
+    for f, v in h.items():
+        kind, g, k = layout.parse_field(f.decode())
+        if kind == "t":
+            tiles.setdefault(g, {})[k] = layout.decode_tile(v)
+        elif kind == "p":
+            pruned[g] = int(v)
+        else:
+            last_seen = int(v)
+    return last_seen, pruned, tiles
 
 
-def _features_for(
-    names: list[str], t: int, meta: dict[bytes, bytes], hashes: dict[int, dict[bytes, bytes]]
-) -> dict[str, FeatureResult]:
-    if not meta:
+def _features_for(names: list[str], t: int, h: dict[bytes, bytes]) -> dict[str, FeatureResult]:
+    if not h:
         return {n: FeatureResult(None, Status.NOT_FOUND, None) for n in names}
-    tiles = {g: _decode_hash(h) for g, h in hashes.items()}
-    pruned = {int(k.decode()[2:]): int(v) for k, v in meta.items() if k.startswith(b"p:")}
+    last_seen, pruned, tiles = _split(h)
     out: dict[str, FeatureResult] = {}
     merged_cache: dict[tuple[int, int], TileValue | None] = {}
     for n in names:
         if n == LAST_SEEN:
-            out[n] = _last_seen(t, meta, tiles.get(LAST_SEEN_RESOLUTION_MS, {}), pruned)
+            out[n] = _last_seen(t, last_seen, tiles.get(LAST_SEEN_RESOLUTION_MS, {}), pruned)
             continue
         f = FEATURES_BY_NAME[n]
         g = f.window.tile_ms
@@ -150,20 +150,18 @@ def _features_for(
             out[n] = FeatureResult(None, Status.OUT_OF_RETENTION, None)
             continue
         mt = m[IDX_MAX_TIME]
-        out[n] = FeatureResult(
-            m[_AGG_INDEX[f.aggregate.name]], Status.PRESENT, None if mt is None else int(mt)
-        )
+        value = m[_AGG_INDEX[f.aggregate.name]]
+        out[n] = FeatureResult(value, Status.PRESENT, None if mt is None else int(mt))
     return out
 
 
 def _last_seen(
-    t: int, meta: dict[bytes, bytes], tiles_1s: dict[int, TileValue], pruned: dict[int, int]
+    t: int, ls: int | None, tiles_1s: dict[int, TileValue], pruned: dict[int, int]
 ) -> FeatureResult:
     g = LAST_SEEN_RESOLUTION_MS
     end = (t // g + 1) * g
-    ls = meta.get(b"ls")
-    if ls is not None and int(ls) < end:
-        return FeatureResult(int(ls), Status.PRESENT, int(ls))
+    if ls is not None and ls < end:
+        return FeatureResult(ls, Status.PRESENT, ls)
     # the newest event is after t: answer from the retained 1 s tiles before t's end
     last = t // g
     if last <= pruned.get(g, last - 1):

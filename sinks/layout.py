@@ -1,13 +1,15 @@
 """The Redis key layout of the online store, version 1. Writer and reader both import this module;
-nobody else builds keys. Written down in ``docs/key-layout.md``; pinned by golden tests.
+nobody else builds keys or field names. Written down in ``docs/key-layout.md``; pinned by golden
+tests.
 
-Keys (``<tag>`` is the escaped user id, see :func:`user_tag`)::
+One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
 
-    up:v1:{<tag>}:t:<tile_ms>   hash  field <tile index k> -> tile value (see encode_tile)
-    up:v1:{<tag>}:m             hash  field "ls" -> last seen event time (UTC epoch ms)
+    up:v1:{<tag>}     field  t:<tile_ms>:<k>  -> tile value (see encode_tile)
+                      field  ls               -> last seen event time (UTC epoch ms)
+                      field  p:<tile_ms>      -> highest tile index pruned (dropped) so far
 
-All keys of one user share the Redis Cluster hash tag ``{<tag>}``, so a user's lookup touches one
-slot. Tile values are ``;``-separated: ``n;count_click;count_scroll;count_hover;sum_dwell_hover;
+One key per user: a lookup is one command on one Redis Cluster slot, and a write refreshes one
+TTL. Tile values are ``;``-separated: ``n;count_click;count_scroll;count_hover;sum_dwell_hover;
 max_depth_scroll;max_event_time_ms`` (empty = none). ``n`` (events folded into the tile) only grows
 and is the tile's version: a write with a smaller or equal ``n`` never replaces a stored tile.
 """
@@ -31,14 +33,36 @@ def user_tag(user_id: str) -> str:
     return user_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
 
 
-def tiles_key(user_id: str, tile_ms: int) -> str:
-    """Hash of the user's tiles of size ``tile_ms``."""
-    return f"{PREFIX}:{{{user_tag(user_id)}}}:t:{tile_ms}"
+def user_key(user_id: str) -> str:
+    """The user's hash: ``up:v1:{<tag>}``."""
+    return f"{PREFIX}:{{{user_tag(user_id)}}}"
 
 
-def meta_key(user_id: str) -> str:
-    """Hash of the user's scalar values (last seen)."""
-    return f"{PREFIX}:{{{user_tag(user_id)}}}:m"
+def tile_field(tile_ms: int, index: int) -> str:
+    """Field of tile ``index`` of size ``tile_ms``: ``t:<tile_ms>:<index>``."""
+    return f"t:{tile_ms}:{index}"
+
+
+def pruned_field(tile_ms: int) -> str:
+    """Field holding the highest pruned tile index of size ``tile_ms``: ``p:<tile_ms>``."""
+    return f"p:{tile_ms}"
+
+
+def parse_field(field: str) -> tuple[str, int, int]:
+    """``("t", tile_ms, index)``, ``("p", tile_ms, 0)`` or ``("ls", 0, 0)`` for a field name.
+
+    Raises:
+        ValueError: not a v1 field name.
+    """
+    kind, _, rest = field.partition(":")
+    if kind == "t":
+        g, _, k = rest.partition(":")
+        return "t", int(g), int(k)
+    if kind == "p":
+        return "p", int(rest), 0
+    if field == META_LAST_SEEN:
+        return "ls", 0, 0
+    raise ValueError(f"not a v1 field: {field!r}")
 
 
 def ttl_s(allowed_lateness_ms: int = 600_000, margin_s: int = 3_600) -> int:
@@ -46,17 +70,9 @@ def ttl_s(allowed_lateness_ms: int = 600_000, margin_s: int = 3_600) -> int:
     return (LONGEST_WINDOW_MS + allowed_lateness_ms) // 1000 + margin_s
 
 
-def _fmt(v: float | int | None) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
 def encode_tile(tile: TileValue) -> str:
-    """``n;agg...;max_event_time`` of a tile (floats with repr, None as empty)."""
-    return ";".join(_fmt(v) for v in tile)
+    """``n;agg...;max_event_time`` of a tile (numbers with ``str``, None as empty)."""
+    return ";".join(["" if v is None else str(v) for v in tile])
 
 
 def _num(s: str) -> float | int | None:

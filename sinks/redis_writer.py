@@ -1,7 +1,8 @@
 """Pipelined, coalesced, absolute (replay-safe) writes of tiles to Redis.
 
 The job stages the current value of every tile an event touched; :meth:`TileWriter.flush` sends
-one ``EVALSHA`` per user (all of that user's staged tiles, pruned tiles and last-seen time) in a
+one ``EVALSHA`` per user (all of that user's staged tiles, pruned tiles and last-seen time,
+in the user's one hash) in a
 single pipeline. The script keeps a stored tile unless the staged one has a larger version ``n``
 (an older write never overwrites a newer one, case H16), keeps ``last_seen`` as a maximum, and
 refreshes the TTL of every key it touches (case H15). Values are absolute, never increments, so a
@@ -26,50 +27,53 @@ from userpulse.tiles import TileValue
 
 log = logging.getLogger(__name__)
 
-# KEYS: meta, then one tiles hash per tile size in ARGV order.
-# ARGV: ttl_s, last_seen_ms (or ""), then per tiles key: tile_ms, pruned_upto (or ""),
-#       n_set, (field, value) * n_set, n_del, field * n_del
+# KEYS: the user's hash.
+# ARGV: ttl_s, last_seen_ms (or ""), n_set, (field, value) * n_set, n_del, field * n_del,
+#       n_pruned, (pruned field, index) * n_pruned
 WRITE_LUA = """
-local ttl = tonumber(ARGV[1])
-local meta = KEYS[1]
-if ARGV[2] ~= '' then
-  local cur = redis.call('HGET', meta, 'ls')
-  if (not cur) or tonumber(ARGV[2]) > tonumber(cur) then
-    redis.call('HSET', meta, 'ls', ARGV[2])
+local key = KEYS[1]
+local n = tonumber(ARGV[3])
+local names = {'ls'}
+for i = 1, n do names[i + 1] = ARGV[2 + 2 * i] end
+local cur = redis.call('HMGET', key, unpack(names))
+local out = {}
+if ARGV[2] ~= '' and ((not cur[1]) or tonumber(ARGV[2]) > tonumber(cur[1])) then
+  out[#out + 1] = 'ls'
+  out[#out + 1] = ARGV[2]
+end
+for i = 1, n do
+  local v = ARGV[3 + 2 * i]
+  local old = cur[i + 1]
+  if (not old) or tonumber(string.match(v, '^%d+')) > tonumber(string.match(old, '^%d+')) then
+    out[#out + 1] = names[i + 1]
+    out[#out + 1] = v
   end
 end
-local a = 3
-for k = 2, #KEYS do
-  local key = KEYS[k]
-  local g = ARGV[a]
-  local pruned = ARGV[a + 1]
-  local n = tonumber(ARGV[a + 2])
-  a = a + 3
-  for i = 1, n do
-    local f, v = ARGV[a], ARGV[a + 1]
-    a = a + 2
-    local old = redis.call('HGET', key, f)
-    if (not old) or tonumber(string.match(v, '^[^;]*')) > tonumber(string.match(old, '^[^;]*')) then
-      redis.call('HSET', key, f, v)
-    end
-  end
-  local d = tonumber(ARGV[a])
-  a = a + 1
+local a = 4 + 2 * n
+local d = tonumber(ARGV[a])
+a = a + 1
+if d > 0 then
+  local dels = {}
   for i = 1, d do
-    redis.call('HDEL', key, ARGV[a])
+    dels[i] = ARGV[a]
     a = a + 1
   end
-  if pruned ~= '' then
-    local pf = 'p:' .. g
-    local cur = redis.call('HGET', meta, pf)
-    if (not cur) or tonumber(pruned) > tonumber(cur) then
-      redis.call('HSET', meta, pf, pruned)
-    end
-  end
-  redis.call('EXPIRE', key, ttl)
+  redis.call('HDEL', key, unpack(dels))
 end
-redis.call('EXPIRE', meta, ttl)
-return 1
+local np = tonumber(ARGV[a])
+a = a + 1
+for i = 1, np do
+  local pf, pv = ARGV[a], ARGV[a + 1]
+  a = a + 2
+  local c = redis.call('HGET', key, pf)
+  if (not c) or tonumber(pv) > tonumber(c) then
+    out[#out + 1] = pf
+    out[#out + 1] = pv
+  end
+end
+if #out > 0 then redis.call('HSET', key, unpack(out)) end
+redis.call('EXPIRE', key, ARGV[1])
+return #out / 2
 """
 
 RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -117,7 +121,7 @@ class TileWriter:
             raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
         self._client = client
         self._ttl_s = ttl_s or layout.ttl_s()
-        self._script = client.register_script(WRITE_LUA)
+        self._sha: str | None = None  # loaded lazily; reloaded after NOSCRIPT (Redis restarted)
         self._pending: dict[str, _UserWrite] = {}
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
@@ -163,45 +167,47 @@ class TileWriter:
         top = max(idx)
         w.pruned_upto[tile_ms] = max(w.pruned_upto.get(tile_ms, top), top)
 
-    def _script_args(self, user_id: str, w: _UserWrite) -> tuple[list[str], list[str | int]]:
-        by_g: dict[int, list[tuple[int, TileValue]]] = {}
+    def _script_args(self, w: _UserWrite) -> list[str | int]:
+        args: list[str | int] = [
+            self._ttl_s,
+            "" if w.last_seen_ms is None else w.last_seen_ms,
+            len(w.tiles),
+        ]
         for (g, k), v in w.tiles.items():
-            by_g.setdefault(g, []).append((k, v))
-        sizes = sorted(set(by_g) | set(w.deletes))
-        keys = [layout.meta_key(user_id)]
-        args: list[str | int] = [self._ttl_s, "" if w.last_seen_ms is None else w.last_seen_ms]
-        for g in sizes:
-            keys.append(layout.tiles_key(user_id, g))
-            tiles = by_g.get(g, [])
-            args += [g, w.pruned_upto.get(g, ""), len(tiles)]
-            for k, v in tiles:
-                args += [k, layout.encode_tile(v)]
-            dels = sorted(w.deletes.get(g, ()))
-            args.append(len(dels))
-            args += dels
-        return keys, args
+            args += [layout.tile_field(g, k), layout.encode_tile(v)]
+        dels = [layout.tile_field(g, k) for g, ks in w.deletes.items() for k in sorted(ks)]
+        args.append(len(dels))
+        args += dels
+        args.append(len(w.pruned_upto))
+        for g, k in w.pruned_upto.items():
+            args += [layout.pruned_field(g), k]
+        return args
 
-    def flush(self) -> list[str]:
+    def flush(self) -> dict[str, int | None]:
         """Write every staged user in one pipeline; retry until Redis accepts it.
 
         Returns:
-            The user ids written.
+            The user ids written, each with the newest event time (ms) staged for it.
 
         Raises:
             redis.exceptions.ResponseError: a non-retryable error from Redis (bug or bad config).
         """
         if not self._pending:
-            return []
+            return {}
         batch, self._pending = self._pending, {}
-        calls = [self._script_args(u, w) for u, w in batch.items()]
+        calls = [(layout.user_key(u), self._script_args(w)) for u, w in batch.items()]
         delay = self._backoff_s
         while True:
             try:
+                if self._sha is None:
+                    self._sha = str(self._client.script_load(WRITE_LUA))
                 pipe = self._client.pipeline(transaction=False)
-                for keys, args in calls:
-                    self._script(keys=keys, args=args, client=pipe)
+                for key, args in calls:
+                    pipe.evalsha(self._sha, 1, key, *args)
                 pipe.execute()
                 break
+            except redis.exceptions.NoScriptError:
+                self._sha = None  # the server lost its script cache: load again and resend
             except RETRYABLE as exc:
                 self.stats.retries += 1
                 if self._on_retry:
@@ -214,4 +220,4 @@ class TileWriter:
                 raise
         self.stats.flushes += 1
         self.stats.users_written += len(batch)
-        return list(batch)
+        return {u: w.last_seen_ms for u, w in batch.items()}

@@ -8,12 +8,18 @@ from sinks import layout
 from userpulse.tiles import empty_tile
 
 
-def test_golden_keys() -> None:
-    assert layout.tiles_key("u1", 1000) == "up:v1:{u1}:t:1000"
-    assert layout.tiles_key("u1", 1_440_000) == "up:v1:{u1}:t:1440000"
-    assert layout.meta_key("u1") == "up:v1:{u1}:m"
-    assert layout.meta_key("a}b{c%") == "up:v1:{a%7Db%7Bc%25}:m"
-    assert layout.meta_key("ø") == "up:v1:{ø}:m"
+def test_golden_keys_and_fields() -> None:
+    assert layout.user_key("u1") == "up:v1:{u1}"
+    assert layout.user_key("a}b{c%") == "up:v1:{a%7Db%7Bc%25}"
+    assert layout.user_key("ø") == "up:v1:{ø}"
+    assert layout.tile_field(1000, 1717243201) == "t:1000:1717243201"
+    assert layout.pruned_field(1_440_000) == "p:1440000"
+    assert layout.META_LAST_SEEN == "ls"
+    assert layout.parse_field("t:5000:343448640") == ("t", 5000, 343448640)
+    assert layout.parse_field("p:1000") == ("p", 1000, 0)
+    assert layout.parse_field("ls") == ("ls", 0, 0)
+    with pytest.raises(ValueError):
+        layout.parse_field("x:1")
 
 
 def _hash_tag(key: str) -> str:
@@ -27,11 +33,10 @@ def _hash_tag(key: str) -> str:
 
 
 @pytest.mark.parametrize("user", ["u1", "}x", "{}", "a}b", "%7D", "x" * 128])
-def test_all_keys_of_a_user_share_one_tag_and_users_do_not_collide(user: str) -> None:
-    keys = [layout.meta_key(user), *(layout.tiles_key(user, g) for g in (1000, 5000))]
-    tags = {_hash_tag(k) for k in keys}
-    assert len(tags) == 1 and tags.pop() == layout.user_tag(user)
-    assert layout.user_tag(user) != layout.user_tag(user + "}")
+def test_hash_tag_is_the_escaped_user_and_users_do_not_collide(user: str) -> None:
+    assert _hash_tag(layout.user_key(user)) == layout.user_tag(user)
+    assert layout.user_key(user) != layout.user_key(user + "}")
+    assert layout.user_tag(user) != layout.user_tag(user.replace("}", "%7D") + "x")
 
 
 def test_ttl_covers_longest_window_plus_lateness() -> None:
