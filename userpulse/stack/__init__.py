@@ -1,0 +1,141 @@
+"""The local stack: one KRaft Kafka broker and one Redis, started and stopped by the project.
+
+Everything lives under ``settings.home`` (default ``<repo>/.userpulse``)::
+
+    <home>/kafka/server.properties   rendered from infra/kafka/server.properties.template
+    <home>/kafka/data/               broker log dirs (formatted once, see ``.formatted``)
+    <home>/kafka/logs/server.log     broker log (log4j2, infra/kafka/log4j2.yaml)
+    <home>/kafka/stdout.log          JVM stdout/stderr (crashes before logging starts)
+    <home>/kafka/kafka.pid
+    <home>/redis/redis.log, redis.pid, stdout.log; also Redis's working dir
+
+Processes are started detached (own session), so they outlive the command that started them;
+``down`` stops them by the pid in the pid file. Starting twice is a no-op. A Redis that already
+answers PING on the configured port is reused and never stopped by us.
+
+All timeouts are in seconds (``*_s``). Errors are :class:`StackError` with a message that names
+the log file to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from userpulse.settings import Settings
+from userpulse.stack.kafka import (
+    INFRA_DIR,
+    JARS_STAMP,
+    KAFKA_HEAP_OPTS,
+    LOG4J2_CONFIG,
+    POM,
+    SERVER_PROPERTIES_TEMPLATE,
+    KafkaBroker,
+    ensure_jars,
+)
+from userpulse.stack.process import StackError
+from userpulse.stack.redis_server import RedisServer
+from userpulse.stack.topics import (
+    _kafka_metadata_ok,
+    default_topics,
+    delete_topics,
+    ensure_topics,
+    list_topics,
+    recreate_topic,
+)
+
+__all__ = [
+    "INFRA_DIR",
+    "JARS_STAMP",
+    "KAFKA_HEAP_OPTS",
+    "LOG4J2_CONFIG",
+    "POM",
+    "SERVER_PROPERTIES_TEMPLATE",
+    "KafkaBroker",
+    "RedisServer",
+    "ServiceStatus",
+    "StackError",
+    "StackStatus",
+    "default_topics",
+    "delete_topics",
+    "down",
+    "ensure_jars",
+    "ensure_topics",
+    "list_topics",
+    "recreate_topic",
+    "status",
+    "up",
+]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One service of the stack.
+
+    Attributes:
+        name: ``kafka`` or ``redis``.
+        address: ``host:port``.
+        reachable: answers its health check (metadata / PING).
+        pid: pid of the process userpulse started, None when not ours (or not running).
+        log_file: where that process logs.
+    """
+
+    name: str
+    address: str
+    reachable: bool
+    pid: int | None
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """Both services plus the topics (name -> partitions; empty when Kafka is unreachable)."""
+
+    kafka: ServiceStatus
+    redis: ServiceStatus
+    topics: dict[str, int]
+
+    @property
+    def healthy(self) -> bool:
+        """True when Kafka and Redis are both reachable."""
+        return self.kafka.reachable and self.redis.reachable
+
+
+def up(settings: Settings, timeout_s: float = 90.0) -> StackStatus:
+    """Start what is not running (jars, broker, Redis) and create the project's topics.
+
+    With ``settings.bootstrap_servers`` set, Kafka is external: no broker is started.
+    Idempotent: a second call changes nothing and returns the same pids.
+
+    Raises:
+        StackError: any part failed to start (the message names its log file).
+    """
+    if settings.bootstrap_servers is None:
+        ensure_jars(settings)
+        KafkaBroker(settings).start(timeout_s)
+    RedisServer(settings).start()
+    ensure_topics(settings)
+    return status(settings)
+
+
+def down(settings: Settings) -> StackStatus:
+    """Stop the Redis and the broker that userpulse started; data dirs are kept."""
+    RedisServer(settings).stop()
+    KafkaBroker(settings).stop()
+    return status(settings)
+
+
+def status(settings: Settings) -> StackStatus:
+    """Probe both services without starting anything."""
+    broker, server = KafkaBroker(settings), RedisServer(settings)
+    kafka_ok = _kafka_metadata_ok(settings.kafka_bootstrap, timeout_s=3.0)
+    topics = list_topics(settings) if kafka_ok else {}
+    return StackStatus(
+        kafka=ServiceStatus(
+            "kafka", settings.kafka_bootstrap, kafka_ok, broker.pid(), broker.log_file
+        ),
+        redis=ServiceStatus(
+            "redis", server.address, server.healthy(), server.pid(), server.log_file
+        ),
+        topics=topics,
+    )
