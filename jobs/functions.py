@@ -1,7 +1,6 @@
 """PyFlink functions of the feature job. They unpack Flink types and delegate to the pure core.
 
 - :class:`DecodeFunction`: bytes -> decoded tuple; bad records to the dead-letter side output.
-- :class:`EventTimeAssigner`: event time from the payload (never the Kafka timestamp, case H02).
 - :class:`TileFunction`: keyed by user; folds events into per-user tiles in MapState, stages
   absolute tile values to the Redis writer, routes late events to the late side output, frees
   tiles once the watermark has passed their retention.
@@ -20,7 +19,6 @@ from typing import Any
 
 import redis
 from pyflink.common import Types
-from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
@@ -79,13 +77,6 @@ class DecodeFunction(ProcessFunction):
             )
             return
         yield rec
-
-
-class EventTimeAssigner(TimestampAssigner):
-    """Event time = the payload's ``event_time`` (UTC epoch ms)."""
-
-    def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
-        return int(value[2])
 
 
 class _MapStateTiles:

@@ -9,7 +9,7 @@ Kafka (raw bytes + topic/partition/offset metadata, Table API source)
 
 from __future__ import annotations
 
-from pyflink.common import Duration, Types, WatermarkStrategy
+from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
@@ -20,12 +20,13 @@ from jobs.functions import (
     DEAD_LETTER_TAG,
     LATE_TAG,
     DecodeFunction,
-    EventTimeAssigner,
     TileFunction,
 )
 from userpulse.settings import Settings
 
 SOURCE_TABLE = "userpulse_source"
+EVENT_TIME_FUNCTION = "userpulse_event_time"
+EVENT_TIME_FUNCTION_CLASS = "io.userpulse.flink.AvroEventTime"
 
 
 def source_ddl(settings: Settings, bounded: bool) -> str:
@@ -42,16 +43,22 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
         "scan.topic-partition-discovery.interval": "10 s",
+        "scan.watermark.idle-timeout": f"{settings.idle_timeout_ms} ms",
     }
     if bounded:
         opts["scan.bounded.mode"] = "latest-offset"
     with_ = ",\n  ".join(f"'{k}' = '{v}'" for k, v in opts.items())
+    # watermark = event time - out-of-orderness - 1 ms; unreadable records count as time 0
+    lag_s = f"{(settings.out_of_orderness_ms + 1) / 1000:.3f}"
     return (
         f"CREATE TEMPORARY TABLE {SOURCE_TABLE} (\n"
         "  k BYTES, v BYTES,\n"
         "  `topic` STRING METADATA VIRTUAL,\n"
         "  `partition` INT METADATA VIRTUAL,\n"
-        "  `offset` BIGINT METADATA VIRTUAL\n"
+        "  `offset` BIGINT METADATA VIRTUAL,\n"
+        f"  rt AS TO_TIMESTAMP_LTZ(COALESCE({EVENT_TIME_FUNCTION}(v, "
+        f"CAST({settings.max_future_ms} AS BIGINT)), 0), 3),\n"
+        f"  WATERMARK FOR rt AS rt - INTERVAL '{lag_s}' SECOND\n"
         f") WITH (\n  {with_}\n)"
     )
 
@@ -82,22 +89,18 @@ def build_pipeline(
         bounded: stop at the topic's end offsets as of start (and flush everything before exit).
     """
     t_env = StreamTableEnvironment.create(env)
+    t_env.execute_sql(
+        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {EVENT_TIME_FUNCTION} "
+        f"AS '{EVENT_TIME_FUNCTION_CLASS}' LANGUAGE JAVA"
+    )
     t_env.execute_sql(source_ddl(settings, bounded))
     raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
     decoded = raw.process(DecodeFunction(settings)).name("decode").uid("decode")
     decoded.get_side_output(DEAD_LETTER_TAG).sink_to(
         _string_sink(settings, settings.dead_letter_topic)
     ).name("dead-letter-sink").uid("dead-letter-sink")
-    strategy = (
-        WatermarkStrategy.for_bounded_out_of_orderness(
-            Duration.of_millis(settings.out_of_orderness_ms)
-        )
-        .with_idleness(Duration.of_millis(settings.idle_timeout_ms))
-        .with_timestamp_assigner(EventTimeAssigner())
-    )
-    timed = decoded.assign_timestamps_and_watermarks(strategy).name("event-time").uid("event-time")
     tiles = (
-        timed.key_by(lambda r: r[0], key_type=Types.STRING())
+        decoded.key_by(lambda r: r[0], key_type=Types.STRING())
         .process(TileFunction(settings), output_type=Types.STRING())
         .name("tiles")
         .uid("tiles")

@@ -58,11 +58,7 @@ class Settings(BaseSettings):
     )
     topic: str = Field(default="userpulse.events", description="Input topic of Avro events.")
     topic_partitions: int = Field(
-        default=1,
-        ge=1,
-        description="Partitions of the input topic when the project creates it. 1 until "
-        "per-partition watermarks land (issue 3): the watermark is generated per subtask "
-        "after decoding.",
+        default=3, ge=1, description="Partitions of the input topic when the project creates it."
     )
     dead_letter_topic: str = Field(default="userpulse.events.dlq", description="Dead-letter topic.")
     late_topic: str = Field(default="userpulse.events.late", description="Late-event output topic.")

@@ -21,6 +21,12 @@ JARS_STAMP = ".stamp"  # file in settings.infra_lib, newer than the pom when the
 KAFKA_HEAP_OPTS = ("-Xms256m", "-Xmx512m")
 
 
+def _newest_build_input_mtime() -> float:
+    """Newest mtime of what `mvn -f infra/pom.xml package` builds from (poms, UDF sources)."""
+    inputs = [POM, *INFRA_DIR.glob("udf/pom.xml"), *INFRA_DIR.glob("udf/src/**/*")]
+    return max((p.stat().st_mtime for p in inputs if p.is_file()), default=0.0)
+
+
 def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Path:
     """Make sure the Kafka broker and Flink connector jars are in ``settings.infra_lib``.
 
@@ -46,8 +52,10 @@ def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Pat
     lib = settings.infra_lib
     stamp = lib / JARS_STAMP
     kafka_ok = any((lib / "kafka").glob("kafka_2.13-*.jar"))
-    flink_ok = any((lib / "flink").glob("flink-sql-connector-kafka-*.jar"))
-    fresh = stamp.exists() and (not POM.exists() or stamp.stat().st_mtime >= POM.stat().st_mtime)
+    flink_ok = any((lib / "flink").glob("flink-sql-connector-kafka-*.jar")) and any(
+        (lib / "flink").glob("userpulse-flink-udf-*.jar")
+    )
+    fresh = stamp.exists() and stamp.stat().st_mtime >= _newest_build_input_mtime()
     if kafka_ok and flink_ok and fresh:
         return lib
     mvn_path = shutil.which(mvn)
