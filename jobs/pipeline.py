@@ -1,10 +1,17 @@
 """``build_pipeline``: wires the feature job graph without executing it.
 
-Kafka (raw bytes + topic/partition/offset metadata, Table API source)
-  -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
-  -> event-time watermarks (bounded out-of-orderness, idleness)
-  -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
-                                     -> late topic (JSON, partition, offset)
+    Kafka (Table API source: raw bytes + topic/partition/offset metadata; per-partition
+           event-time watermarks from the payload, idleness)
+      -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
+      -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
+                                         -> late topic (JSON, partition, offset)
+
+Watermarks are generated inside the Kafka source, per partition: the JVM function
+``io.userpulse.flink.AvroEventTime`` (infra/udf) reads ``event_time`` from the Avro payload (never
+the Kafka record timestamp) and returns NULL for unreadable records and for times outside the sane
+range, so a bad record cannot move the watermark. The source's watermark is the minimum over its
+active partitions of (largest event time - out-of-orderness - 1 ms); a partition without records
+for ``idle_timeout_ms`` stops holding it back (design section 4).
 """
 
 from __future__ import annotations
