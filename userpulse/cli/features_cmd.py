@@ -19,7 +19,10 @@ console = Console()
 def _fmt_time(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        + "Z"
+    )
 
 
 def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table:
