@@ -63,9 +63,6 @@ class Settings(BaseSettings):
     dead_letter_topic: str = Field(default="userpulse.events.dlq", description="Dead-letter topic.")
     late_topic: str = Field(default="userpulse.events.late", description="Late-event output topic.")
     group_id: str = Field(default="userpulse-features", description="Consumer group of the job.")
-    schema_registry_url: str | None = Field(
-        default=None, description="Confluent-compatible registry; None = single-object framing."
-    )
 
     # --- event-time semantics (design section 4) --------------------------------------------
     out_of_orderness_ms: int = Field(default=5_000, ge=0, description="Bounded out-of-orderness.")
