@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
 
 from userpulse.cli import demo_cmd, features_cmd, job_cmd, produce_cmd, stack_cmd
 
@@ -22,5 +25,17 @@ app.command("demo")(demo_cmd.demo)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a bad setting ends with one line saying what to change."""
+    try:
+        app()
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        ]
+        sys.stderr.write(
+            "error: invalid settings (flags, USERPULSE_* environment variables or userpulse.env):\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+        sys.exit(2)

@@ -60,6 +60,7 @@ def demo(
     )
     console.rule("1. local stack")
     stack.up(settings)
+    stack.ensure_topics(Settings())  # the default topics too, for `produce` / `job run` afterwards
     console.print(f"Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}")
     for t in (settings.topic, settings.dead_letter_topic, settings.late_topic):
         stack.recreate_topic(settings, t, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 
 import typer
@@ -51,6 +52,8 @@ def get(
     """Print one user's features as of a time."""
     settings = Settings()
     client = FeatureClient.from_url(settings.redis_url)
+    if as_of is None:
+        as_of = time.time_ns() // 1_000_000
     try:
         res = client.get(user, feature or None, as_of)
     except ValueError as exc:
