@@ -72,8 +72,8 @@ def one_rate(rate: float, duration: float, probe_rate: float) -> dict[str, objec
     base = Settings()
     topic = f"bench.sustained.{int(time.time())}"
     s = base.model_copy(update={"topic": topic, "group_id": "g." + topic})
-    for t in (topic, s.dead_letter_topic, s.late_topic):
-        stack.ensure_topics(s, {t: 1}) if t != topic else stack.recreate_topic(s, t, 1)
+    stack.recreate_topic(s, topic, 1)
+    stack.ensure_topics(s, {s.dead_letter_topic: 1, s.late_topic: 1})
     env = {**os.environ, "USERPULSE_JOB_METRICS_PORT": str(METRICS_PORT)}
     job = subprocess.Popen(
         [
@@ -100,7 +100,6 @@ def one_rate(rate: float, duration: float, probe_rate: float) -> dict[str, objec
         samples: list[tuple[float, float]] = []
         stop = threading.Event()
         lat: list[float] = []
-        sent = [0.0]
 
         def sampler() -> None:
             t0 = time.monotonic()
@@ -116,7 +115,6 @@ def one_rate(rate: float, duration: float, probe_rate: float) -> dict[str, objec
             pth.start()
         with EventSink(s.kafka_bootstrap, topic) as sink:
             summ = run_synthetic(sink, rate, duration, users=10_000, seed=3, progress=False)
-        sent[0] = summ.delivered
         time.sleep(2)
         stop.set()
         th.join()
