@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import redis
 from pyflink.common import Types
 from pyflink.datastream import OutputTag
 from pyflink.datastream.functions import KeyedProcessFunction, ProcessFunction, RuntimeContext
@@ -28,7 +27,7 @@ from jobs import records
 from schemas.codec import Decoder
 from sinks.layout import ttl_s
 from sinks.redis_writer import TileWriter
-from userpulse import metrics
+from userpulse import metrics, redis_conn
 from userpulse.settings import Settings
 from userpulse.tiles import IDX_MAX_TIME
 from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
@@ -121,7 +120,7 @@ class TileFunction(KeyedProcessFunction):
                 MapStateDescriptor("tiles", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
             )
         )
-        client = redis.Redis(host=self._s.redis_host, port=self._s.redis_port, db=self._s.redis_db)
+        client = redis_conn.connect(self._s, "job")
         self._writer = TileWriter(
             client,
             ttl_s=self._s.redis_ttl_s or ttl_s(self._lateness_ms),
