@@ -13,6 +13,7 @@ never flushed it). Writes are absolute and versioned, so rewriting is harmless.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,8 @@ from jobs import records
 from schemas.codec import Decoder
 from sinks.layout import ttl_s
 from sinks.redis_writer import TileWriter
-from userpulse import metrics, redis_conn
+from userpulse import metrics, profile, redis_conn
+from userpulse.features import TILE_SIZES_MS
 from userpulse.settings import Settings
 from userpulse.tiles import IDX_MAX_TIME
 from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
@@ -124,6 +126,7 @@ class TileFunction(KeyedProcessFunction):
         self._writer = TileWriter(
             client,
             ttl_s=self._s.redis_ttl_s or ttl_s(self._lateness_ms),
+            profile_ttl_s=self._s.redis_profile_ttl_s,
             on_retry=lambda _e: metrics.REDIS_RETRIES.inc(),
         )
 
@@ -161,14 +164,19 @@ class TileFunction(KeyedProcessFunction):
         assert writer is not None
         # one flush timer per user per flush cycle: a pending user already has one for its key
         needs_timer = not writer.is_pending(user)
-        head = self._head.value() or Head()
-        touched, cleanup = fold_event(head, self._older, records.to_event(r), self._retention)
+        event = records.to_event(r)
+        head = self._head.value()
+        if head is None:
+            head = self._revive(user, event)
+        touched, cleanup = fold_event(head, self._older, event, self._retention)
+        profile.fold(head.profile, event, wm, self._lateness_ms)
         self._head.update(head)
         if cleanup is not None:
             ts.register_event_time_timer(cleanup)
         for g, k, tile in touched:
             writer.stage_tile(user, g, k, tile)
         writer.stage_last_seen(user, et)
+        writer.stage_profile(user, head.profile)
         metrics.EVENTS_COUNTED.inc()
         if needs_timer:
             self._flush_timer(ts)
@@ -193,11 +201,29 @@ class TileFunction(KeyedProcessFunction):
         return
         yield  # generator protocol for PyFlink
 
+    def _revive(self, user: str, event: Any) -> Head:
+        """State for a user the job holds nothing of: continue the stored profile (design:
+        lifetime features outlive the windows). When the stored profile exists but the tile hash
+        has expired, mark the old tiles pruned so historical lookups say out_of_retention."""
+        writer = self._writer
+        assert writer is not None
+        if writer.is_pending(user):
+            self._flush()  # a just-freed state's last write must be readable first
+        raw, tiles_exist = writer.read_profile(user)
+        stored = json.loads(raw) if raw is not None else None
+        head = Head(profile=profile.revive(stored, event))
+        ls = (stored or {}).get("ls")
+        if ls is not None and not tiles_exist:
+            for g in TILE_SIZES_MS:
+                writer.stage_pruned_mark(user, g, min(ls // g, event.event_time_ms // g - 1))
+        return head
+
     def _restage_all(self, user: str) -> None:
         assert self._writer is not None
         head = self._head.value()
         if head is None:
             return
+        self._writer.stage_profile(user, head.profile)
         for g, k, tile in all_tiles(head, self._older):
             self._writer.stage_tile(user, g, k, tile)
             newest = tile[IDX_MAX_TIME]

@@ -2,7 +2,8 @@
 
 Records between the decode operator and the keyed operator are plain tuples (cheap to pickle)::
 
-    (user_id, event_type, event_time_ms, item_id, dwell_ms, scroll_depth, topic, partition, offset)
+    (user_id, event_type, event_time_ms, item_id, dwell_ms, scroll_depth, topic, partition, offset,
+     event_id)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from userpulse.events import Event, EventType, validation_error
 DLQ_MAX_VALUE_BYTES = 16_384
 """Original bytes kept on a dead-letter record (bounded; the rest is cut and flagged)."""
 
-Decoded = tuple[str, str, int, str | None, int | None, float | None, str, int, int]
+Decoded = tuple[str, str, int, str | None, int | None, float | None, str, int, int, str]
 
 
 def to_record(e: Event, topic: str, partition: int, offset: int) -> Decoded:
@@ -33,13 +34,14 @@ def to_record(e: Event, topic: str, partition: int, offset: int) -> Decoded:
         topic,
         partition,
         offset,
+        e.event_id,
     )
 
 
 def to_event(r: Decoded) -> Event:
     """The :class:`Event` (the fields features need) of a decoded tuple."""
     return Event(
-        event_id="",
+        event_id=r[9],
         event_type=EventType(r[1]),
         user_id=r[0],
         event_time_ms=r[2],
@@ -92,6 +94,7 @@ def late_json(r: Decoded, watermark_ms: int, allowed_lateness_ms: int) -> str:
             "topic": r[6],
             "partition": r[7],
             "offset": r[8],
+            "event_id": r[9],
             "watermark_ms": watermark_ms,
             "allowed_lateness_ms": allowed_lateness_ms,
         },

@@ -8,15 +8,23 @@ One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
                       field  ls               -> last seen event time (UTC epoch ms)
                       field  p:<tile_ms>      -> highest tile index pruned (dropped) so far
 
-One key per user: a lookup is one command on one Redis Cluster slot, and a write refreshes one
-TTL. Tile values are ``;``-separated: ``n;count_click;count_scroll;count_hover;sum_dwell_hover;
-max_depth_scroll;max_event_time_ms`` (empty = none). ``n`` (events folded into the tile) only grows
-and is the tile's version: a write with a smaller or equal ``n`` never replaces a stored tile.
+    up:v1:{<tag>}:p   string <version>;<profile JSON>  (lifetime counts, first/last seen,
+                                                     last-k items, current session)
+
+Both keys share the hash tag, so a user's lookup is one Redis Cluster slot. The tile hash has a
+TTL of the longest window + allowed lateness + margin, refreshed on every write; the profile key
+outlives it (``profile_ttl_s``, default 400 days), because lifetime features outlive windows.
+Tile values are ``;``-separated: ``n``, one value per entry of
+``userpulse.features.TILE_AGGREGATES`` in order, then ``max_event_time_ms`` (empty = none;
+``distinct`` sketches as base64, see :mod:`userpulse.sketch`). ``n`` (events folded into the tile)
+only grows and is the tile's version: a write with a smaller or equal ``n`` never replaces a stored
+tile. The profile's version is the number of events folded into it, same rule.
 """
 
 from __future__ import annotations
 
-from userpulse.features import LONGEST_WINDOW_MS
+from userpulse import sketch
+from userpulse.features import LONGEST_WINDOW_MS, TILE_AGGREGATES
 from userpulse.tiles import N_AGGS, TileValue
 
 LAYOUT_VERSION = 1
@@ -36,6 +44,15 @@ def user_tag(user_id: str) -> str:
 def user_key(user_id: str) -> str:
     """The user's hash: ``up:v1:{<tag>}``."""
     return f"{PREFIX}:{{{user_tag(user_id)}}}"
+
+
+def profile_key(user_id: str) -> str:
+    """The user's profile string: ``up:v1:{<tag>}:p`` (same hash slot as :func:`user_key`)."""
+    return f"{PREFIX}:{{{user_tag(user_id)}}}:p"
+
+
+PROFILE_TTL_S = 400 * 86_400
+"""Default TTL of the profile key in s (400 days), refreshed on every write."""
 
 
 def tile_field(tile_ms: int, index: int) -> str:
@@ -70,9 +87,16 @@ def ttl_s(allowed_lateness_ms: int = 600_000, margin_s: int = 3_600) -> int:
     return (LONGEST_WINDOW_MS + allowed_lateness_ms) // 1000 + margin_s
 
 
+_DISTINCT_POS = frozenset(i for i, a in enumerate(TILE_AGGREGATES, start=1) if a.kind == "distinct")
+
+
 def encode_tile(tile: TileValue) -> str:
-    """``n;agg...;max_event_time`` of a tile (numbers with ``str``, None as empty)."""
-    return ";".join(["" if v is None else str(v) for v in tile])
+    """``n;agg...;max_event_time`` of a tile (numbers with ``str``, None as empty, sketches
+    base64)."""
+    return ";".join(
+        sketch.encode(v) if i in _DISTINCT_POS else ("" if v is None else str(v))
+        for i, v in enumerate(tile)
+    )
 
 
 def _num(s: str) -> float | int | None:
@@ -94,4 +118,22 @@ def decode_tile(raw: str | bytes) -> TileValue:
     parts = s.split(";")
     if len(parts) != N_AGGS + 2:
         raise ValueError(f"tile value has {len(parts)} parts, expected {N_AGGS + 2}: {s!r}")
-    return [_num(p) for p in parts]
+    return [sketch.decode(p) if i in _DISTINCT_POS else _num(p) for i, p in enumerate(parts)]
+
+
+def encode_profile(version: int, doc_json: str) -> str:
+    """``<version>;<json>``: the stored profile value."""
+    return f"{version};{doc_json}"
+
+
+def decode_profile(raw: str | bytes) -> tuple[int, str]:
+    """Inverse of :func:`encode_profile`: ``(version, json text)``.
+
+    Raises:
+        ValueError: no ``<version>;`` prefix.
+    """
+    s = raw.decode() if isinstance(raw, bytes) else raw
+    v, sep, doc = s.partition(";")
+    if not sep or not v.isdigit():
+        raise ValueError(f"not a v1 profile value: {s[:40]!r}")
+    return int(v), doc

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import redis
 
@@ -26,15 +27,26 @@ from sinks import layout
 from userpulse.tiles import TileValue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-# KEYS: the user's hash.
-# ARGV: ttl_s, last_seen_ms (or ""), n_set, (field, value) * n_set, n_del, field * n_del,
+# KEYS: the user's tile hash, the user's profile key (same hash slot).
+# ARGV: ttl_s, last_seen_ms (or ""), profile_ttl_s, profile value "<version>;<json>" (or ""),
+#       n_set, (field, value) * n_set, n_del, field * n_del,
 #       n_pruned, (pruned field, index) * n_pruned
 WRITE_LUA = """
 local key = KEYS[1]
-local n = tonumber(ARGV[3])
+local pv = ARGV[4]
+if pv ~= '' then
+  local old = redis.call('GET', KEYS[2])
+  if (not old) or tonumber(string.match(pv, '^%d+')) > tonumber(string.match(old, '^%d+')) then
+    redis.call('SET', KEYS[2], pv, 'EX', ARGV[3])
+  else
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+  end
+end
+local n = tonumber(ARGV[5])
 local names = {'ls'}
-for i = 1, n do names[i + 1] = ARGV[2 + 2 * i] end
+for i = 1, n do names[i + 1] = ARGV[4 + 2 * i] end
 local cur = redis.call('HMGET', key, unpack(names))
 local out = {}
 if ARGV[2] ~= '' and ((not cur[1]) or tonumber(ARGV[2]) > tonumber(cur[1])) then
@@ -42,14 +54,14 @@ if ARGV[2] ~= '' and ((not cur[1]) or tonumber(ARGV[2]) > tonumber(cur[1])) then
   out[#out + 1] = ARGV[2]
 end
 for i = 1, n do
-  local v = ARGV[3 + 2 * i]
+  local v = ARGV[5 + 2 * i]
   local old = cur[i + 1]
   if (not old) or tonumber(string.match(v, '^%d+')) > tonumber(string.match(old, '^%d+')) then
     out[#out + 1] = names[i + 1]
     out[#out + 1] = v
   end
 end
-local a = 4 + 2 * n
+local a = 6 + 2 * n
 local d = tonumber(ARGV[a])
 a = a + 1
 if d > 0 then
@@ -63,18 +75,27 @@ end
 local np = tonumber(ARGV[a])
 a = a + 1
 for i = 1, np do
-  local pf, pv = ARGV[a], ARGV[a + 1]
+  local pf, pv2 = ARGV[a], ARGV[a + 1]
   a = a + 2
   local c = redis.call('HGET', key, pf)
-  if (not c) or tonumber(pv) > tonumber(c) then
+  if (not c) or tonumber(pv2) > tonumber(c) then
     out[#out + 1] = pf
-    out[#out + 1] = pv
+    out[#out + 1] = pv2
   end
 end
 if #out > 0 then redis.call('HSET', key, unpack(out)) end
 redis.call('EXPIRE', key, ARGV[1])
 return #out / 2
 """
+
+
+class ProfileLike(Protocol):
+    """What the writer needs of a profile (:class:`userpulse.profile.Profile`)."""
+
+    version: int
+
+    def record_json(self) -> str: ...
+
 
 RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -85,6 +106,7 @@ class _UserWrite:
     deletes: dict[int, set[int]] = field(default_factory=dict)
     pruned_upto: dict[int, int] = field(default_factory=dict)
     last_seen_ms: int | None = None
+    profile: ProfileLike | None = None
 
 
 @dataclass
@@ -102,7 +124,10 @@ class TileWriter:
 
     Args:
         client: a ``redis.Redis`` (decode_responses=False is fine).
-        ttl_s: TTL in seconds set on every key written (``layout.ttl_s()`` by default).
+        ttl_s: TTL in seconds of the tile hash, set on every write (``layout.ttl_s()`` by
+            default).
+        profile_ttl_s: TTL in seconds of the profile key, set on every write
+            (``layout.PROFILE_TTL_S`` by default).
         backoff_s: first retry delay in seconds; doubles up to ``max_backoff_s``.
         on_retry: called with the exception before each retry sleep (metrics hook).
         sleep: injectable sleep (seconds), for tests.
@@ -112,6 +137,7 @@ class TileWriter:
         self,
         client: redis.Redis,
         ttl_s: int | None = None,
+        profile_ttl_s: int | None = None,
         backoff_s: float = 0.05,
         max_backoff_s: float = 5.0,
         on_retry: Callable[[Exception], None] | None = None,
@@ -120,7 +146,10 @@ class TileWriter:
         if ttl_s is not None and ttl_s <= 0:
             raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
         self._client = client
+        if profile_ttl_s is not None and profile_ttl_s <= 0:
+            raise ValueError(f"profile_ttl_s must be > 0, got {profile_ttl_s}")
         self._ttl_s = ttl_s or layout.ttl_s()
+        self._profile_ttl_s = profile_ttl_s or layout.PROFILE_TTL_S
         self._sha: str | None = None  # loaded lazily; reloaded after NOSCRIPT (Redis restarted)
         self._pending: dict[str, _UserWrite] = {}
         self._backoff_s = backoff_s
@@ -153,6 +182,41 @@ class TileWriter:
         if w.last_seen_ms is None or event_time_ms > w.last_seen_ms:
             w.last_seen_ms = event_time_ms
 
+    def stage_profile(self, user_id: str, profile: ProfileLike) -> None:
+        """Stage the user's profile; it is serialized at flush time (many events, one write) and
+        kept by Redis unless the stored version is >= ``profile.version``."""
+        w = self._pending.get(user_id)
+        if w is None:
+            w = self._pending[user_id] = _UserWrite()
+        w.profile = profile
+
+    def stage_pruned_mark(self, user_id: str, tile_ms: int, index: int) -> None:
+        """Raise the pruned-up-to marker of ``tile_ms`` to ``index`` without deleting fields
+        (lookups of those tiles then say out_of_retention)."""
+        w = self._pending.get(user_id)
+        if w is None:
+            w = self._pending[user_id] = _UserWrite()
+        w.pruned_upto[tile_ms] = max(w.pruned_upto.get(tile_ms, index), index)
+
+    def read_profile(self, user_id: str) -> tuple[str | None, bool]:
+        """The user's stored profile JSON (or None) and whether the user's tile hash exists;
+        one round trip, retried like :meth:`flush`.
+
+        Raises:
+            redis.exceptions.ResponseError: a non-retryable error from Redis.
+            ValueError: a stored value that is not a v1 profile.
+        """
+
+        def read() -> list[object]:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(layout.profile_key(user_id))
+            pipe.exists(layout.user_key(user_id))
+            return list(pipe.execute())
+
+        raw, exists = self._retry(read)
+        doc = None if raw is None else layout.decode_profile(raw)[1]  # type: ignore[arg-type]
+        return doc, bool(exists)
+
     def stage_prune(self, user_id: str, tile_ms: int, indices: Iterable[int]) -> None:
         """Stage deletion of tiles that left retention, and raise the pruned-up-to marker."""
         idx = list(indices)
@@ -171,6 +235,10 @@ class TileWriter:
         args: list[str | int] = [
             self._ttl_s,
             "" if w.last_seen_ms is None else w.last_seen_ms,
+            self._profile_ttl_s,
+            ""
+            if w.profile is None
+            else layout.encode_profile(w.profile.version, w.profile.record_json()),
             len(w.tiles),
         ]
         for (g, k), v in w.tiles.items():
@@ -182,6 +250,26 @@ class TileWriter:
         for g, k in w.pruned_upto.items():
             args += [layout.pruned_field(g), k]
         return args
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        """``fn()``, retried with capped exponential backoff on connection errors and timeouts;
+        a lost script cache (NOSCRIPT) reloads the script and resends at once."""
+        delay = self._backoff_s
+        while True:
+            try:
+                return fn()
+            except redis.exceptions.NoScriptError:
+                self._sha = None  # the server lost its script cache: load again and resend
+            except RETRYABLE as exc:
+                self.stats.retries += 1
+                if self._on_retry:
+                    self._on_retry(exc)
+                log.warning("redis call failed (%s); retrying in %.2fs", exc, delay)
+                self._sleep(delay)
+                delay = min(delay * 2, self._max_backoff_s)
+            except redis.exceptions.RedisError:
+                self.stats.errors += 1
+                raise
 
     def flush(self) -> dict[str, int | None]:
         """Write every staged user in one pipeline; retry until Redis accepts it.
@@ -195,29 +283,20 @@ class TileWriter:
         if not self._pending:
             return {}
         batch, self._pending = self._pending, {}
-        calls = [(layout.user_key(u), self._script_args(w)) for u, w in batch.items()]
-        delay = self._backoff_s
-        while True:
-            try:
-                if self._sha is None:
-                    self._sha = str(self._client.script_load(WRITE_LUA))
-                pipe = self._client.pipeline(transaction=False)
-                for key, args in calls:
-                    pipe.evalsha(self._sha, 1, key, *args)
-                pipe.execute()
-                break
-            except redis.exceptions.NoScriptError:
-                self._sha = None  # the server lost its script cache: load again and resend
-            except RETRYABLE as exc:
-                self.stats.retries += 1
-                if self._on_retry:
-                    self._on_retry(exc)
-                log.warning("redis write failed (%s); retrying in %.2fs", exc, delay)
-                self._sleep(delay)
-                delay = min(delay * 2, self._max_backoff_s)
-            except redis.exceptions.RedisError:
-                self.stats.errors += 1
-                raise
+        calls = [
+            (layout.user_key(u), layout.profile_key(u), self._script_args(w))
+            for u, w in batch.items()
+        ]
+
+        def send() -> None:
+            if self._sha is None:
+                self._sha = str(self._client.script_load(WRITE_LUA))
+            pipe = self._client.pipeline(transaction=False)
+            for key, pkey, args in calls:
+                pipe.evalsha(self._sha, 2, key, pkey, *args)
+            pipe.execute()
+
+        self._retry(send)
         self.stats.flushes += 1
         self.stats.users_written += len(batch)
         return {u: w.last_seen_ms for u, w in batch.items()}

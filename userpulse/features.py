@@ -1,8 +1,11 @@
 """Feature definitions: the one place that declares windows, tile aggregates and features.
 
-Adding a window is one line in :data:`WINDOWS`; adding a per-tile aggregate is one line in
-:data:`TILE_AGGREGATES`. The job, the Redis writer, the lookup client and the reference
-implementation all derive what they do from these tuples. Names follow design section 4:
+Everything else derives from the tuples below: the job folds events into the tile aggregates,
+the Redis writer and layout encode them, the lookup merges them into window features, the
+reference implementation computes the same names from raw events, and ``docs/features.md`` is
+generated from them (``userpulse features docs``). Adding a window is one line in
+:data:`WINDOWS`; adding a per-tile aggregation is one line in :data:`TILE_AGGREGATES` (or
+:data:`DERIVED` for a ratio of two of them). Names follow design section 4:
 ``{aggregation}_{event}_{window}``.
 """
 
@@ -13,7 +16,27 @@ from typing import Literal
 
 from userpulse.events import EventType
 
-AggKind = Literal["count", "sum", "max"]
+AggKind = Literal["count", "sum", "max", "distinct"]
+DerivedKind = Literal["mean", "ratio"]
+StateKind = Literal[
+    "lifetime_count",
+    "first_seen",
+    "last_seen",
+    "last_k",
+    "session_start",
+    "session_events",
+    "session_duration",
+]
+
+LAST_K = 20
+"""Length of the last-k item lists (newest first)."""
+SESSION_GAP_MS = 30 * 60_000
+"""Session inactivity gap: events less than 30 min apart belong to one session."""
+AS_OF_RESOLUTION_MS = 1_000
+"""Non-window features as of t count the events before the end of the second containing t."""
+LAST_SEEN_RESOLUTION_MS = AS_OF_RESOLUTION_MS
+DISTINCT_SKETCH_K = 256
+"""KMV sketch size of ``distinct_items``: exact below this many items, ~1/sqrt(k-2) beyond."""
 
 
 @dataclass(frozen=True)
@@ -48,17 +71,55 @@ class TileAggregate:
 
     Attributes:
         name: ``{aggregation}_{event}`` prefix of the feature name, e.g. ``sum_dwell_hover``.
-        event_type: events that feed it.
-        kind: ``count`` (merge: sum), ``sum`` (merge: sum), ``max`` (merge: max; empty = None).
-        field: Event attribute aggregated (None for counts).
+        event_type: events that feed it (None: every type).
+        kind: ``count`` / ``sum`` (merge: add), ``max`` (merge: max; empty = None),
+            ``distinct`` (a KMV sketch of ``field`` values; merge: union).
+        field: Event attribute aggregated (None for counts); events where it is None are skipped.
         unit: unit of the value, for the docs.
         meaning: one line for the docs.
     """
 
     name: str
-    event_type: EventType
+    event_type: EventType | None
     kind: AggKind
     field: str | None
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A window feature computed from two merged tile aggregates: ``numerator / denominator``.
+
+    Attributes:
+        name: feature name prefix, e.g. ``mean_dwell_hover``.
+        kind: ``mean`` or ``ratio`` (both a division; None when the denominator is 0).
+        numerator, denominator: names of entries of :data:`TILE_AGGREGATES`.
+        unit, meaning: for the docs.
+    """
+
+    name: str
+    kind: DerivedKind
+    numerator: str
+    denominator: str
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class StateFeature:
+    """A feature that is not windowed: kept per user in the profile record.
+
+    Attributes:
+        name: feature name.
+        kind: what it is (see :data:`StateKind`).
+        event_type: events that feed it (None: every type).
+        unit, meaning: for the docs.
+    """
+
+    name: str
+    kind: StateKind
+    event_type: EventType | None
     unit: str
     meaning: str
 
@@ -70,31 +131,103 @@ WINDOWS: tuple[Window, ...] = (
     Window("24h", 86_400_000, 1_440_000),
 )
 
+_C, _S, _H = EventType.CLICK, EventType.SCROLL, EventType.HOVER
 TILE_AGGREGATES: tuple[TileAggregate, ...] = (
-    TileAggregate("count_click", EventType.CLICK, "count", None, "events", "clicks"),
-    TileAggregate("count_scroll", EventType.SCROLL, "count", None, "events", "scrolls"),
-    TileAggregate("count_hover", EventType.HOVER, "count", None, "events", "hovers"),
-    TileAggregate("sum_dwell_hover", EventType.HOVER, "sum", "dwell_ms", "ms", "total hover dwell"),
+    TileAggregate("count_click", _C, "count", None, "events", "clicks"),
+    TileAggregate("count_scroll", _S, "count", None, "events", "scrolls"),
+    TileAggregate("count_hover", _H, "count", None, "events", "hovers"),
+    TileAggregate("sum_dwell_hover", _H, "sum", "dwell_ms", "ms", "total hover dwell"),
+    TileAggregate("max_dwell_hover", _H, "max", "dwell_ms", "ms", "longest hover (null: none)"),
     TileAggregate(
         "max_depth_scroll",
-        EventType.SCROLL,
+        _S,
         "max",
         "scroll_depth",
         "fraction 0..1",
-        "deepest scroll",
+        "deepest scroll (null: none)",
+    ),
+    TileAggregate(
+        "distinct_items",
+        None,
+        "distinct",
+        "item_id",
+        "items",
+        f"distinct item ids, any event type (KMV sketch: exact below {DISTINCT_SKETCH_K})",
+    ),
+)
+
+DERIVED: tuple[Derived, ...] = (
+    Derived(
+        "mean_dwell_hover",
+        "mean",
+        "sum_dwell_hover",
+        "count_hover",
+        "ms",
+        "mean hover dwell (null: no hover)",
+    ),
+    Derived(
+        "ctr_click_hover",
+        "ratio",
+        "count_click",
+        "count_hover",
+        "clicks per hover",
+        "click-through proxy: clicks / hovers (null: no hover)",
+    ),
+)
+
+STATE_FEATURES: tuple[StateFeature, ...] = (
+    StateFeature("count_click_lifetime", "lifetime_count", _C, "events", "clicks ever"),
+    StateFeature("count_scroll_lifetime", "lifetime_count", _S, "events", "scrolls ever"),
+    StateFeature("count_hover_lifetime", "lifetime_count", _H, "events", "hovers ever"),
+    StateFeature("first_seen", "first_seen", None, "UTC epoch ms", "oldest event time"),
+    StateFeature("last_seen", "last_seen", None, "UTC epoch ms", "newest event time"),
+    StateFeature(
+        "last_items_click",
+        "last_k",
+        _C,
+        "list of {item_id, event_time_ms}",
+        f"last {LAST_K} clicked items, newest first",
+    ),
+    StateFeature(
+        "last_items_hover",
+        "last_k",
+        _H,
+        "list of {item_id, event_time_ms}",
+        f"last {LAST_K} hovered items, newest first",
+    ),
+    StateFeature(
+        "session_start", "session_start", None, "UTC epoch ms", "start of the current session"
+    ),
+    StateFeature(
+        "session_events", "session_events", None, "events", "events in the current session"
+    ),
+    StateFeature(
+        "session_duration",
+        "session_duration",
+        None,
+        "ms",
+        "current session: newest minus oldest event time",
     ),
 )
 
 LAST_SEEN = "last_seen"
-"""Scalar feature: newest event time (UTC epoch ms) up to the end of the second containing t."""
-LAST_SEEN_RESOLUTION_MS = 1_000
+
+_AGGS_BY_NAME = {a.name: a for a in TILE_AGGREGATES}
+for _d in DERIVED:
+    if _d.numerator not in _AGGS_BY_NAME or _d.denominator not in _AGGS_BY_NAME:
+        raise ValueError(f"derived feature {_d.name}: unknown aggregate")
+for _f in STATE_FEATURES:
+    if _f.kind == "lifetime_count" and f"count_{(_f.event_type or _C).value.lower()}" not in (
+        _AGGS_BY_NAME
+    ):
+        raise ValueError(f"{_f.name}: as-of lookups need the matching count tile aggregate")
 
 
 @dataclass(frozen=True)
 class WindowFeature:
-    """A windowed feature: one tile aggregate over one window."""
+    """A windowed feature: one tile aggregate (or derived ratio) over one window."""
 
-    aggregate: TileAggregate
+    aggregate: TileAggregate | Derived
     window: Window
 
     @property
@@ -103,13 +236,28 @@ class WindowFeature:
         return f"{self.aggregate.name}_{self.window.name}"
 
 
+_WINDOWED: tuple[TileAggregate | Derived, ...] = (*TILE_AGGREGATES, *DERIVED)
 WINDOW_FEATURES: tuple[WindowFeature, ...] = tuple(
-    WindowFeature(a, w) for w in WINDOWS for a in TILE_AGGREGATES
+    WindowFeature(a, w) for w in WINDOWS for a in _WINDOWED
 )
-FEATURE_NAMES: tuple[str, ...] = (*(f.name for f in WINDOW_FEATURES), LAST_SEEN)
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f.name for f in WINDOW_FEATURES),
+    *(f.name for f in STATE_FEATURES),
+)
 FEATURES_BY_NAME: dict[str, WindowFeature] = {f.name: f for f in WINDOW_FEATURES}
+STATE_FEATURES_BY_NAME: dict[str, StateFeature] = {f.name: f for f in STATE_FEATURES}
 TILE_SIZES_MS: tuple[int, ...] = tuple(sorted({w.tile_ms for w in WINDOWS}))
 LONGEST_WINDOW_MS: int = max(w.window_ms for w in WINDOWS)
+LAST_K_TYPES: tuple[EventType, ...] = tuple(
+    f.event_type for f in STATE_FEATURES if f.kind == "last_k" and f.event_type
+)
+LIFETIME_TYPES: tuple[EventType, ...] = tuple(
+    f.event_type for f in STATE_FEATURES if f.kind == "lifetime_count" and f.event_type
+)
+if len(set(FEATURE_NAMES)) != len(FEATURE_NAMES):
+    raise ValueError("duplicate feature names")
+if AS_OF_RESOLUTION_MS not in TILE_SIZES_MS:
+    raise ValueError("as-of lookups of state features need tiles of AS_OF_RESOLUTION_MS")
 
 
 def retention_tiles(tile_ms: int) -> int:

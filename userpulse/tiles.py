@@ -8,7 +8,9 @@ recent whole tiles up to and including the tile that contains t: event times in
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from userpulse import sketch
 from userpulse.events import Event, EventType
 from userpulse.features import TILE_AGGREGATES, TileAggregate
 
@@ -17,7 +19,9 @@ from userpulse.features import TILE_AGGREGATES, TileAggregate
 N_AGGS = len(TILE_AGGREGATES)
 IDX_MAX_TIME = N_AGGS + 1
 
-TileValue = list[float | int | None]
+TileValue = list[Any]
+"""[n (int), one value per aggregate (int / float / None; a sorted hash list for ``distinct``),
+max event time ms (int or None)]."""
 
 
 def tile_index(event_time_ms: int, tile_ms: int) -> int:
@@ -39,7 +43,15 @@ def window_bounds(as_of_ms: int, window_ms: int, tile_ms: int) -> tuple[int, int
 
 def empty_tile() -> TileValue:
     """A tile with no events."""
-    return [0, *(None if a.kind == "max" else 0 for a in TILE_AGGREGATES), None]
+    return [0, *(_empty_value(a) for a in TILE_AGGREGATES), None]
+
+
+def _empty_value(agg: TileAggregate) -> Any:
+    if agg.kind == "max":
+        return None
+    if agg.kind == "distinct":
+        return []
+    return 0
 
 
 def add_event(
@@ -48,7 +60,7 @@ def add_event(
     """Fold ``event`` into ``tile`` in place (an event of any type bumps ``n``)."""
     tile[0] = int(tile[0] or 0) + 1
     for i, agg in enumerate(aggregates, start=1):
-        if agg.event_type is not event.event_type:
+        if agg.event_type is not None and agg.event_type is not event.event_type:
             continue
         if agg.kind == "count":
             tile[i] = int(tile[i] or 0) + 1
@@ -58,6 +70,8 @@ def add_event(
             continue
         if agg.kind == "sum":
             tile[i] = (tile[i] or 0) + v
+        elif agg.kind == "distinct":
+            sketch.add(tile[i], sketch.value_hash(v))
         else:
             cur = tile[i]
             tile[i] = v if cur is None or v > cur else cur
@@ -67,8 +81,10 @@ def add_event(
 
 
 def merge_tiles(tiles: Iterable[TileValue]) -> TileValue:
-    """Merge tiles into one partial aggregate: counts and sums add, maxima take the max."""
+    """Merge tiles into one partial aggregate: counts and sums add, maxima take the max,
+    distinct sketches take the union."""
     out = empty_tile()
+    sketches: dict[int, list[Any]] = {}
     for t in tiles:
         out[0] = int(out[0] or 0) + int(t[0] or 0)
         for i, agg in enumerate(TILE_AGGREGATES, start=1):
@@ -78,11 +94,15 @@ def merge_tiles(tiles: Iterable[TileValue]) -> TileValue:
             if agg.kind == "max":
                 cur = out[i]
                 out[i] = v if cur is None or v > cur else cur
+            elif agg.kind == "distinct":
+                sketches.setdefault(i, []).append(v)
             else:
                 out[i] = (out[i] or 0) + v
         mt = t[IDX_MAX_TIME]
-        if mt is not None and (out[IDX_MAX_TIME] is None or mt > out[IDX_MAX_TIME]):  # type: ignore[operator]
+        if mt is not None and (out[IDX_MAX_TIME] is None or mt > out[IDX_MAX_TIME]):
             out[IDX_MAX_TIME] = mt
+    for i, parts in sketches.items():
+        out[i] = sketch.merge(parts)
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from userpulse.events import Event
 from userpulse.features import TILE_SIZES_MS, retention_tiles
+from userpulse.profile import Profile
 from userpulse.tiles import TileValue, add_event, empty_tile
 
 TileKey = tuple[int, int]
@@ -35,12 +36,14 @@ class TileMap(Protocol):
 
 @dataclass
 class Head:
-    """Newest tile per tile size (aligned with ``TILE_SIZES_MS``) and the next cleanup time (ms)."""
+    """Newest tile per tile size (aligned with ``TILE_SIZES_MS``), the next cleanup time (ms), and
+    the user's non-window :class:`~userpulse.profile.Profile` (one state value read per event)."""
 
     newest: list[tuple[int, TileValue] | None] = field(
         default_factory=lambda: [None] * len(TILE_SIZES_MS)
     )
     next_cleanup_ms: int | None = None
+    profile: Profile = field(default_factory=Profile)
 
 
 class Retention:

@@ -14,32 +14,19 @@ from producers.kafka_out import EventSink
 from producers.replay import load_dataset
 from schemas.codec import encode
 from tests.cases import DATA_DIR
+from tests.integration.compare import as_of_points, compare
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic, run_bounded
 from userpulse.events import Event, EventType
-from userpulse.features import FEATURE_NAMES
-from userpulse.reference import Reference
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 T0 = 1717243200000
 
 
-def _as_of_points(events: list[Event]) -> list[int]:
-    """Lookup times: the end of the data and offsets around each user's last event."""
-    end = max(e.event_time_ms for e in events)
-    last_by_user: dict[str, int] = {}
-    for e in events:
-        last_by_user[e.user_id] = max(last_by_user.get(e.user_id, 0), e.event_time_ms)
-    pts = {end + d for d in (0, 999, 30_000, 61_000, 299_999, 3_600_000, 86_400_000)}
-    for t in last_by_user.values():
-        pts.update({t, t + 1_000, t + 59_999})
-    return sorted(pts)
-
-
 def test_ebnerd_replay_matches_reference(stack: Settings) -> None:
     events = load_dataset("ebnerd", DATA_DIR)
     s = job_settings(stack, partitions=3)  # per-partition watermarks: in-order replay, 0 late
-    r = flush_redis(s)
+    flush_redis(s)
     try:
         with EventSink(s.kafka_bootstrap, s.topic) as sink:
             for e in events:
@@ -48,30 +35,10 @@ def test_ebnerd_replay_matches_reference(stack: Settings) -> None:
             assert sink.stats().delivered == len(events)
         summary = run_bounded(s)
         assert summary == {"dead_lettered": 0, "late": 0}
-        ref = Reference(events)
-        client = FeatureClient(r)
-        compared = nonzero = mismatches = 0
-        bad: list[tuple[str, int, str, object, object]] = []
-        end = max(e.event_time_ms for e in events)
-        for t in _as_of_points(events):
-            got_all = client.get_many(ref.users, as_of=t)
-            for u in ref.users:
-                want = ref.features(u, t)
-                for name in FEATURE_NAMES:
-                    got = got_all[u][name]
-                    if got.status is Status.OUT_OF_RETENTION:
-                        # only windows older than the retention behind the final watermark
-                        assert t < end - 60_000, (u, t, name)
-                        continue
-                    assert got.status is Status.PRESENT, (u, t, name, got)
-                    compared += 1
-                    if got.value != pytest.approx(want[name]):
-                        mismatches += 1
-                        bad.append((u, t, name, got.value, want[name]))
-                    elif want[name]:
-                        nonzero += 1
-        assert mismatches == 0, bad[:20]
-        assert compared > 10_000 and nonzero > 1_000, (compared, nonzero)
+        client = FeatureClient.from_settings(s)
+        res = compare(client, events, as_of_points(events))
+        assert res.mismatches == 0, res.bad
+        assert res.compared > 10_000 and res.nonzero > 1_000, res
         assert client.get("never-seen")["count_click_1m"].status is Status.NOT_FOUND
     finally:
         drop_topics(s)
@@ -81,7 +48,7 @@ def test_malformed_records_go_to_dead_letter_topic_and_good_ones_are_counted(
     stack: Settings,
 ) -> None:
     s = job_settings(stack)
-    r = flush_redis(s)
+    flush_redis(s)
     good = [
         Event("g1", EventType.CLICK, "u1", T0, "s", item_id="i9"),
         Event("g2", EventType.CLICK, "u2", T0 + 1_000, "s", item_id="i9"),
@@ -112,7 +79,7 @@ def test_malformed_records_go_to_dead_letter_topic_and_good_ones_are_counted(
         assert by_offset[3]["error_class"] == "UnicodeDecodeError"
         assert by_offset[7]["reason"].startswith("event_time out of range")
         assert by_offset[1]["value_bytes"] == 7
-        client = FeatureClient(r)
+        client = FeatureClient.from_settings(s)
         assert client.get("u1", ["count_click_1m"], as_of=T0 + 59_999)["count_click_1m"].value == 1
         assert client.get("u2", ["count_click_1m"], as_of=T0 + 59_999)["count_click_1m"].value == 2
         assert client.get("u1", ["count_hover_1m"], as_of=T0 + 59_999)["count_hover_1m"].value == 0

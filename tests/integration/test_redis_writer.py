@@ -17,6 +17,7 @@ import redis
 from lookup import FeatureClient
 from sinks import layout
 from sinks.redis_writer import TileWriter
+from userpulse import redis_conn
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
 from userpulse.tiles import add_event, empty_tile
@@ -27,7 +28,7 @@ T0 = 1717243200000
 
 @pytest.fixture
 def r(stack: Settings) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=stack.redis_host, port=stack.redis_port, db=stack.redis_db)
+    client = redis_conn.connect(stack, "admin")  # FLUSHDB, CONFIG RESETSTAT, INFO
     client.flushdb()
     yield client
     client.flushdb()
@@ -60,7 +61,9 @@ def test_h16_older_write_never_overwrites_newer(r: redis.Redis) -> None:
     f = FeatureClient(r).get("uA", ["count_click_1m", "last_seen"], as_of=T0 + 59_999)
     assert f["count_click_1m"].value == 3 and f["last_seen"].value == T0 + 3_000
     # a tile with a larger version does replace the stored one
-    bigger = [2, 2, 0, 0, 0, None, T0 + 1_500]
+    bigger = empty_tile()
+    for i in range(2):
+        add_event(bigger, Event(f"b{i}", EventType.CLICK, "uA", T0 + 1_500, "s"))
     w.stage_tile("uA", 1000, (T0 + 1_000) // 1000, bigger)
     w.flush()
     assert (
@@ -128,7 +131,7 @@ class _CutAfterWrite:
 
 def test_h14_retry_after_lost_reply_does_not_double_count(r: redis.Redis, stack: Settings) -> None:
     proxy = _CutAfterWrite(stack.redis_port)
-    client = redis.Redis(host="127.0.0.1", port=proxy.addr[1], db=stack.redis_db)
+    client = redis_conn.connect(stack.model_copy(update={"redis_port": proxy.addr[1]}), "job")
     retries: list[Exception] = []
     w = TileWriter(client, on_retry=retries.append, backoff_s=0.01)
     tile = empty_tile()

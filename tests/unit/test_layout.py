@@ -46,10 +46,20 @@ def test_ttl_covers_longest_window_plus_lateness() -> None:
 
 def test_tile_encoding_round_trip() -> None:
     t = empty_tile()
-    assert layout.encode_tile(t) == "0;0;0;0;0;;"
-    v = [3, 1, 1, 1, 1500, 0.4, 1717243204000]
-    assert layout.encode_tile(v) == "3;1;1;1;1500;0.4;1717243204000"
+    # n, clicks, scrolls, hovers, dwell sum, dwell max, depth max, distinct sketch, newest time
+    assert layout.encode_tile(t) == "0;0;0;0;0;;;;"
+    v = [3, 1, 1, 1, 1500, 1500, 0.4, [1, 0xFFFFFFFF], 1717243204000]
+    assert layout.encode_tile(v) == "3;1;1;1;1500;1500;0.4;AAAAAf////8=;1717243204000"
     assert layout.decode_tile(layout.encode_tile(v)) == v
-    assert layout.decode_tile(b"0;0;0;0;0;;") == t
+    assert layout.decode_tile(b"0;0;0;0;0;;;;") == t
     with pytest.raises(ValueError):
         layout.decode_tile("1;2")
+
+
+def test_profile_key_and_value() -> None:
+    assert layout.profile_key("u1") == "up:v1:{u1}:p"
+    assert layout.profile_key("a}b") == "up:v1:{a%7Db}:p"
+    assert layout.encode_profile(7, '{"v":7}') == '7;{"v":7}'
+    assert layout.decode_profile(b'7;{"v":7}') == (7, '{"v":7}')
+    with pytest.raises(ValueError):
+        layout.decode_profile("{}")

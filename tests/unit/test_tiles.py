@@ -7,6 +7,7 @@ import pytest
 from tests.cases import case_events, load_cases
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURES_BY_NAME, WINDOWS, Window
+from userpulse.sketch import value_hash
 from userpulse.tiles import (
     add_event,
     empty_tile,
@@ -64,7 +65,11 @@ def test_merge_sums_counts_and_takes_max() -> None:
     a, b = empty_tile(), empty_tile()
     add_event(a, Event("1", EventType.SCROLL, "u", T0, "s", scroll_depth=0.4))
     add_event(b, Event("2", EventType.SCROLL, "u", T0 + 5, "s", scroll_depth=0.7))
-    add_event(b, Event("3", EventType.HOVER, "u", T0 + 9, "s", dwell_ms=120))
+    add_event(b, Event("3", EventType.HOVER, "u", T0 + 9, "s", dwell_ms=120, item_id="i1"))
+    add_event(a, Event("4", EventType.HOVER, "u", T0 + 7, "s", dwell_ms=80, item_id="i1"))
+    add_event(a, Event("5", EventType.CLICK, "u", T0 + 8, "s", item_id="i2"))
     m = merge_tiles([a, b])
-    assert m == [3, 0, 2, 1, 120, 0.7, T0 + 9]
+    # n, clicks, scrolls, hovers, dwell sum, dwell max, depth max, distinct items, newest time
+    hashes = sorted({value_hash("i1"), value_hash("i2")})
+    assert m == [5, 1, 2, 2, 200, 120, 0.7, hashes, T0 + 9]
     assert merge_tiles([]) == empty_tile()

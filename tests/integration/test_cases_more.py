@@ -1,0 +1,166 @@
+"""More cases from ../shared/cases/cases.json through the real job and the lookup client.
+
+H03 (event times in the wrong unit or out of range go to the dead-letter topic; no tile in 1970
+or the far future), H12 (tombstones and empty values) and H18 (state stays bounded with very many
+users: the checkpoint shrinks back once the watermark has passed their retention).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lookup import FeatureClient
+from producers.kafka_out import EventSink
+from schemas.codec import CURRENT, encode
+from sinks import layout
+from tests.cases import case_events, load_cases
+from tests.integration.jobkit import (
+    drop_topics,
+    flush_redis,
+    job_settings,
+    read_topic,
+    run_bounded,
+    unbounded_job,
+)
+from userpulse.events import Event, EventType
+from userpulse.settings import Settings
+
+pytestmark = pytest.mark.integration
+CASES = load_cases()
+T0 = 1717243200000
+
+
+def _assert_features(s: Settings, case_id: str) -> None:
+    client = FeatureClient.from_settings(s)
+    for exp in CASES[case_id]["expect"]["features"]:
+        got = client.get(exp["user_id"], [exp["feature"]], as_of=exp["as_of"])[exp["feature"]]
+        assert got.value == exp["value"], (case_id, exp, got)
+
+
+def test_h03_wrong_unit_and_out_of_range_times_are_dead_lettered(stack: Settings) -> None:
+    s = job_settings(stack)
+    r = flush_redis(s)
+    (valid,) = case_events(CASES["H03"])
+    now = int(time.time() * 1000)
+    bad_times = [1717243205, 1717243205000000, -1, now + 2 * 86_400_000]
+    try:
+        with EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.send(valid)
+            for i, t in enumerate(bad_times):
+                sink.send(valid.replace(event_id=f"bad{i}", event_time_ms=t))
+            sink.flush(30)
+        assert run_bounded(s) == {"dead_lettered": 4, "late": 0}
+        dlq = read_topic(s, s.dead_letter_topic)
+        assert sorted(d["offset"] for d in dlq) == [1, 2, 3, 4]
+        assert all(d["reason"].startswith("event_time out of range") for d in dlq)
+        _assert_features(s, "H03")
+        # no tile outside [2000-01-01, now + 1 day] was ever written
+        fields = [f.decode() for f in r.hgetall(layout.user_key("u1"))]
+        for f in fields:
+            kind, g, k = layout.parse_field(f)
+            if kind == "t":
+                assert 946_684_800_000 <= k * g <= now + 86_400_000, f
+        assert len(fields) > 1
+    finally:
+        drop_topics(s)
+
+
+def test_h12_tombstones_and_empty_values(stack: Settings) -> None:
+    s = job_settings(stack)
+    flush_redis(s)
+    (valid,) = case_events(CASES["H12"])
+    header = encode(valid)[:10]  # C3 01 + 8-byte fingerprint, no body
+    assert header[:2] == b"\xc3\x01" and header[2:] == CURRENT.fingerprint
+    try:
+        with EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.send_raw(b"u1", None)  # tombstone: skipped, counted as such
+            sink.send_raw(b"u1", b"")
+            sink.send_raw(b"u1", b"\x00")
+            sink.send_raw(b"u1", header)
+            sink.send(valid)
+            sink.flush(30)
+        assert run_bounded(s) == {"dead_lettered": 3, "late": 0}
+        dlq = read_topic(s, s.dead_letter_topic)
+        assert sorted(d["offset"] for d in dlq) == [1, 2, 3]
+        _assert_features(s, "H12")
+    finally:
+        drop_topics(s)
+
+
+def _latest_checkpoint(root: Path) -> tuple[int, int]:
+    """(number, bytes) of the newest completed checkpoint under ``root`` (0, 0 when none)."""
+    best = (0, 0)
+    for meta in root.glob("*/chk-*/_metadata"):
+        n = int(meta.parent.name.split("-")[1])
+        if n > best[0]:
+            size = sum(p.stat().st_size for p in meta.parent.rglob("*") if p.is_file())
+            best = (n, size)
+    return best
+
+
+def _next_checkpoint(root: Path, after: int, timeout_s: float = 120) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        n, size = _latest_checkpoint(root)
+        if n > after:
+            return size
+        time.sleep(0.5)
+    raise AssertionError(f"no checkpoint after chk-{after} within {timeout_s}s")
+
+
+def _wait_readable(client: FeatureClient, user: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if client.get(user, ["last_seen"])["last_seen"].value is not None:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{user} not readable within {timeout_s}s")
+
+
+def test_h18_state_stays_bounded_with_very_many_users(stack: Settings) -> None:
+    """Unbounded job with checkpoints every 2 s; 100,000 one-shot users, then the tick."""
+    n_users = 100_000
+    s = job_settings(stack, checkpoint_interval_ms=2_000)
+    flush_redis(s)
+    assert s.checkpoint_dir is not None
+    root = s.checkpoint_dir
+    client = FeatureClient.from_settings(s)
+    users = [str(uuid.UUID(int=i + 1)) for i in range(n_users)]
+    try:
+        with unbounded_job(s, USERPULSE_CHECKPOINT_INTERVAL_MS="2000"):
+            with EventSink(s.kafka_bootstrap, s.topic) as sink:
+                sink.send(Event("warm", EventType.CLICK, "warm", T0, "s"))
+                sink.flush(10)
+                _wait_readable(client, "warm", 180)
+                before = _next_checkpoint(root, _latest_checkpoint(root)[0])
+                for i, u in enumerate(users):
+                    sink.send(Event(f"o{i}", EventType.CLICK, u, T0 + 1_000, "s"))
+                sink.flush(60)
+                _wait_readable(client, users[-1])
+                peak = _next_checkpoint(root, _latest_checkpoint(root)[0])
+                counted = 0
+                for i in range(0, n_users, 2_000):
+                    chunk = users[i : i + 2_000]
+                    got = client.get_many(chunk, ["count_click_1m"], as_of=T0 + 59_999)
+                    counted += sum(1 for v in got.values() if v["count_click_1m"].value == 1)
+                assert counted == n_users
+                (tick,) = case_events(CASES["H18"])
+                sink.send(tick)
+                sink.flush(10)
+                _wait_readable(client, "tick")
+            _assert_features(s, "H18")
+            # cleanup timers fire as the watermark passes; wait for the checkpoint to shrink
+            after = peak
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and after > 1.1 * before:
+                after = _next_checkpoint(root, _latest_checkpoint(root)[0])
+        print(f"H18 checkpoint bytes: before {before}, with 100k users {peak}, after {after}")
+        assert peak > 20 * before, (before, peak)
+        assert after <= 1.1 * before, (before, peak, after)
+        assert read_topic(s, s.late_topic) == [] and read_topic(s, s.dead_letter_topic) == []
+    finally:
+        drop_topics(s)
