@@ -11,7 +11,9 @@ some malformed records. One unbounded job per example on 2 partitions. Then:
 
 from __future__ import annotations
 
+import socket
 import time
+import urllib.request
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -62,6 +64,25 @@ def traffic(draw: st.DrawFn) -> tuple[list[Event], list[bytes]]:
     return events, bad
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """Counter totals of the job's Prometheus endpoint (labels summed)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or "_total" not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        base = name.split("{", 1)[0]
+        out[base] = out.get(base, 0.0) + float(value)
+    return out
+
+
 def _counted(client: FeatureClient, users: list[str]) -> int:
     """Events counted into features: the sum of the users' lifetime counts."""
     names = ["count_click_lifetime", "count_scroll_lifetime", "count_hover_lifetime"]
@@ -87,7 +108,11 @@ def test_job_equals_reference_under_disorder(stack: Settings, data: tuple) -> No
     n = -(-len(events) // 4)
     chunks = [events[i : i + n] for i in range(0, len(events), n)]
     try:
-        with unbounded_job(s), EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink:
+        port = _free_port()
+        with (
+            unbounded_job(s, USERPULSE_JOB_METRICS_PORT=str(port)),
+            EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink,
+        ):
             for c, chunk in enumerate(chunks):
                 for i, e in enumerate(chunk):
                     sink.send(e)
@@ -108,12 +133,18 @@ def test_job_equals_reference_under_disorder(stack: Settings, data: tuple) -> No
                 if got + len(late) + len(dlq) >= len(events) + len(bad):
                     break
                 time.sleep(1)
+            metrics = _scrape(port)
         late_ids = set(late)
         # each late event once, each one a real input event; every bad record dead-lettered
         assert len(late) == len(late_ids)
         assert late_ids <= {e.event_id for e in events}
         assert len(dlq) == len(bad)
         assert got + len(late) + len(dlq) == len(events) + len(bad)
+        # the job's own counters (design section 8) say the same
+        assert metrics["userpulse_events_in_total"] == len(events) + len(bad)
+        assert metrics["userpulse_events_counted_total"] == got
+        assert metrics["userpulse_events_late_total"] == len(late)
+        assert metrics.get("userpulse_events_dead_lettered_total", 0) == len(bad)
         # the rest was counted exactly once: the features equal the reference of exactly them
         counted = [e for e in events if e.event_id not in late_ids]
         res = compare(client, counted, as_of_points(counted, per_user=2))
