@@ -96,13 +96,13 @@ class _User:
     def __init__(self, h: dict[bytes, bytes], profile: bytes | str | None) -> None:
         self.has_tiles = bool(h)
         self.pruned: dict[int, int] = {}
-        self.tiles: dict[int, dict[int, TileValue]] = {}
+        self._h = h  # tile fields are looked up by name and decoded on demand: a lookup needs few
         self.ls_field: int | None = None
         for f, v in h.items():
-            kind, g, k = layout.parse_field(f.decode())
-            if kind == "t":
-                self.tiles.setdefault(g, {})[k] = layout.decode_tile(v)
-            elif kind == "p":
+            if f[:2] == b"t:":
+                continue
+            kind, g, _ = layout.parse_field(f.decode())
+            if kind == "p":
                 self.pruned[g] = int(v)
             else:
                 self.ls_field = int(v)
@@ -110,6 +110,22 @@ class _User:
         if profile is not None:
             self.prof = json.loads(layout.decode_profile(profile)[1])
         self._merged: dict[tuple[int, int], TileValue | None] = {}
+
+    def tiles(self, g: int, first: int, last: int) -> list[TileValue]:
+        """Decoded tiles of size ``g`` with index in ``[first, last]``."""
+        h = self._h
+        if last - first < 512:
+            got = (h.get(layout.tile_field(g, k).encode()) for k in range(first, last + 1))
+            return [layout.decode_tile(v) for v in got if v is not None]
+        return [layout.decode_tile(h[f]) for f, k in self._indices(g) if first <= k <= last]
+
+    def _indices(self, g: int) -> list[tuple[bytes, int]]:
+        prefix = layout.tile_field(g, 0).encode()[:-1]
+        return [(f, int(f[len(prefix) :])) for f in self._h if f.startswith(prefix)]
+
+    def newest_tile_index(self, g: int) -> int | None:
+        """Largest stored tile index of size ``g``."""
+        return max((k for _, k in self._indices(g)), default=None)
 
     def merged(self, t: int, window_ms: int, g: int) -> TileValue | None:
         """Merged tiles of the window as of t, or None when not answerable exactly."""
@@ -125,8 +141,7 @@ class _User:
         elif first <= self.pruned.get(g, first - 1):
             out = None
         else:
-            ts = self.tiles.get(g, {})
-            out = merge_tiles(v for k, v in ts.items() if first <= k <= last)
+            out = merge_tiles(self.tiles(g, first, last))
         self._merged[key] = out
         return out
 
@@ -169,8 +184,8 @@ def _last_seen_from_tiles(t: int, u: _User) -> FeatureResult:
     last = t // g
     if not u.has_tiles or last <= u.pruned.get(g, last - 1):
         return _OUT
-    tiles = u.tiles.get(g, {})
-    cands = [int(v[IDX_MAX_TIME]) for k, v in tiles.items() if k <= last and v[IDX_MAX_TIME]]
+    first = u.pruned.get(g, -1) + 1
+    cands = [int(v[IDX_MAX_TIME]) for v in u.tiles(g, first, last) if v[IDX_MAX_TIME]]
     if cands:
         best = max(cands)
         return FeatureResult(best, Status.PRESENT, best)
@@ -227,6 +242,7 @@ def _lifetime_before(total: int, f: StateFeature, t: int, u: _User) -> FeatureRe
     if not u.has_tiles or u.pruned.get(g, -1) >= first_after:
         return _OUT
     idx = _AGG_INDEX[f"count_{(f.event_type.value if f.event_type else '').lower()}"]
-    after = sum(int(v[idx] or 0) for k, v in u.tiles.get(g, {}).items() if k >= first_after)
+    top = u.newest_tile_index(g)
+    after = 0 if top is None else sum(int(v[idx] or 0) for v in u.tiles(g, first_after, top))
     seen = _last_seen_from_tiles(t, u)
     return FeatureResult(total - after, Status.PRESENT, seen.value if seen.value else None)

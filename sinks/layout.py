@@ -100,12 +100,21 @@ def encode_tile(tile: TileValue) -> str:
 
 
 def _num(s: str) -> float | int | None:
+    if s.isdigit():  # the common case: counts, sums of ms, times
+        return int(s)
     if not s:
         return None
     try:
         return int(s)
     except ValueError:
         return float(s)
+
+
+def _sketch(s: str) -> list[int]:
+    return sketch.decode(s) if s else []
+
+
+_PARSERS = [_sketch if i in _DISTINCT_POS else _num for i in range(N_AGGS + 2)]
 
 
 def decode_tile(raw: str | bytes) -> TileValue:
@@ -118,7 +127,7 @@ def decode_tile(raw: str | bytes) -> TileValue:
     parts = s.split(";")
     if len(parts) != N_AGGS + 2:
         raise ValueError(f"tile value has {len(parts)} parts, expected {N_AGGS + 2}: {s!r}")
-    return [sketch.decode(p) if i in _DISTINCT_POS else _num(p) for i, p in enumerate(parts)]
+    return [f(p) for f, p in zip(_PARSERS, parts, strict=True)]
 
 
 def encode_profile(version: int, doc_json: str) -> str:

@@ -19,6 +19,7 @@ import base64
 import bisect
 import hashlib
 import heapq
+import struct
 from collections.abc import Iterable
 
 from userpulse.features import DISTINCT_SKETCH_K
@@ -62,8 +63,7 @@ def estimate(sketch: Sketch, k: int = DISTINCT_SKETCH_K) -> int:
 
 def encode(sketch: Sketch) -> str:
     """Base64 of the hashes as big-endian uint32 (no ``;``: safe inside a tile value)."""
-    raw = b"".join(h.to_bytes(4, "big") for h in sketch)
-    return base64.b64encode(raw).decode("ascii")
+    return base64.b64encode(struct.pack(f">{len(sketch)}I", *sketch)).decode("ascii")
 
 
 def decode(text: str) -> Sketch:
@@ -75,4 +75,4 @@ def decode(text: str) -> Sketch:
     raw = base64.b64decode(text, validate=True)
     if len(raw) % 4:
         raise ValueError(f"sketch of {len(raw)} bytes is not a multiple of 4")
-    return [int.from_bytes(raw[i : i + 4], "big") for i in range(0, len(raw), 4)]
+    return list(struct.unpack(f">{len(raw) // 4}I", raw))
