@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 
-.PHONY: venv deps up down status demo test test-unit test-integration lint format clean
+.PHONY: venv deps up down status demo test test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
@@ -36,6 +36,10 @@ down: venv
 status: venv
 	$(BIN)/userpulse status
 
+## serve: the HTTP lookup service on the local stack's Redis (docs/lookup.md); Ctrl-C stops it
+serve: venv
+	$(BIN)/userpulse features serve
+
 ## demo: the end-to-end demo
 demo: venv deps
 	$(BIN)/userpulse demo
@@ -49,6 +53,26 @@ test-unit: venv
 
 test-integration: venv deps
 	$(BIN)/pytest -q -m integration tests/integration
+
+## bench: the benchmark (docs/bench.md) on the local stack: bench/report.json + PNGs, ~20 min.
+## bench-quick: shorter steps, output in bench/out/ (git-ignored). Knobs: BENCH_* (bench/config.py)
+## The peer (Quix Streams) pins an older confluent-kafka than ours: it gets its own venv.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
+bench-peer-venv: $(PEER_STAMP)
+$(PEER_STAMP):
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install -q 'quixstreams==3.28.1' 'fastavro>=1.9' 'redis[hiredis]>=5.0,<6' \
+		'prometheus-client>=0.20' 'pydantic>=2.6' 'pydantic-settings>=2.2'
+	touch $@
+
+bench: venv deps bench-peer-venv
+	$(BIN)/userpulse up
+	$(BIN)/python -m bench.run
+
+bench-quick: venv deps bench-peer-venv
+	$(BIN)/userpulse up
+	$(BIN)/python -m bench.run --quick
 
 ## lint: ruff (lint + format check) and mypy on the project's packages
 lint: venv

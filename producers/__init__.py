@@ -5,6 +5,10 @@
 - :mod:`producers.replay`: :func:`load_dataset` (EB-NeRD, Globo, OTTO -> events), :func:`replay`.
 - :mod:`producers.pacing`: the paced send loop (:func:`pump`, :func:`schedule`), live progress
   and :class:`RunSummary`.
+- :mod:`producers.load`: a load run (:class:`LoadSpec`: profile, faults, seed), :func:`run_load`;
+  :mod:`producers.profile` (rate profiles, bursts), :mod:`producers.faults` (out-of-order, late,
+  malformed records), :mod:`producers.parallel` (several processes), :mod:`producers.metrics`
+  (Prometheus). User guide: ``docs/load.md``.
 
 Errors derive from :class:`ProducerError`.
 """

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from producers.kafka_out import EventSink
 from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
-from userpulse.events import Event, EventType
+from userpulse.events import MAX_USER_ID_BYTES, Event, EventType
 from userpulse.settings import REPO_ROOT
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
@@ -278,6 +278,51 @@ def load_dataset(name: str, data_dir: Path | str | None = None) -> list[Event]:
     See :func:`read_dataset` for the arguments and errors; this drops the skipped counts.
     """
     return read_dataset(name, data_dir).events
+
+
+COPY_SEPARATOR = "#"
+"""Copies of a user are ``<user_id>#<copy>`` (see :func:`multiply`)."""
+
+
+def multiply(events: Sequence[Event], copies: int, shift_ms: int = 1_000) -> list[Event]:
+    """The population multiplied for load: ``copies`` disjoint copies of every user.
+
+    Copy ``c`` (0-based) of an event has ``user_id`` ``<user_id>#<c>``, ``session_id``
+    ``<session_id>#<c>``, ``event_id`` ``<event_id>#<c>`` and event time ``+ c * shift_ms``; items
+    are unchanged. The result is sorted by ``(event_time_ms, event_id)`` like the input, so copies
+    interleave. ``copies == 1`` returns the events unchanged (no suffix).
+
+    Args:
+        events: sorted events (for example :func:`load_dataset`).
+        copies: number of copies (>= 1).
+        shift_ms: event-time shift between consecutive copies, ms (>= 0).
+
+    Raises:
+        ValueError: ``copies`` < 1, ``shift_ms`` < 0, or a copied user id longer than 128 bytes.
+    """
+    if copies < 1:
+        raise ValueError(f"copies must be >= 1, got {copies}")
+    if shift_ms < 0:
+        raise ValueError(f"shift_ms must be >= 0, got {shift_ms}")
+    if copies == 1:
+        return list(events)
+    out: list[Event] = []
+    for c in range(copies):
+        tag, dt = f"{COPY_SEPARATOR}{c}", c * shift_ms
+        for e in events:
+            user = e.user_id + tag
+            if len(user.encode("utf-8", "surrogatepass")) > MAX_USER_ID_BYTES:
+                raise ValueError(f"copied user id {user!r} exceeds {MAX_USER_ID_BYTES} bytes")
+            out.append(
+                e.replace(
+                    user_id=user,
+                    session_id=e.session_id + tag,
+                    event_id=e.event_id + tag,
+                    event_time_ms=e.event_time_ms + dt,
+                )
+            )
+    out.sort(key=lambda e: (e.event_time_ms, e.event_id))
+    return out
 
 
 def replay(

@@ -28,14 +28,14 @@ import math
 import random
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
 
 from rich.console import Console
 
 from producers.kafka_out import EventSink
-from producers.pacing import RunSummary, pump
+from producers.pacing import RunSummary
 from userpulse.events import Event, EventType
 
 SESSION_GAP_MS = 30 * 60 * 1000
@@ -100,9 +100,15 @@ class EventMix:
 
 
 class _Zipf:
-    """Sampler of ranks 0..n-1 with P(rank k) proportional to (k + 1) ** -s, mapped to ids."""
+    """Sampler of ranks 0..n-1 with P(rank k) proportional to (k + 1) ** -s, mapped to ids.
 
-    def __init__(self, n: int, s: float, prefix: str) -> None:
+    With ``stride`` > 1 the sampler is shard ``offset`` of a population of ``n * stride``-ish ids:
+    id numbers are ``perm(rank) * stride + offset`` (disjoint between shards), ``width`` digits.
+    """
+
+    def __init__(
+        self, n: int, s: float, prefix: str, stride: int = 1, offset: int = 0, width: int = 0
+    ) -> None:
         self._cum = list(itertools.accumulate((k + 1) ** -s for k in range(n)))
         self._total = self._cum[-1]
         self._last = n - 1
@@ -110,8 +116,10 @@ class _Zipf:
         mult = 2_654_435_761 % n or 1
         while math.gcd(mult, n) != 1:
             mult += 1
-        width = len(str(n - 1))
-        self._ids = [f"{prefix}{(k * mult + 7) % n:0{width}d}" for k in range(n)]
+        width = width or len(str(n - 1))
+        self._ids = [
+            f"{prefix}{((k * mult + 7) % n) * stride + offset:0{width}d}" for k in range(n)
+        ]
 
     def rank(self, rnd: Callable[[], float]) -> int:
         """A rank drawn with the uniform [0, 1) source ``rnd``."""
@@ -148,6 +156,9 @@ class SyntheticTraffic:
         start_time_ms: event time of the first event, UTC epoch ms; None = the wall clock now.
         items: number of distinct items (>= 1).
         item_zipf_s: Zipf exponent of item popularity (>= 0).
+        shard: ``(index, count)``: generate only the users whose number is ``index`` modulo
+            ``count`` (multi-process mode: each process owns a disjoint slice of the users, so
+            one user's events keep their order). Default ``(0, 1)``: all users.
 
     Raises:
         ValueError: an argument is out of range (the message names it).
@@ -162,7 +173,13 @@ class SyntheticTraffic:
         start_time_ms: int | None = None,
         items: int = 50_000,
         item_zipf_s: float = 1.1,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
+        index, n_shards = shard
+        if not 0 <= index < n_shards or n_shards > users:
+            raise ValueError(
+                f"shard must be (index, count) with 0 <= index < count <= users, {shard}"
+            )
         if users < 1 or items < 1:
             raise ValueError(f"users and items must be >= 1, got users={users}, items={items}")
         if not (math.isfinite(zipf_s) and zipf_s >= 0 and math.isfinite(item_zipf_s)):
@@ -173,7 +190,10 @@ class SyntheticTraffic:
         self.users = users
         self.mix = mix or EventMix()
         self.start_time_ms = time.time_ns() // 1_000_000 if start_time_ms is None else start_time_ms
-        self._user_zipf = _Zipf(users, zipf_s, "u")
+        own_users = len(range(index, users, n_shards))
+        self._user_zipf = _Zipf(
+            own_users, zipf_s, "u", stride=n_shards, offset=index, width=len(str(users - 1))
+        )
         self._item_zipf = _Zipf(items, item_zipf_s, "i")
 
     def events(self, rate_per_s: float, count: int | None = None) -> Iterator[Event]:
@@ -190,9 +210,19 @@ class SyntheticTraffic:
             raise ValueError(f"rate_per_s must be a positive number, got {rate_per_s}")
         if count is not None and count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
-        return self._generate(rate_per_s, count)
+        counter = range(count) if count is not None else itertools.count()
+        return self._generate(int(i * 1000.0 / rate_per_s) for i in counter)
 
-    def _generate(self, rate_per_s: float, count: int | None) -> Iterator[Event]:
+    def events_at(self, due_s: Iterable[float]) -> Iterator[Event]:
+        """Yield one event per due offset: event ``i`` at ``start_time_ms + int(due_s[i] * 1000)``.
+
+        Args:
+            due_s: non-decreasing offsets in seconds after the start (for example
+                :meth:`producers.profile.RateProfile.due_times`).
+        """
+        return self._generate(int(d * 1000.0) for d in due_s)
+
+    def _generate(self, offsets_ms: Iterable[int]) -> Iterator[Event]:
         rng = random.Random(self.seed)
         rnd, log = rng.random, math.log  # hot loop: local names
         users, items = self._user_zipf, self._item_zipf
@@ -205,9 +235,9 @@ class SyntheticTraffic:
         log_row, log_pos = math.log(1 - ROW_P), math.log(1 - POSITION_P)
         states: dict[int, _UserState] = {}
         due: list[tuple[int, int, int]] = []  # (due event time ms, tie-break, user rank)
-        counter = range(count) if count is not None else itertools.count()
-        for i in counter:
-            t_ms = self.start_time_ms + int(i * 1000.0 / rate_per_s)
+        start_ms = self.start_time_ms
+        for i, offset_ms in enumerate(offsets_ms):
+            t_ms = start_ms + offset_ms
             if due and due[0][0] <= t_ms:
                 rank = heappop(due)[2]
                 st = states[rank]
@@ -306,19 +336,19 @@ def run_synthetic(
         raise ValueError(f"duration_s must be a positive number of seconds, got {duration_s}")
     if not (math.isfinite(rate_per_s) and rate_per_s > 0):
         raise ValueError(f"rate_per_s must be a positive number, got {rate_per_s}")
-    traffic = SyntheticTraffic(seed, users=users, zipf_s=zipf_s, mix=mix)
-    total = max(1, round(rate_per_s * duration_s))
-    events = traffic.events(rate_per_s, count=total)
-    out = (console or Console(stderr=True)) if progress else None
-    summary = pump(
-        sink,
-        ((i / rate_per_s, e) for i, e in enumerate(events)),
-        source="synthetic",
-        total=total,
-        target_rate_per_s=rate_per_s,
-        min_duration_s=duration_s,
-        console=out,
+    from producers.load import LoadSpec, run_load  # load builds on this module
+    from producers.profile import RateProfile
+
+    spec = LoadSpec(
+        RateProfile(rate_per_s),
+        duration_s,
+        users=users,
+        seed=seed,
+        zipf_s=zipf_s,
+        mix=mix or EventMix(),
     )
+    out = (console or Console(stderr=True)) if progress else None
+    summary = run_load(sink, spec, console=out)
     if out is not None:
         out.print(summary.table())
     return summary

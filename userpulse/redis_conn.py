@@ -2,26 +2,105 @@
 
 Roles: ``job`` (the feature job's writer), ``lookup`` (the client and the HTTP service: read-only
 on the feature prefix), ``admin`` (project commands and tests: stack set-up, clean-up). Every
-caller goes through :func:`connect`, so credentials and TLS are configured once.
+caller goes through :func:`connect` (or :func:`connect_async` / :func:`connect_cluster`), so
+ACL credentials and TLS are configured once. Users, rules and password sources:
+:mod:`userpulse.redis_acl`.
+
+Credentials: the role's user name with its password from the environment / settings file or from
+its password file; with neither, the connection is made without AUTH (Redis's default user),
+which is what an external Redis without ACL users expects. Passwords never appear in the
+``repr`` of the clients or in their errors.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 import redis
+import redis.asyncio
+from redis.cluster import RedisCluster
 
+from userpulse.redis_acl import ROLES, Role, password, user_name
 from userpulse.settings import Settings
 
-Role = Literal["job", "lookup", "admin"]
+__all__ = ["Role", "client_kwargs", "connect", "connect_async", "connect_cluster"]
 
 
-def connect(settings: Settings, role: Role) -> redis.Redis:
-    """A ``redis.Redis`` for ``role`` on ``settings.redis_host:redis_port`` / ``redis_db``.
+def client_kwargs(settings: Settings, role: Role, timeout_s: float | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``redis.Redis`` / ``redis.asyncio.Redis`` for ``role``.
+
+    Args:
+        settings: host, port, db, TLS and credential settings.
+        role: ``job``, ``lookup`` or ``admin``.
+        timeout_s: connect and socket timeout in seconds; default ``settings.redis_timeout_s``.
 
     Raises:
-        ValueError: an unknown role.
+        ValueError: an unknown role, or an unusable password file (the message says what to do).
     """
-    if role not in ("job", "lookup", "admin"):
+    if role not in ROLES:
         raise ValueError(f"unknown Redis role {role!r}; use job, lookup or admin")
-    return redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    t = settings.redis_timeout_s if timeout_s is None else timeout_s
+    kw: dict[str, Any] = {
+        "host": settings.redis_host,
+        "port": settings.redis_port,
+        "db": settings.redis_db,
+        "socket_timeout": t,
+        "socket_connect_timeout": t,
+    }
+    secret = password(settings, role)
+    if secret is not None:
+        kw["username"] = user_name(settings, role)
+        kw["password"] = secret.get_secret_value()
+    if settings.redis_tls:
+        kw.update(
+            ssl=True,
+            ssl_cert_reqs="required",
+            ssl_check_hostname=settings.redis_tls_check_hostname,
+            ssl_ca_certs=_path(settings.redis_tls_ca_file),
+            ssl_certfile=_path(settings.redis_tls_cert_file),
+            ssl_keyfile=_path(settings.redis_tls_key_file),
+        )
+    return kw
+
+
+def _path(p: object) -> str | None:
+    return None if p is None else str(p)
+
+
+def connect(settings: Settings, role: Role, timeout_s: float | None = None) -> redis.Redis:
+    """A ``redis.Redis`` for ``role`` on ``settings.redis_host:redis_port`` / ``redis_db``.
+
+    No I/O happens until the first command. See :func:`client_kwargs` for the arguments.
+
+    Raises:
+        ValueError: an unknown role or an unusable password file.
+    """
+    return redis.Redis(**client_kwargs(settings, role, timeout_s))
+
+
+def connect_async(
+    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+) -> redis.asyncio.Redis:
+    """A ``redis.asyncio.Redis`` for ``role``; same settings as :func:`connect`.
+
+    Args:
+        max_connections: size of the connection pool (concurrent commands in flight).
+
+    Raises:
+        ValueError: an unknown role or an unusable password file.
+    """
+    return redis.asyncio.Redis(
+        **client_kwargs(settings, role, timeout_s), max_connections=max_connections
+    )
+
+
+def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = None) -> RedisCluster:
+    """A ``redis.cluster.RedisCluster`` for ``role``, discovering the cluster from
+    ``redis_host:redis_port`` (any node). Its pipelines send one batch per node.
+
+    Raises:
+        ValueError: an unknown role or an unusable password file.
+    """
+    kw = client_kwargs(settings, role, timeout_s)
+    kw.pop("db")  # a cluster has database 0 only
+    return RedisCluster(**kw)

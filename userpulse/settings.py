@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,60 @@ class Settings(BaseSettings):
     redis_host: str = Field(default="127.0.0.1", description="Host of the Redis online store.")
     redis_port: int = Field(default=16379, ge=1, le=65535, description="Redis port.")
     redis_db: int = Field(default=0, ge=0, description="Redis logical database.")
+
+    # --- Redis access: ACL users per role, TLS (docs/lookup.md) -------------------------------
+    # Passwords come from the environment / settings file or from files, never from flags; they
+    # are SecretStr (masked in repr, str and logs). See userpulse/redis_conn.py for the order.
+    redis_job_user: str = Field(default="userpulse-job", description="ACL user of the job.")
+    redis_lookup_user: str = Field(
+        default="userpulse-lookup", description="Read-only ACL user of the lookup client/service."
+    )
+    redis_admin_user: str = Field(
+        default="userpulse-admin", description="ACL user of project commands and tests."
+    )
+    redis_job_password: SecretStr | None = Field(
+        default=None, description="Password of the job user; default: <credentials dir>/job."
+    )
+    redis_lookup_password: SecretStr | None = Field(
+        default=None, description="Password of the lookup user; default: <credentials dir>/lookup."
+    )
+    redis_admin_password: SecretStr | None = Field(
+        default=None, description="Password of the admin user; default: <credentials dir>/admin."
+    )
+    redis_credentials_dir: Path | None = Field(
+        default=None,
+        description="Folder of password files named job, lookup, admin (mode 0600); "
+        "default <home>/redis/credentials, written by `userpulse up`.",
+    )
+    redis_tls: bool = Field(default=False, description="Connect to Redis over TLS.")
+    redis_tls_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signed the Redis server certificate (PEM)."
+    )
+    redis_tls_cert_file: Path | None = Field(
+        default=None, description="Client certificate (PEM), when Redis requires client certs."
+    )
+    redis_tls_key_file: Path | None = Field(
+        default=None,
+        validate_default=True,  # checked against redis_tls_cert_file even when unset
+        description="Private key of the client certificate (PEM).",
+    )
+    redis_tls_check_hostname: bool = Field(
+        default=True, description="Check that the server certificate names redis_host."
+    )
+    redis_timeout_s: float = Field(
+        default=5.0, gt=0, description="Redis connect and socket timeout, seconds."
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="Lookups: Redis Cluster (redis_host:redis_port is any node of it).",
+    )
+
+    # --- lookup service --------------------------------------------------------------------------
+    service_host: str = Field(default="127.0.0.1", description="Bind address of the HTTP service.")
+    service_port: int = Field(default=18080, ge=1, le=65535, description="HTTP service port.")
+    lookup_max_batch_users: int = Field(
+        default=1000, ge=1, le=1000, description="Most users in one batch lookup (1..1000)."
+    )
     infra_lib: Path = Field(
         default=REPO_ROOT / "infra" / "lib",
         description="Where `make deps` (mvn -f infra/pom.xml package) puts the jars.",
@@ -80,6 +134,11 @@ class Settings(BaseSettings):
     redis_ttl_s: int | None = Field(
         default=None, ge=1, description="Key TTL; default: longest window + allowed lateness + 1 h."
     )
+    redis_profile_ttl_s: int = Field(
+        default=400 * 86_400,
+        ge=1,
+        description="TTL of the profile key (lifetime features), refreshed on every write.",
+    )
 
     # --- job -----------------------------------------------------------------------------------
     parallelism: int = Field(default=1, ge=1, description="Flink parallelism of the feature job.")
@@ -101,6 +160,26 @@ class Settings(BaseSettings):
             raise ValueError("python_execution_mode must be 'thread' or 'process'")
         return v
 
+    @field_validator("redis_tls_ca_file", "redis_tls_cert_file", "redis_tls_key_file")
+    @classmethod
+    def _tls_file(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        # field-level on purpose: a model-level error would carry every input (secrets too)
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file {v}")
+        if info.field_name == "redis_tls_key_file" and (v is None) != (
+            info.data.get("redis_tls_cert_file") is None
+        ):
+            raise ValueError(
+                "set both redis_tls_cert_file and redis_tls_key_file (a client certificate) "
+                "or neither"
+            )
+        return v
+
+    @property
+    def credentials_dir(self) -> Path:
+        """Folder of the Redis password files (``redis_credentials_dir``, else under home)."""
+        return self.redis_credentials_dir or self.home / "redis" / "credentials"
+
     @property
     def kafka_bootstrap(self) -> str:
         """Bootstrap servers to use: the configured ones, else the local broker's listener."""
@@ -108,5 +187,6 @@ class Settings(BaseSettings):
 
     @property
     def redis_url(self) -> str:
-        """``redis://host:port/db`` of the online store."""
-        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        """``redis://host:port/db`` (``rediss://`` with TLS) of the online store; no credentials."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        return f"{scheme}://{self.redis_host}:{self.redis_port}/{self.redis_db}"

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import redis
 from confluent_kafka import Consumer
 
 from jobs import records
+from userpulse import redis_conn
 from userpulse import stack as stack_lib
 from userpulse.settings import Settings
 
@@ -73,7 +79,35 @@ def run_bounded(s: Settings) -> dict[str, int]:
 
 
 def flush_redis(s: Settings) -> redis.Redis:
-    """A client of the test Redis after FLUSHDB (tests run one at a time)."""
-    r = redis.Redis(host=s.redis_host, port=s.redis_port, db=s.redis_db)
+    """An admin client of the test Redis after FLUSHDB (tests run one at a time)."""
+    r = redis_conn.connect(s, "admin")
     r.flushdb()
     return r
+
+
+@contextlib.contextmanager
+def unbounded_job(s: Settings, **env_extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The feature job, unbounded, as a ``userpulse job run`` subprocess on ``s``'s topics;
+    terminated (SIGTERM, then waited for) on exit."""
+    env = {
+        **os.environ,
+        "USERPULSE_KAFKA_PORT": str(s.kafka_port),
+        "USERPULSE_REDIS_PORT": str(s.redis_port),
+        "USERPULSE_HOME": str(s.home),
+        "USERPULSE_DEAD_LETTER_TOPIC": s.dead_letter_topic,
+        "USERPULSE_LATE_TOPIC": s.late_topic,
+        "USERPULSE_CHECKPOINT_DIR": str(s.checkpoint_dir),
+        **env_extra,
+    }
+    cmd = [sys.executable, "-m", "userpulse", "job", "run", "--topic", s.topic]
+    job = subprocess.Popen(
+        [*cmd, "--group-id", s.group_id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield job
+    finally:
+        job.terminate()
+        job.wait(30)

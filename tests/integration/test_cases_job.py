@@ -8,9 +8,6 @@ lateness patch their tiles).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,7 +16,14 @@ from lookup import FeatureClient
 from producers.kafka_out import EventSink
 from schemas.codec import encode
 from tests.cases import case_events, load_cases
-from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic, run_bounded
+from tests.integration.jobkit import (
+    drop_topics,
+    flush_redis,
+    job_settings,
+    read_topic,
+    run_bounded,
+    unbounded_job,
+)
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -27,7 +31,7 @@ CASES = load_cases()
 
 
 def _assert_features(s: Settings, case_id: str) -> None:
-    client = FeatureClient.from_url(s.redis_url)
+    client = FeatureClient.from_settings(s)
     for exp in CASES[case_id]["expect"]["features"]:
         got = client.get(exp["user_id"], [exp["feature"]], as_of=exp["as_of"])[exp["feature"]]
         assert got.value == pytest.approx(exp["value"]), (case_id, exp, got)
@@ -74,53 +78,27 @@ def test_h04_late_event_goes_to_late_topic_and_in_lateness_event_patches(stack: 
     """Unbounded job; pauses let periodic watermarks advance between the last records."""
     s = job_settings(stack)
     flush_redis(s)
-    env = {
-        **os.environ,
-        "USERPULSE_KAFKA_PORT": str(s.kafka_port),
-        "USERPULSE_REDIS_PORT": str(s.redis_port),
-        "USERPULSE_HOME": str(s.home),
-        "USERPULSE_DEAD_LETTER_TOPIC": s.dead_letter_topic,
-        "USERPULSE_LATE_TOPIC": s.late_topic,
-        "USERPULSE_CHECKPOINT_DIR": str(s.checkpoint_dir),
-    }
-    job = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "userpulse",
-            "job",
-            "run",
-            "--topic",
-            s.topic,
-            "--group-id",
-            s.group_id,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        events = case_events(CASES["H04"])
-        client = FeatureClient.from_url(s.redis_url)
-        with EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink:
-            for i, e in enumerate(events):
-                if i >= 2:
-                    time.sleep(3)  # the watermark moves past T0+700000-5001 meanwhile
-                sink.send_raw(e.user_id.encode(), encode(e))
-                sink.flush(10)
-                if i == 0:  # wait until the job is up and has written the first event
-                    deadline = time.monotonic() + 120
-                    while time.monotonic() < deadline:
-                        if client.get("u1", ["last_seen"])["last_seen"].value is not None:
-                            break
-                        time.sleep(0.5)
-        time.sleep(3)
-        late = read_topic(s, s.late_topic)
-        assert [(x["partition"], x["offset"], x["event_time_ms"]) for x in late] == [
-            (0, 2, events[2].event_time_ms)
-        ]
-        _assert_features(s, "H04")
+        with unbounded_job(s):
+            events = case_events(CASES["H04"])
+            client = FeatureClient.from_settings(s)
+            with EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink:
+                for i, e in enumerate(events):
+                    if i >= 2:
+                        time.sleep(3)  # the watermark moves past T0+700000-5001 meanwhile
+                    sink.send_raw(e.user_id.encode(), encode(e))
+                    sink.flush(10)
+                    if i == 0:  # wait until the job is up and has written the first event
+                        deadline = time.monotonic() + 120
+                        while time.monotonic() < deadline:
+                            if client.get("u1", ["last_seen"])["last_seen"].value is not None:
+                                break
+                            time.sleep(0.5)
+            time.sleep(3)
+            late = read_topic(s, s.late_topic)
+            assert [(x["partition"], x["offset"], x["event_time_ms"]) for x in late] == [
+                (0, 2, events[2].event_time_ms)
+            ]
+            _assert_features(s, "H04")
     finally:
-        job.terminate()
-        job.wait(30)
         drop_topics(s)

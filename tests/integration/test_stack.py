@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from userpulse import redis_conn
 from userpulse import stack as stack_lib
 from userpulse.settings import Settings
 
@@ -47,7 +47,7 @@ def test_up_is_idempotent(stack: Settings) -> None:
 
 @pytest.mark.integration
 def test_redis_ping_and_roundtrip(stack: Settings) -> None:
-    client = redis.Redis.from_url(stack.redis_url)
+    client = redis_conn.connect(stack, "admin")
     try:
         assert client.ping() is True
         key = f"test:{uuid.uuid4().hex}"

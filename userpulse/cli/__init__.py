@@ -3,36 +3,93 @@
 - ``userpulse up`` / ``down`` / ``status``: the local stack (stack_cmd)
 - ``userpulse produce synthetic|replay``: load testers (produce_cmd)
 - ``userpulse job run``: job owners (job_cmd)
-- ``userpulse features get``: feature consumers (features_cmd)
+- ``userpulse features get|serve``: feature consumers (features_cmd)
 - ``userpulse demo``: the whole path once (demo_cmd)
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from types import ModuleType
+from typing import Any
 
 import typer
 from pydantic import ValidationError
 
-from userpulse.cli import demo_cmd, features_cmd, job_cmd, produce_cmd, stack_cmd
+from userpulse.cli import features_cmd
+
+# Importable without the `job` extra (a lookup-only install has no PyFlink, Kafka client, Avro):
+# the commands that need it are registered only when their modules import, else they say what
+# to install.
+JOB_ONLY_MODULES = ("pyflink", "apache_beam", "confluent_kafka", "fastavro", "pyarrow", "pandas")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-stack_cmd.register(app)
-app.add_typer(produce_cmd.app, name="produce")
-app.add_typer(job_cmd.app, name="job")
+
+
+def _optional(name: str) -> ModuleType | None:
+    """``userpulse.cli.<name>``, or None when a job-only dependency is not installed."""
+    try:
+        return importlib.import_module(f"userpulse.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in JOB_ONLY_MODULES:
+            return None
+        raise
+
+
+def _needs_job_extra(command: str) -> typer.Typer:
+    stub = typer.Typer(help="(needs the `job` extra: pip install 'userpulse\\[job]')")
+
+    @stub.callback(invoke_without_command=True)
+    def _missing() -> None:
+        sys.stderr.write(
+            f"error: `userpulse {command}` needs the job extra: pip install 'userpulse[job]'\n"
+        )
+        raise typer.Exit(2)
+
+    return stub
+
+
+stack_cmd = _optional("stack_cmd")
+if stack_cmd is not None:
+    stack_cmd.register(app)
+else:
+    for _cmd in ("up", "down", "status"):
+        app.add_typer(_needs_job_extra(_cmd), name=_cmd)
+for _name, _mod in (("produce", "produce_cmd"), ("job", "job_cmd")):
+    _m = _optional(_mod)
+    app.add_typer(_m.app if _m is not None else _needs_job_extra(_name), name=_name)
 app.add_typer(features_cmd.app, name="features")
-app.command("demo")(demo_cmd.demo)
+demo_cmd = _optional("demo_cmd")
+if demo_cmd is not None:
+    app.command("demo")(demo_cmd.demo)
+else:
+    app.add_typer(_needs_job_extra("demo"), name="demo")
+
+
+def _setting_error(e: Any) -> str:
+    """One line of a settings error; the value is shown unless it may be a secret."""
+    loc = ".".join(str(p) for p in e["loc"])
+    value = e.get("input")
+    if not loc or isinstance(value, dict) or "password" in loc:
+        return f"  {loc or 'settings'}: {e['msg']}"
+    return f"  {loc}: {e['msg']} (got {value!r})"
 
 
 def main() -> None:
     """Console-script entry point; a bad setting ends with one line saying what to change."""
     try:
         app()
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in JOB_ONLY_MODULES:
+            raise
+        sys.stderr.write(
+            f"error: this command needs the job extra ({exc.name} is not installed): "
+            "pip install 'userpulse[job]'\n"
+        )
+        sys.exit(2)
     except ValidationError as exc:
-        lines = [
-            f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        ]
+        lines = [_setting_error(e) for e in exc.errors()]
         sys.stderr.write(
             "error: invalid settings (flags, USERPULSE_* environment variables or userpulse.env):\n"
             + "\n".join(lines)

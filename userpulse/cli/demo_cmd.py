@@ -14,7 +14,7 @@ import redis
 import typer
 from rich.console import Console
 
-from userpulse import stack
+from userpulse import redis_conn, stack
 from userpulse.settings import Settings
 
 console = Console()
@@ -64,7 +64,7 @@ def demo(
     console.print(f"Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}")
     for t in (settings.topic, settings.dead_letter_topic, settings.late_topic):
         stack.recreate_topic(settings, t, 1)
-    r = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    r = redis_conn.connect(settings, "admin")  # clearing keys needs SCAN + UNLINK
     cleared = clear_feature_keys(r, layout.PREFIX)
     console.print(f"fresh topic {settings.topic}; cleared {cleared} old feature keys")
 
@@ -89,7 +89,7 @@ def demo(
     console.rule("4. lookups")
     end = max(e.event_time_ms for e in data.events)
     top = [u for u, _ in Counter(e.user_id for e in data.events).most_common(users)]
-    client = FeatureClient(r)
+    client = FeatureClient.from_settings(settings)  # the read-only lookup user
     names = [
         "count_click_1h",
         "count_hover_1h",

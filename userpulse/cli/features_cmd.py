@@ -1,8 +1,14 @@
-"""`userpulse features get USER`: look features up (feature consumers)."""
+"""`userpulse features get USER` and `userpulse features serve`: lookups (feature consumers).
+
+Both connect to Redis as the read-only lookup ACL user (credentials and TLS from settings: the
+environment or files, never flags). Neither imports PyFlink or the Kafka client; `serve` needs the
+`service` extra (FastAPI, uvicorn).
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -10,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lookup import FeatureClient, FeatureResult
+from lookup import FeatureClient, FeatureResult, InvalidRequest, StoreUnavailable
+from lookup.request import result_json
+from userpulse import redis_conn
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Look features up (feature consumers).")
@@ -51,22 +59,65 @@ def get(
 ) -> None:
     """Print one user's features as of a time."""
     settings = Settings()
-    client = FeatureClient.from_url(settings.redis_url)
     if as_of is None:
         as_of = time.time_ns() // 1_000_000
     try:
+        client = FeatureClient.from_settings(settings, cluster=settings.redis_cluster)
         res = client.get(user, feature or None, as_of)
-    except ValueError as exc:
+    except InvalidRequest as exc:
         raise typer.BadParameter(str(exc)) from None
+    except (StoreUnavailable, ValueError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(1) from None
     if as_json:
-        out = {
-            n: {
-                "value": r.value,
-                "status": r.status.value,
-                "newest_event_time_ms": r.newest_event_time_ms,
-            }
-            for n, r in res.items()
-        }
+        out = {n: result_json(r) for n, r in res.items()}
         typer.echo(json.dumps({"user_id": user, "as_of": as_of, "features": out}, indent=2))
     else:
         console.print(render(user, res, as_of))
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="TCP port (default 18080)."
+    ),
+) -> None:
+    """Serve lookups over HTTP (OpenAPI at /openapi.json, metrics at /metrics) until Ctrl-C."""
+    settings = Settings()
+    try:
+        from lookup.service import serve as run_service
+    except ModuleNotFoundError as exc:
+        sys.stderr.write(
+            f"error: the HTTP service needs the `service` extra ({exc.name} missing): "
+            "pip install 'userpulse[service]'\n"
+        )
+        raise typer.Exit(2) from None
+    try:  # an unusable password file fails here, in one line
+        who = redis_conn.client_kwargs(settings, "lookup").get("username", "the default user")
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(1) from None
+    console.print(
+        f"serving lookups on http://{host or settings.service_host}:{port or settings.service_port}"
+        f" (Redis {settings.redis_url} as {who})"
+    )
+    try:
+        run_service(settings, host, port)
+    except (StoreUnavailable, ValueError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(1) from None
+
+
+@app.command("docs")
+def docs(
+    write: bool = typer.Option(False, "--write", help="Rewrite docs/features.md."),
+) -> None:
+    """Print the features page generated from the definitions (or rewrite docs/features.md)."""
+    from userpulse import featuredocs
+
+    if write:
+        changed = featuredocs.write()
+        typer.echo(f"{featuredocs.DOC_PATH}: {'rewritten' if changed else 'up to date'}")
+    else:
+        typer.echo(featuredocs.render())

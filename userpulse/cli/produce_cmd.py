@@ -7,6 +7,7 @@ code is 0 when every record was delivered, 1 when some failed or stayed undelive
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -21,10 +22,11 @@ from producers.replay import (
     DATASETS,
     DEFAULT_DATA_DIR,
     DatasetError,
+    multiply,
     read_dataset,
     replay,
 )
-from producers.synthetic import EventMix, run_synthetic
+from producers.synthetic import EventMix
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Produce events to Kafka: synthetic load or replay.")
@@ -70,15 +72,62 @@ def _finish(summary: RunSummary, progress: bool) -> None:
         raise typer.Exit(1)
 
 
+def _fraction(value: float, flag: str) -> float:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise typer.BadParameter(f"must be a fraction in [0, 1], got {value}", param_hint=flag)
+    return value
+
+
+def _write_summary(summary: RunSummary, path: str | None) -> None:
+    """``--summary-json PATH`` writes the summary as JSON; ``-`` prints it to stdout."""
+    if path is None:
+        return
+    text = json.dumps(summary.to_dict(), indent=2, sort_keys=True)
+    if path == "-":
+        typer.echo(text)
+    else:
+        Path(path).write_text(text + "\n")
+
+
 @app.command()
 def synthetic(
-    rate: float = typer.Option(1_000.0, "--rate", help="Target events per second (> 0)."),
+    rate: float = typer.Option(1_000.0, "--rate", help="Target (base) events per second (> 0)."),
     duration: float = typer.Option(60.0, "--duration", help="Run length in seconds (> 0)."),
     users: int = typer.Option(10_000, "--users", help="Distinct users (>= 1)."),
+    items: int = typer.Option(50_000, "--items", help="Distinct items (>= 1)."),
     seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same traffic."),
     zipf: float = typer.Option(1.1, "--zipf", help="Zipf exponent of user popularity (>= 0)."),
+    item_zipf: float = typer.Option(
+        1.1, "--item-zipf", help="Zipf exponent of item popularity (>= 0)."
+    ),
     mix: str = typer.Option(
         "click=0.2,scroll=0.3,hover=0.5", "--mix", help="Event-type weights, e.g. click=1,hover=1."
+    ),
+    profile: str = typer.Option(
+        "constant",
+        "--profile",
+        help="Rate profile: constant | step:T1=R1,T2=R2 (s=events/s) | diurnal:PERIOD_S[:AMP].",
+    ),
+    burst: str | None = typer.Option(
+        None, "--burst", help="Bursts EVERY_S:LENGTH_S:FACTOR, e.g. 30:2:3 (3x for 2 s every 30 s)."
+    ),
+    out_of_order: float = typer.Option(
+        0.0, "--out-of-order", help="Fraction sent out of order within the out-of-orderness."
+    ),
+    late: float = typer.Option(
+        0.0, "--late", help="Fraction sent beyond the allowed lateness (USERPULSE_ALLOWED_...)."
+    ),
+    malformed: float = typer.Option(
+        0.0, "--malformed", help="Fraction replaced by bad bytes (8 kinds, see docs/load.md)."
+    ),
+    processes: int = typer.Option(
+        1, "--processes", help="Producer processes (each a derived seed and 1/N of the rate)."
+    ),
+    metrics_port: int = typer.Option(
+        0, "--metrics-port", help="Serve Prometheus /metrics on this port (0 = off)."
+    ),
+    summary_json: str | None = typer.Option(
+        None, "--summary-json", help="Write the final summary as JSON to PATH ('-' = stdout)."
     ),
     topic: str | None = typer.Option(None, "--topic", help="Topic (default: USERPULSE_TOPIC)."),
     progress: bool = typer.Option(
@@ -86,6 +135,12 @@ def synthetic(
     ),
 ) -> None:
     """Send seeded, Zipf-skewed click/scroll/hover traffic at a target rate; event time = now."""
+    from producers.faults import FaultSpec
+    from producers.load import LoadSpec, run_load
+    from producers.metrics import ProducerMetrics
+    from producers.parallel import run_parallel
+    from producers.profile import ProfileError, RateProfile
+
     settings = _settings()
     if not (math.isfinite(rate) and rate > 0):
         raise typer.BadParameter(
@@ -97,16 +152,79 @@ def synthetic(
         )
     if users < 1:
         raise typer.BadParameter(f"must be >= 1, got {users}", param_hint="--users")
-    if not (math.isfinite(zipf) and zipf >= 0):
-        raise typer.BadParameter(f"must be >= 0 (1.1 is typical), got {zipf}", param_hint="--zipf")
+    if items < 1:
+        raise typer.BadParameter(f"must be >= 1, got {items}", param_hint="--items")
+    for value, flag in ((zipf, "--zipf"), (item_zipf, "--item-zipf")):
+        if not (math.isfinite(value) and value >= 0):
+            raise typer.BadParameter(f"must be >= 0 (1.1 is typical), got {value}", param_hint=flag)
+    if not 1 <= processes <= min(users, 64):
+        raise typer.BadParameter(
+            f"must be 1..{min(users, 64)} (and <= --users), got {processes}",
+            param_hint="--processes",
+        )
+    if not 0 <= metrics_port <= 65535:
+        raise typer.BadParameter(
+            f"must be a port 0..65535, got {metrics_port}", param_hint="--metrics-port"
+        )
     try:
         event_mix = EventMix.parse(mix)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--mix") from None
-    sink = _open_sink(settings, topic)
-    summary = run_synthetic(
-        sink, rate, duration, users, seed, progress, zipf_s=zipf, mix=event_mix, console=_err
+    try:
+        rate_profile = RateProfile.parse(profile, rate, burst)
+    except ProfileError as exc:
+        hint = "--burst" if burst and "burst" in str(exc) else "--profile"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    fractions = {
+        "--out-of-order": _fraction(out_of_order, "--out-of-order"),
+        "--late": _fraction(late, "--late"),
+        "--malformed": _fraction(malformed, "--malformed"),
+    }
+    if sum(fractions.values()) > 1:
+        raise typer.BadParameter(
+            f"--out-of-order + --late + --malformed = {sum(fractions.values())} > 1",
+            param_hint="--malformed",
+        )
+    faults = FaultSpec(
+        out_of_order,
+        late,
+        malformed,
+        out_of_orderness_ms=max(settings.out_of_orderness_ms, 1),
+        allowed_lateness_ms=settings.allowed_lateness_ms,
     )
+    spec = LoadSpec(
+        rate_profile,
+        duration,
+        users=users,
+        seed=seed,
+        zipf_s=zipf,
+        items=items,
+        item_zipf_s=item_zipf,
+        mix=event_mix,
+        faults=faults,
+    )
+    sink = _open_sink(settings, topic)
+    metrics = ProducerMetrics(spec.expected_count() / duration)
+    try:
+        metrics.serve(metrics_port)
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot serve on {metrics_port}: {exc}", param_hint="--metrics-port"
+        ) from None
+    out = _err if progress else None
+    if processes == 1:
+        summary = run_load(sink, spec, console=out, on_tick=metrics.update)
+    else:
+        try:
+            summary = run_parallel(
+                sink.bootstrap, sink.topic, spec, processes, console=out, on_tick=metrics.update
+            )
+        except ProducerError as exc:
+            _err.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    if out is not None:
+        out.print(summary.table())
+    _write_summary(summary, summary_json)
     _finish(summary, progress)
 
 
@@ -118,6 +236,15 @@ def replay_cmd(
     ),
     max_speed: bool = typer.Option(False, "--max-speed", help="As fast as possible (default)."),
     limit: int | None = typer.Option(None, "--limit", help="Send only the first N events (>= 1)."),
+    copies: int = typer.Option(
+        1, "--copies", help="Multiply the users: N copies, users <id>#<copy> (docs/replay.md)."
+    ),
+    copy_shift_ms: int = typer.Option(
+        1_000, "--copy-shift-ms", help="Event-time shift between consecutive copies, ms (>= 0)."
+    ),
+    summary_json: str | None = typer.Option(
+        None, "--summary-json", help="Write the final summary as JSON to PATH ('-' = stdout)."
+    ),
     topic: str | None = typer.Option(None, "--topic", help="Topic (default: USERPULSE_TOPIC)."),
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="Folder of the recorded logs (read in place).")
@@ -146,6 +273,12 @@ def replay_cmd(
         )
     if limit is not None and limit < 1:
         raise typer.BadParameter(f"must be >= 1, got {limit}", param_hint="--limit")
+    if not 1 <= copies <= 10_000:
+        raise typer.BadParameter(f"must be 1..10000, got {copies}", param_hint="--copies")
+    if copy_shift_ms < 0:
+        raise typer.BadParameter(
+            f"must be >= 0 ms, got {copy_shift_ms}", param_hint="--copy-shift-ms"
+        )
     if not max_sleep >= 0:
         raise typer.BadParameter(f"must be >= 0 seconds, got {max_sleep}", param_hint="--max-sleep")
     try:
@@ -153,6 +286,10 @@ def replay_cmd(
     except DatasetError as exc:
         raise typer.BadParameter(str(exc), param_hint="--data-dir") from None
     events = data.events if limit is None else data.events[:limit]
+    try:
+        events = multiply(events, copies, copy_shift_ms)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--copies") from None
     sink = _open_sink(settings, topic)
     summary = replay(
         sink,
@@ -164,4 +301,5 @@ def replay_cmd(
         skipped=data.skipped,
         console=_err,
     )
+    _write_summary(summary, summary_json)
     _finish(summary, progress)

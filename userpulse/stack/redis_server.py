@@ -1,12 +1,21 @@
-"""The local Redis: ``redis-server`` from the OS, or an already reachable one (reused)."""
+"""The local Redis: ``redis-server`` from the OS, or an already reachable one (reused).
+
+A Redis we start loads ``<home>/redis/users.acl`` (written on every start by
+:mod:`userpulse.redis_acl`): the default user is off and the ``job`` / ``lookup`` / ``admin`` users
+exist with their passwords (generated once into ``<home>/redis/credentials/``, mode 0600, or taken
+from ``USERPULSE_REDIS_<ROLE>_PASSWORD``). A Redis we did not start is reused as it is: no users
+are created on it, and clients authenticate only with credentials that are configured.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
 
+from userpulse import redis_acl, redis_conn
 from userpulse.settings import Settings
 from userpulse.stack.process import StackError, _ManagedProcess
 
@@ -17,9 +26,22 @@ class RedisServer(_ManagedProcess):
     name = "redis"
     marker = "redis-server"
 
-    def __init__(self, settings: Settings, executable: str = "redis-server") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        executable: str = "redis-server",
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        """Args:
+        settings: host/port, home, credentials; with ``redis_tls`` the port is a TLS port.
+        executable: the redis-server binary (name on PATH or path).
+        extra_args: more ``redis-server`` arguments, e.g. ``--tls-cert-file``, ``--tls-key-file``,
+            ``--tls-ca-cert-file`` for a TLS server (required with ``redis_tls``).
+        """
         super().__init__(settings, settings.home / "redis")
         self.executable = executable
+        self.extra_args = list(extra_args)
+        self.aclfile = self.dir / "users.acl"
 
     @property
     def log_file(self) -> Path:
@@ -32,15 +54,18 @@ class RedisServer(_ManagedProcess):
         return f"{self.settings.redis_host}:{self.settings.redis_port}"
 
     def healthy(self) -> bool:
-        """True when the server answers PING within one second."""
-        client = redis.Redis(
-            host=self.settings.redis_host,
-            port=self.settings.redis_port,
-            socket_timeout=1.0,
-            socket_connect_timeout=1.0,
-        )
+        """True when a Redis answers on the port within one second.
+
+        A refusal of our credentials (a Redis with other users, e.g. not ours) still counts as
+        an answer: the server is up.
+        """
+        client = redis_conn.connect(self.settings, "admin", timeout_s=1.0)
         try:
             return bool(client.ping())
+        except redis.AuthenticationError:
+            return True
+        except redis.ResponseError as e:  # NOAUTH / NOPERM: a server answered
+            return "NOAUTH" in str(e) or "NOPERM" in str(e) or "WRONGPASS" in str(e)
         except redis.RedisError:
             return False
         finally:
@@ -67,10 +92,17 @@ class RedisServer(_ManagedProcess):
                 "(Debian: apt-get install redis-server)"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            redis_acl.write_aclfile(self.settings, self.aclfile)
+        except (OSError, ValueError) as e:
+            raise StackError(f"could not write the Redis ACL file {self.aclfile}: {e}") from e
+        port = str(self.settings.redis_port)
+        ports = ["--port", "0", "--tls-port", port] if self.settings.redis_tls else ["--port", port]
         argv = [
             exe,
-            "--port",
-            str(self.settings.redis_port),
+            *ports,
+            "--aclfile",
+            str(self.aclfile),
             "--bind",
             "127.0.0.1",
             "--dir",
@@ -83,6 +115,7 @@ class RedisServer(_ManagedProcess):
             "no",
             "--logfile",
             str(self.log_file),
+            *self.extra_args,
         ]
         pid = self._spawn(argv, self.output_file)
         self._wait_healthy(pid, timeout_s)

@@ -1,0 +1,335 @@
+"""Lookup latency benchmark (design section 9, issue 5): client and HTTP, against redis-benchmark.
+
+:func:`run` measures p50 / p99 (ms) of
+
+- ``client_single``: ``FeatureClient.get`` of one user (every feature), open loop at
+  ``rate_per_s`` (default 2,000/s) from a separate process (:mod:`bench.lookup_load`);
+- ``client_batch100``: ``FeatureClient.get_many`` of 100 users at ``batch_rate_per_s``;
+- ``http_single`` / ``http_batch100``: the same over HTTP against the service started here as a
+  uvicorn subprocess, from a separate load process (:mod:`bench.lookup_load`);
+- ``redis_benchmark_get``: ``redis-benchmark -t get -c 1`` on the same Redis (one connection,
+  closed loop): the floor of one round trip.
+
+Open loop: request i is due at ``start + i / rate``; its latency runs from when it was due, so a
+stall shows up in the percentiles instead of slowing the load down. Lookups use the read-only
+lookup ACL user; redis-benchmark runs as a temporary ACL user limited to its own ``key:*`` keys,
+deleted afterwards. Settings reach the subprocesses through ``USERPULSE_*`` environment variables
+(passwords too), never their command lines.
+
+    .venv/bin/userpulse up && .venv/bin/python -m bench.lookups [--duration 10] [--users 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from userpulse import redis_conn
+from userpulse.settings import REPO_ROOT, Settings
+
+TARGETS_P99_MS = {"client_single": 1.0, "client_batch100": 10.0, "http_single": 5.0}
+BATCH = 100
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The process environment that rebuilds ``settings`` in a child: the parent's environment
+    without its ``USERPULSE_*`` variables, plus ``USERPULSE_<NAME>`` for every setting that is not
+    None (passwords included: environment, never argv) and no settings file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("USERPULSE_")}
+    env["USERPULSE_SETTINGS_FILE"] = os.devnull
+    for name in Settings.model_fields:
+        v = getattr(settings, name)
+        if v is None:
+            continue
+        if isinstance(v, SecretStr):
+            v = v.get_secret_value()
+        env[f"USERPULSE_{name.upper()}"] = str(v).lower() if isinstance(v, bool) else str(v)
+    return env
+
+
+# ---- orchestration -----------------------------------------------------------------------------
+
+
+def _load(env: dict[str, str], job: dict[str, Any]) -> dict[str, Any]:
+    """Run one scenario in a separate process; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.lookup_load"],
+        input=json.dumps(job),
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load process failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    result.update(rate_per_s=job["rate_per_s"], users_per_request=job["batch"])
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_service(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lookup.service"],
+        env={**env, "USERPULSE_SERVICE_PORT": str(port)},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    err = proc.communicate()[1].decode(errors="replace")
+    raise RuntimeError(f"lookup service did not become ready: {err[-2000:]}")
+
+
+def redis_benchmark_get(settings: Settings, requests: int = 20_000) -> dict[str, Any]:
+    """``redis-benchmark -t get -c 1 --csv`` on the settings' Redis: p50 / p99 ms and ops/s.
+
+    Runs as a temporary ACL user (GET/SET on ``key:*`` only, random password) that is deleted
+    afterwards; its password is on redis-benchmark's command line, which has no other way.
+    """
+    exe = shutil.which("redis-benchmark")
+    if exe is None:
+        return {"error": "redis-benchmark not found (Debian: apt-get install redis-tools)"}
+    admin = redis_conn.connect(settings, "admin")
+    user, pw = f"userpulse-bench-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    admin.acl_setuser(
+        user,
+        enabled=True,
+        passwords=[f"+{pw}"],
+        keys=["key:*"],
+        commands=["+get", "+set", "+ping", "+config|get", "+auth", "+hello"],
+    )
+    try:
+        argv = [exe, "-h", settings.redis_host, "-p", str(settings.redis_port)]
+        argv += ["--user", user, "-a", pw, "-t", "get", "-c", "1", "-n", str(requests), "--csv"]
+        if settings.redis_tls:
+            argv += ["--tls", "--cacert", str(settings.redis_tls_ca_file)]
+            if settings.redis_tls_cert_file:
+                argv += ["--cert", str(settings.redis_tls_cert_file)]
+                argv += ["--key", str(settings.redis_tls_key_file)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        admin.acl_deluser(user)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith('"')]
+    if done.returncode != 0 or len(lines) < 2:
+        return {"error": f"redis-benchmark failed: {done.stderr.strip()[-500:]}"}
+    row = dict(zip(json.loads(f"[{lines[0]}]"), json.loads(f"[{lines[1]}]"), strict=False))
+    return {
+        "requests": requests,
+        "clients": 1,
+        "ops_per_s": float(row["rps"]),
+        "p50_ms": float(row["p50_latency_ms"]),
+        "p99_ms": float(row["p99_latency_ms"]),
+        "max_ms": float(row["max_latency_ms"]),
+    }
+
+
+def breakdown(settings: Settings, users: Sequence[str], n: int = 1_000) -> dict[str, Any]:
+    """Where one single-user lookup's time goes, measured in this process (closed loop, ms):
+    the Redis round trip alone (the user's reads, one pipeline) and the merge alone
+    (:func:`lookup.merge.features_from_replies`, every feature) on the replies."""
+    from lookup.merge import features_from_replies, queue_reads
+    from userpulse.features import FEATURE_NAMES
+
+    r = redis_conn.connect(settings, "lookup")
+    rnd = random.Random(2)
+    names = list(FEATURE_NAMES)
+    now_ms = int(time.time() * 1000)
+    rtt: list[float] = []
+    merge: list[float] = []
+    for _ in range(n):
+        pipe = r.pipeline(transaction=False)
+        queue_reads(pipe, rnd.choice(list(users)))
+        t0 = time.perf_counter()
+        replies = pipe.execute()
+        t1 = time.perf_counter()
+        features_from_replies(names, now_ms, replies)
+        t2 = time.perf_counter()
+        rtt.append((t1 - t0) * 1000)
+        merge.append((t2 - t1) * 1000)
+
+    def pct(xs: list[float]) -> dict[str, float]:
+        xs.sort()
+        return {"p50_ms": round(xs[len(xs) // 2], 3), "p99_ms": round(xs[int(0.99 * len(xs))], 3)}
+
+    return {"features": len(names), "redis_round_trip": pct(rtt), "merge_one_user": pct(merge)}
+
+
+def run(
+    settings: Settings,
+    users: Sequence[str],
+    duration_s: float = 10.0,
+    rate_per_s: float = 2_000.0,
+    batch_rate_per_s: float = 50.0,
+) -> dict[str, Any]:
+    """Measure the lookup scenarios (see module doc) against ``settings``' Redis.
+
+    Args:
+        settings: Redis (lookup / admin users, TLS) the features were written to.
+        users: user ids that have features (at least 100).
+        duration_s: seconds per scenario.
+        rate_per_s: request rate of the single-user scenarios.
+        batch_rate_per_s: request rate of the 100-user scenarios.
+
+    Returns:
+        JSON-able dict: scenario -> open-loop figures at the rate {requests, errors,
+        achieved_rate_per_s, p50_ms, p99_ms, max_ms, rate_per_s, users_per_request, saturated}
+        with ``closed_loop`` (one request at a time: the latency of one lookup, same keys);
+        plus ``redis_benchmark_get``, ``targets_p99_ms``, ``meets_targets`` (open loop) and the
+        machine (cpus, 1-minute load average).
+
+    Raises:
+        ValueError: fewer than 100 users.
+        RuntimeError: the service or a load process failed.
+    """
+    users = list(users)
+    if len(users) < BATCH:
+        raise ValueError(f"need at least {BATCH} users with features, got {len(users)}")
+    env = settings_env(settings)
+    out: dict[str, Any] = {"started_at_ms": int(time.time() * 1000)}
+    shapes = {
+        "single": {"users": users, "batch": 1, "rate_per_s": rate_per_s},
+        "batch100": {"users": users, "batch": BATCH, "rate_per_s": batch_rate_per_s},
+    }
+
+    def scenario(kind: str, shape: str, **extra: Any) -> dict[str, Any]:
+        job = {"kind": kind, **shapes[shape], **extra}
+        rate = job["rate_per_s"]
+        res = _load(
+            env,
+            {
+                **job,
+                "mode": "open",
+                "requests": int(rate * duration_s),
+                "max_wall_s": 2 * duration_s,
+            },
+        )
+        res["saturated"] = (res["achieved_rate_per_s"] or 0) < 0.95 * rate
+        closed_n = max(50, int(rate * duration_s / 10))
+        res["closed_loop"] = _load(
+            env, {**job, "mode": "closed", "requests": closed_n, "max_wall_s": duration_s}
+        )
+        return res
+
+    out["client_single"] = scenario("client", "single")
+    out["client_batch100"] = scenario("client", "batch100")
+    port = _free_port()
+    service = _start_service(env, port)
+    try:
+        http = {"port": port, "connections": 16}
+        out["http_single"] = scenario("http", "single", **http)
+        out["http_batch100"] = scenario("http", "batch100", **http)
+    finally:
+        service.terminate()
+        service.wait(10)
+    out["redis_benchmark_get"] = redis_benchmark_get(settings)
+    out["breakdown_single"] = breakdown(settings, users)
+    out["targets_p99_ms"] = TARGETS_P99_MS
+    out["meets_targets"] = {
+        k: out[k]["p99_ms"] is not None and out[k]["p99_ms"] <= v for k, v in TARGETS_P99_MS.items()
+    }
+    out["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return out
+
+
+def _user_keys(user_id: str) -> list[str]:
+    from sinks import layout
+
+    return [layout.user_key(user_id), layout.profile_key(user_id)]
+
+
+def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[str]:
+    """Write ``n_users`` users' features (30 events each over the last 10 min, event time =
+    now) with the job's writer as the job user, after deleting those users' keys (admin user,
+    exact keys, no pattern); returns their ids."""
+    from sinks.redis_writer import TileWriter
+    from userpulse.events import Event, EventType
+    from userpulse.features import TILE_SIZES_MS
+    from userpulse.profile import Profile, fold, revive
+    from userpulse.tiles import TileValue, add_event, empty_tile
+
+    rnd = random.Random(seed)
+    now = int(time.time() * 1000)
+    w = TileWriter(redis_conn.connect(settings, "job"))
+    users = [f"bench-user-{i}" for i in range(n_users)]
+    admin = redis_conn.connect(settings, "admin")  # a previous run's users: start afresh
+    for i in range(0, n_users, 500):
+        admin.unlink(*(k for u in users[i : i + 500] for k in _user_keys(u)))
+    for u in users:
+        tiles: dict[tuple[int, int], TileValue] = {}
+        prof: Profile | None = None
+        times = sorted(now - rnd.randrange(600_000) for _ in range(30))
+        for j, t in enumerate(times):
+            kind = rnd.choice(list(EventType))
+            e = Event(f"{u}-{j}", kind, u, t, "s", item_id=f"item-{rnd.randrange(500)}")
+            if kind is EventType.HOVER:
+                e = e.replace(dwell_ms=rnd.randrange(50, 5_000))
+            elif kind is EventType.SCROLL:
+                e = e.replace(scroll_depth=rnd.random())
+            for g in TILE_SIZES_MS:
+                add_event(tiles.setdefault((g, t // g), empty_tile()), e)
+            prof = prof or revive(None, e)
+            fold(prof, e, t - 5_000, settings.allowed_lateness_ms)
+            w.stage_last_seen(u, t)
+        for (g, k), v in tiles.items():
+            w.stage_tile(u, g, k, v)
+        if prof is not None:
+            w.stage_profile(u, prof)
+        if w.pending_users >= 200:
+            w.flush()
+    w.flush()
+    return users
+
+
+def main() -> None:
+    """``python -m bench.lookups``: write sample users to the local stack's Redis, run, print."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=1_000, help="users to write and look up")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    ap.add_argument("--rate", type=float, default=2_000.0, help="single-user requests/s")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out" / "lookups.json")
+    args = ap.parse_args()
+    settings = Settings()
+    try:
+        redis_conn.connect(settings, "admin", timeout_s=2).ping()
+    except Exception as e:
+        sys.exit(f"Redis at {settings.redis_host}:{settings.redis_port}: {e}; run `userpulse up`")
+    users = write_sample_users(settings, args.users)
+    result = run(settings, users, duration_s=args.duration, rate_per_s=args.rate)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""``make bench``: ceiling, sustained throughput and freshness of userpulse and of a peer, lookups.
+
+Runs against the local stack already started by ``userpulse up`` (``make bench`` does that), on
+fresh topics named ``bench.<what>.<unix time>``, one system at a time:
+
+1. ceiling: fill a topic, time a bare consumer + fastavro decode loop over it (bench/ceiling.py);
+2. userpulse: start ``userpulse job run`` on its topic, search the sustained rate
+   (bench/search.py), then measure freshness at 50% of it (bench/freshness.py), stop the job;
+3. peer: the same with Quix Streams (bench/peer_quix.py, own venv);
+4. lookups: ``bench.lookups.run(settings, users)`` (issue 5's module), recorded as it answers;
+5. ``report.json`` (bench/report.py) and three PNGs (bench/plots.py) in ``BENCH_OUT``.
+
+Knobs: ``BENCH_*`` environment variables (bench/config.py), ``--quick`` = ``BENCH_QUICK=1``.
+The bench topics, the peer's keys (``peer:*``) and the probe users' keys are removed at the end.
+
+    .venv/bin/python -m bench.run [--quick] [--skip-peer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import sys
+import time
+import traceback
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import plots, report
+from bench.ceiling import fill, measure
+from bench.config import BenchConfig, BenchConfigError
+from bench.freshness import Freshness, run_freshness
+from bench.search import finish_producer, search, start_producer, wait_drained
+from bench.systems import BenchError, System, TopicSize, quix_peer, userpulse_job
+from userpulse import redis_conn, stack
+from userpulse.settings import Settings
+
+WARMUP_TIMEOUT_S = 240.0
+WARMUP_LOAD_S = 20.0
+"""Seconds of load at half the first rate before the search starts (not measured)."""
+DRAIN_BEFORE_PROBE_S = 180.0
+"""Longest wait for the backlog of the last (failed) step to drain before the freshness run."""
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bench_system(
+    system: System, settings: Settings, topic: str, cfg: BenchConfig, start_rate: float
+) -> dict[str, Any]:
+    """Warm up, search the sustained rate, measure freshness at half of it; stop the system."""
+    from producers.kafka_out import EventSink
+    from userpulse.events import Event, EventType
+
+    size = TopicSize(settings.kafka_bootstrap, topic)
+    system.start()
+    try:
+        with EventSink(settings.kafka_bootstrap, topic) as sink:  # the first record starts it
+            sink.send(Event("warmup", EventType.CLICK, "warmup", int(time.time() * 1000), "w"))
+        t0 = time.monotonic()
+        system.wait_counted(1, WARMUP_TIMEOUT_S)
+        time.sleep(2)
+        system.base_lag = size() - (system.counted() or 0)
+        _log(f"{system.name} is up ({time.monotonic() - t0:.0f} s after the first record)")
+        # warm-up load (JIT, caches, state of the hot users), not measured
+        proc, summary = start_producer(topic, start_rate / 2, WARMUP_LOAD_S, cfg.users, seed=1)
+        finish_producer(proc, summary)
+        wait_drained(system, size, system.base_lag, 10, DRAIN_BEFORE_PROBE_S)
+        sustained, steps = search(
+            system, size, topic, start_rate, cfg.growth, cfg.max_rate, cfg.step_s, cfg.users,
+            log=_log,
+        )  # fmt: skip
+        result: dict[str, Any] = {
+            "sustained_events_per_s": round(sustained, 1),
+            "steps": [s.to_dict() for s in steps],
+        }
+        if sustained > 0:
+            rate = sustained / 2
+            drained = wait_drained(system, size, system.base_lag, 100, DRAIN_BEFORE_PROBE_S)
+            result["drain_before_freshness_s"] = round(drained, 1)
+            # the lookup ACL user reads up:* keys only; the peers' keys need admin
+            conn = redis_conn.connect(settings, "lookup" if system.name == "userpulse" else "admin")
+            fr: Freshness = run_freshness(
+                system, settings.kafka_bootstrap, topic, conn, rate, cfg.freshness_s,
+                cfg.probe_rate_per_s, cfg.users,
+            )  # fmt: skip
+            result["freshness_rate"] = round(rate, 1)
+            result["freshness"] = fr.stats()
+            result["freshness_samples"] = [[round(t, 3), round(v, 3)] for t, v in fr.samples]
+            result["freshness_producer"] = fr.producer
+            _log(f"{system.name}: freshness at {rate:,.0f}/s: {fr.stats()}")
+        return result
+    finally:
+        system.stop()
+        size.close()
+
+
+def _lookups(settings: Settings, duration_s: float) -> dict[str, Any]:
+    """Call ``bench.lookups.run`` (issue 5) with up to 1,000 synthetic users present in Redis."""
+    try:
+        from bench import lookups  # type: ignore[attr-defined]
+    except ImportError as exc:
+        return {"error": f"bench/lookups.py not available: {exc}"}
+    r = redis_conn.connect(settings, "admin")
+    users: list[str] = []
+    for key in r.scan_iter(match="up:v1:{u*}", count=1000):
+        k = key.decode()
+        if k.endswith("}"):
+            users.append(k[k.index("{") + 1 : -1])
+        if len(users) >= 1000:
+            break
+    try:
+        return dict(lookups.run(settings, users, duration_s=duration_s))
+    except Exception as exc:  # another engineer's module: record, do not fail the bench
+        return {
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()[-2000:],
+        }
+
+
+def _cleanup(settings: Settings, topics: list[str]) -> None:
+    """Delete the run's topics (and the peer's changelog topics), ``peer:*`` and probe keys."""
+    existing = stack.list_topics(settings)
+    names = {t for t in topics if t in existing}
+    names |= {t for t in existing if any(f"--{x}--" in t or f"{x}--" in t for x in topics)}
+    try:
+        stack.delete_topics(settings, sorted(names))
+    except stack.StackError as exc:
+        _log(f"clean-up: {exc}")
+    for t in topics:  # the peers' RocksDB state
+        for name in ("peer", "peer-tiles"):
+            shutil.rmtree(settings.home / "bench" / f"{name}-state-{t}", ignore_errors=True)
+    r = redis_conn.connect(settings, "admin")
+    for pattern in ("peer:*", "peer-tiles:*", "up:v1:{probe-*"):
+        batch = list(r.scan_iter(match=pattern, count=1000))
+        for i in range(0, len(batch), 1000):
+            r.delete(*batch[i : i + 1000])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 = bad knob or stack down)."""
+    ap = argparse.ArgumentParser(description="userpulse benchmark (docs/bench.md)")
+    ap.add_argument("--quick", action="store_true", help="short steps (same as BENCH_QUICK=1)")
+    ap.add_argument("--skip-peer", action="store_true", help="same as BENCH_SKIP_PEER=1")
+    args = ap.parse_args(argv)
+    env = dict(os.environ)
+    if args.quick:
+        env["BENCH_QUICK"] = "1"
+    if args.skip_peer:
+        env["BENCH_SKIP_PEER"] = "1"
+    try:
+        cfg = BenchConfig.from_env(env)
+    except BenchConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    if not stack.status(settings).healthy:
+        print(
+            "error: the local stack is not up; run `userpulse up` (or `make up`)", file=sys.stderr
+        )
+        return 2
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    logs = settings.home / "bench" / "logs"
+    started = datetime.now(UTC)
+    ts = int(time.time())
+    meta: dict[str, Any] = {
+        "command": "make bench" + (" (BENCH_QUICK=1)" if cfg.quick else ""),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+    }
+    topics: list[str] = []
+    try:
+        t_ceiling = f"bench.ceiling.{ts}"
+        topics.append(t_ceiling)
+        stack.recreate_topic(settings, t_ceiling, cfg.partitions)
+        filled = fill(t_ceiling, cfg.ceiling_events, cfg.users)
+        ceiling = measure(settings.kafka_bootstrap, t_ceiling, cfg.ceiling_events)
+        ceiling["fill"] = {k: filled.get(k) for k in ("sent", "achieved_rate_per_s")}
+        _log(f"ceiling: {ceiling['events_per_s']:,.0f} events/s")
+        systems: dict[str, dict[str, Any]] = {}
+        plan: list[tuple[str, float]] = [("userpulse", cfg.job_start_rate)]
+        if not cfg.skip_peer:
+            plan += [("peer", cfg.peer_start_rate), ("peer-tiles", cfg.peer_tiles_start_rate)]
+        for name, start_rate in plan:
+            topic = f"bench.{name}.{ts}"
+            topics.append(topic)
+            stack.recreate_topic(settings, topic, cfg.partitions)
+            port = _free_port()
+            system = (
+                userpulse_job(settings, topic, port, logs)
+                if name == "userpulse"
+                else quix_peer(
+                    cfg.peer_python,
+                    settings,
+                    topic,
+                    port,
+                    logs,
+                    "sliding" if name == "peer" else "tiles",
+                )  # fmt: skip
+            )
+            try:
+                systems[name] = _bench_system(system, settings, topic, cfg, start_rate)
+            except BenchError as exc:
+                _log(f"{name} failed: {exc}")
+                systems[name] = {"error": str(exc)}
+        if "peer" in systems:
+            systems["peer"]["implementation"] = (
+                "Quix Streams sliding windows 1m/5m/1h/24h, grace 10 min; bench/peer_quix.py"
+            )
+        if "peer-tiles" in systems:
+            systems["peer-tiles"]["implementation"] = (
+                "Quix Streams tumbling windows on the job's tiles 1s/5s/1min/24min (merged at "
+                "lookup), grace 10 min; bench/peer_quix.py --windows tiles"
+            )
+        looks = _lookups(settings, 5.0 if cfg.quick else 10.0)
+        meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds())
+        rep = report.build(meta=meta, ceiling=ceiling, systems=systems, lookups=looks)
+        samples = {
+            n: [(t, v) for t, v in s.get("freshness_samples", [])] for n, s in systems.items()
+        }
+        steps = {n: s.get("steps", []) for n, s in systems.items()}
+        rep["plots"] = [
+            str(plots.freshness_hist(samples, cfg.out_dir / "freshness_hist.png")),
+            str(plots.freshness_over_time(samples, cfg.out_dir / "freshness_over_time.png")),
+            str(
+                plots.throughput(steps, ceiling.get("events_per_s"), cfg.out_dir / "throughput.png")
+            ),
+        ]
+        (cfg.out_dir / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
+        print(report.table(rep))
+        for t in rep["targets"]:
+            print(f"target {t['target']}: value {t['value']} met {t['met']}")
+        _log(f"report: {cfg.out_dir / 'report.json'}")
+        return 0
+    finally:
+        _cleanup(settings, topics)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

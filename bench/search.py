@@ -1,0 +1,214 @@
+"""Sustained throughput: rate steps with the consumer lag sampled, then a search over rates.
+
+A step drives synthetic traffic (``userpulse produce synthetic`` as a child process: Zipf users,
+seeded) at one rate for ``step_s`` seconds into the system's topic and samples once a second
+``lag = records appended to the topic - records the system counted`` (both since the step began;
+times from the first record the producer delivered, so its start-up is not counted). The system
+keeps up when the lag stays bounded: the lag at the end of the step (median of the last three
+samples) is at most 1 s of traffic (a system 2% short of the rate is 1.2 s behind after 60 s).
+The search steps the rate up by ``growth`` until a step fails (or the producer cannot hold the
+rate, or ``max_rate``), then bisects once between the last good and the first bad rate; the
+sustained rate is the highest good one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.systems import System, TopicSize
+from userpulse.settings import REPO_ROOT
+
+SAMPLE_S = 0.5
+"""Lag sampling interval, seconds."""
+PRODUCER_PROCESS_RATE = 30_000
+"""Above this rate the load producer uses two processes (one core holds ~55 k/s alone)."""
+
+
+@dataclass
+class Step:
+    """One rate step of a system.
+
+    Attributes:
+        rate: target rate, events/s.
+        duration_s: step length, s.
+        achieved_rate: the producer's rate over the step, events/s.
+        producer_behind_s: the producer's worst lag behind its schedule, s.
+        processed_rate: records the system counted per second during the step.
+        lag: ``(seconds since the step began, lag in records)`` samples.
+        max_lag_first_half, max_lag_second_half, final_lag: records.
+        keeps_up: the lag stayed bounded (module docstring).
+        producer_limited: the producer reached < 97% of the rate (the step says nothing).
+        drain_s: seconds after the step until the lag was back under 1% (or the drain timeout).
+    """
+
+    rate: float
+    duration_s: float
+    achieved_rate: float = 0.0
+    producer_behind_s: float = 0.0
+    processed_rate: float = 0.0
+    lag: list[tuple[float, float]] = field(default_factory=list)
+    max_lag_first_half: float = 0.0
+    max_lag_second_half: float = 0.0
+    final_lag: float = 0.0
+    keeps_up: bool = False
+    producer_limited: bool = False
+    drain_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view (lag samples rounded)."""
+        d = asdict(self)
+        d["lag"] = [[round(t, 1), round(v)] for t, v in self.lag]
+        return d
+
+
+def producer_argv(
+    topic: str, rate: float, duration_s: float, users: int, seed: int, summary: Path
+) -> list[str]:
+    """Command line of the load producer for one step."""
+    procs = 2 if rate > PRODUCER_PROCESS_RATE else 1
+    return [
+        sys.executable, "-m", "userpulse", "produce", "synthetic",
+        "--rate", f"{rate:.3f}", "--duration", f"{duration_s:.3f}", "--users", str(users),
+        "--seed", str(seed), "--topic", topic, "--quiet", "--processes", str(procs),
+        "--summary-json", str(summary),
+    ]  # fmt: skip
+
+
+def start_producer(
+    topic: str, rate: float, duration_s: float, users: int, seed: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start the load producer; returns the process and the path of its JSON summary."""
+    summary = Path(tempfile.mkstemp(prefix="bench-producer-", suffix=".json")[1])
+    argv = producer_argv(topic, rate, duration_s, users, seed, summary)
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, summary
+
+
+def finish_producer(proc: subprocess.Popen[bytes], summary: Path) -> dict[str, Any]:
+    """Wait for the producer and read its summary (``{}`` when it wrote none)."""
+    _, err = proc.communicate(timeout=600)
+    try:
+        return dict(json.loads(summary.read_text() or "{}"))
+    except (OSError, ValueError):
+        sys.stderr.write(err.decode(errors="replace")[-2000:])
+        return {}
+    finally:
+        summary.unlink(missing_ok=True)
+
+
+def wait_drained(
+    system: System, size: TopicSize, base_lag: float, tol: float, timeout_s: float
+) -> float:
+    """Wait until ``topic size - counted - base_lag <= tol``; returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        c = system.counted()
+        if c is not None and size() - c - base_lag <= tol:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def run_step(
+    system: System, size: TopicSize, topic: str, rate: float, step_s: float, users: int, seed: int
+) -> Step:
+    """Drive ``rate`` for ``step_s`` seconds and sample the lag (see the module docstring)."""
+    step = Step(rate, step_s)
+    c0 = system.counted() or 0.0
+    p0 = size()
+    proc, summary_path = start_producer(topic, rate, step_s, users, seed)
+    t0 = time.monotonic()
+    t_first: float | None = None  # first sample with records in the topic: the producer is up
+    c_first = c0
+    while proc.poll() is None:
+        time.sleep(SAMPLE_S)
+        c = system.counted()
+        if c is None:
+            continue
+        produced = size() - p0
+        t = time.monotonic() - t0
+        if t_first is None and produced > 0:
+            t_first, c_first = t, c
+        if t_first is not None:
+            step.lag.append((t - t_first, produced - (c - c0)))
+    t_end = time.monotonic() - t0
+    summary = finish_producer(proc, summary_path)
+    c_end = system.counted() or c0
+    step.achieved_rate = float(summary.get("achieved_rate_per_s", 0.0))
+    step.producer_behind_s = float(summary.get("max_behind_s", 0.0))
+    sending_s = t_end - (t_first or 0.0)
+    step.processed_rate = (c_end - c_first) / max(sending_s, 1e-9)
+    half = sending_s / 2
+    first = [v for t, v in step.lag if t <= half]
+    second = [v for t, v in step.lag if t > half]
+    step.max_lag_first_half = max(first, default=0.0)
+    step.max_lag_second_half = max(second, default=0.0)
+    tail = sorted(v for _, v in step.lag[-3:])
+    step.final_lag = tail[len(tail) // 2] if tail else 0.0
+    # bounded: at the end at most 1 s of traffic behind (a 2% deficit over 60 s is 1.2 s)
+    step.keeps_up = step.final_lag <= max(rate, 200.0)
+    step.producer_limited = step.achieved_rate < 0.97 * rate
+    step.drain_s = wait_drained(
+        system, size, system.base_lag, max(0.01 * rate, 50), max(15.0, step_s)
+    )
+    return step
+
+
+def search(
+    system: System,
+    size: TopicSize,
+    topic: str,
+    start_rate: float,
+    growth: float,
+    max_rate: float,
+    step_s: float,
+    users: int,
+    log: Any = print,
+) -> tuple[float, list[Step]]:
+    """Highest rate the system keeps up with (module docstring); returns it and all steps.
+
+    Returns ``0.0`` as the rate when even ``start_rate`` fails.
+    """
+    steps: list[Step] = []
+    good, bad = 0.0, None
+    rate = start_rate
+    seed = 11
+    while rate <= max_rate:
+        step = run_step(system, size, topic, rate, step_s, users, seed)
+        seed += 1
+        steps.append(step)
+        log(f"{system.name}: {rate:,.0f}/s -> processed {step.processed_rate:,.0f}/s, "
+            f"lag max {step.max_lag_first_half:,.0f} / {step.max_lag_second_half:,.0f}, "
+            f"keeps up {step.keeps_up}, producer {step.achieved_rate:,.0f}/s")  # fmt: skip
+        if step.producer_limited and step.keeps_up:
+            break  # the load generator, not the system, is the limit
+        if not step.keeps_up:
+            bad = rate
+            break
+        good = rate
+        rate *= growth
+    while bad is not None and good == 0 and rate / growth >= start_rate / growth**3:
+        rate /= growth  # even the first rate failed: step down (at most three times)
+        step = run_step(system, size, topic, rate, step_s, users, seed)
+        seed += 1
+        steps.append(step)
+        log(f"{system.name}: {rate:,.0f}/s (down) -> keeps up {step.keeps_up}")
+        if step.keeps_up:
+            good = rate
+        else:
+            bad = rate
+    if bad is not None and good > 0:
+        mid = (good + bad) / 2
+        step = run_step(system, size, topic, mid, step_s, users, seed)
+        steps.append(step)
+        log(f"{system.name}: {mid:,.0f}/s (bisect) -> keeps up {step.keeps_up}")
+        if step.keeps_up:
+            good = mid
+    return good, steps

@@ -1,0 +1,222 @@
+"""The systems under test, started as processes: the userpulse job and the Quix Streams peer.
+
+Each :class:`System` reads one topic, exposes a Prometheus counter of records it has taken in
+(``counted``), and writes a per-user marker to Redis that the freshness probe polls
+(:meth:`System.readable`): ``ls`` (newest event time) in ``up:v1:{user}`` for userpulse (its
+layout module, ``sinks/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
+session and are stopped by their process-group id (SIGTERM, then SIGKILL after a grace period).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+import redis
+from confluent_kafka import Consumer, TopicPartition
+
+from sinks import layout
+from userpulse.settings import REPO_ROOT, Settings
+
+
+class BenchError(Exception):
+    """A system did not start or the stack is not usable (the message says what to do)."""
+
+
+def scrape(port: int, metric: str) -> float | None:
+    """Value of the un-labelled sample ``metric`` at ``127.0.0.1:port/metrics``; None if down."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
+            body = resp.read().decode()
+    except OSError:
+        return None
+    prefix = metric + " "
+    for line in body.splitlines():
+        if line.startswith(prefix):
+            return float(line.split()[1])
+    return 0.0
+
+
+class TopicSize:
+    """Records in a topic now: the sum over partitions of the high watermark (one client)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._c = Consumer({"bootstrap.servers": bootstrap, "group.id": "userpulse-bench-sizer"})
+        md = self._c.list_topics(topic, timeout=10)
+        self._parts = [TopicPartition(topic, p) for p in md.topics[topic].partitions]
+
+    def __call__(self) -> int:
+        """Sum of high watermarks (all records ever appended), records."""
+        return sum(self._c.get_watermark_offsets(tp, timeout=5)[1] for tp in self._parts)
+
+    def close(self) -> None:
+        """Close the client."""
+        self._c.close()
+
+
+class System:
+    """A stream processor run as a child process for the benchmark.
+
+    Args:
+        name: ``userpulse`` or ``peer``.
+        argv: command line of the process.
+        metrics_port: where its Prometheus endpoint listens.
+        counter: metric name of the records taken in.
+        log_path: file for the process's stdout and stderr.
+        env: extra environment variables.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        metrics_port: int,
+        counter: str,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.metrics_port = metrics_port
+        self.counter = counter
+        self.log_path = log_path
+        self.env = env or {}
+        self.base_lag = 0.0
+        """Topic size minus counted once warmed up (records the system never counts)."""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process (its own session) and return at once."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def counted(self) -> float | None:
+        """Records the system has taken in so far (its counter); None while not up."""
+        return scrape(self.metrics_port, self.counter)
+
+    def wait_counted(self, at_least: float, timeout_s: float) -> float:
+        """Wait until :meth:`counted` reaches ``at_least``; returns it.
+
+        Raises:
+            BenchError: the process died or the timeout passed (the message names its log).
+        """
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BenchError(
+                    f"{self.name} exited with {self._proc.returncode}; see {self.log_path}"
+                )
+            c = self.counted()
+            if c is not None and c >= at_least:
+                return c
+            time.sleep(0.5)
+        raise BenchError(
+            f"{self.name} did not count {at_least:.0f} records in {timeout_s:.0f} s; "
+            f"see {self.log_path}"
+        )
+
+    def readable(self, r: redis.Redis, user_id: str, event_time_ms: int) -> bool:
+        """True when the system's Redis marker of ``user_id`` has reached ``event_time_ms``."""
+        key = layout.user_key(user_id) if self.name == "userpulse" else f"{self.name}:{{{user_id}}}"
+        field = layout.META_LAST_SEEN if self.name == "userpulse" else "ls"
+        v = r.hget(key, field)
+        return v is not None and int(v) >= event_time_ms
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the process (its process group id too), None before :meth:`start`."""
+        return None if self._proc is None else self._proc.pid
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace_s`` seconds."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+            except ProcessLookupError:
+                pass
+        if self._log is not None:
+            self._log.close()
+        self._proc = None
+
+
+def userpulse_job(settings: Settings, topic: str, metrics_port: int, log_dir: Path) -> System:
+    """The feature job (``userpulse job run``, unbounded, local execution) on ``topic``."""
+    group = f"bench.{topic}"
+    return System(
+        "userpulse",
+        [sys.executable, "-m", "userpulse", "job", "run", "--topic", topic, "--group-id", group],
+        metrics_port,
+        "userpulse_events_counted_total",
+        log_dir / "userpulse-job.log",
+        env={"USERPULSE_JOB_METRICS_PORT": str(metrics_port)},
+    )
+
+
+def quix_peer(
+    peer_python: Path,
+    settings: Settings,
+    topic: str,
+    metrics_port: int,
+    log_dir: Path,
+    windows: str = "sliding",
+) -> System:
+    """The Quix Streams peer (``bench/peer_quix.py`` in its own venv) on ``topic``.
+
+    ``windows``: ``sliding`` (system name ``peer``, keys ``peer:{user}``) or ``tiles`` (name
+    ``peer-tiles``, keys ``peer-tiles:{user}``).
+
+    Raises:
+        BenchError: the peer's interpreter is missing (``make bench`` creates ``.venv-peer``).
+    """
+    if not peer_python.exists():
+        raise BenchError(
+            f"{peer_python} not found; run `make bench-peer-venv` (or set BENCH_PEER_PYTHON)"
+        )
+    name = "peer" if windows == "sliding" else "peer-tiles"
+    state = settings.home / "bench" / f"{name}-state-{topic}"
+    return System(
+        name,
+        [
+            str(peer_python),
+            str(REPO_ROOT / "bench" / "peer_quix.py"),
+            "--topic",
+            topic,
+            "--group-id",
+            f"bench.peer.{topic}",
+            "--metrics-port",
+            str(metrics_port),
+            "--state-dir",
+            str(state),
+            "--grace-ms",
+            str(settings.allowed_lateness_ms),
+            "--windows",
+            windows,
+            "--prefix",
+            name,
+        ],
+        metrics_port,
+        "peer_events_processed_total",
+        log_dir / f"{name}.log",
+    )

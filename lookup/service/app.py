@@ -1,0 +1,278 @@
+"""The HTTP lookup service (FastAPI on uvicorn): single and batch lookups, health, metrics.
+
+Endpoints (OpenAPI description checked in at ``docs/openapi.json``; docs in ``docs/lookup.md``):
+
+- ``GET  /v1/users/{user_id}/features?features=a,b&as_of_ms=T``  one user
+- ``POST /v1/features/batch``  ``{"user_ids": [...], "features": [...], "as_of_ms": T}``
+- ``GET  /v1/features``  the feature catalogue
+- ``GET  /healthz`` (process alive), ``GET /readyz`` (Redis answers), ``GET /metrics``
+
+Errors are ``{"error": {"code", "message", "details"}}`` with 400 (unknown feature), 422 (bad user
+id, too many users, malformed request), 404/405, 503 (Redis unavailable) or 500. Lookups go through
+:class:`lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only ever
+turned into its key by :func:`sinks.layout.user_key`, never into a pattern.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lookup.aio import AsyncFeatureClient
+from lookup.errors import (
+    FeatureLookupError,
+    InvalidUserId,
+    StoreUnavailable,
+    TooManyUsers,
+    UnknownFeature,
+)
+from lookup.merge import FeatureResult
+from lookup.request import result_json
+from lookup.service.metrics import ServiceMetrics
+from lookup.service.models import (
+    MAX_AS_OF_MS,
+    BatchFeatures,
+    BatchRequest,
+    ErrorBody,
+    FeatureNames,
+    Health,
+    UserFeatures,
+)
+from userpulse import __version__
+from userpulse.features import FEATURE_NAMES
+from userpulse.settings import Settings
+
+_RAW_USER_PATH = re.compile(rb"^/v1/users/(.+)/features$", re.DOTALL)
+
+
+class _UserIdConvertor(Convertor[str]):
+    """Path segment(s) of a user id: anything, slashes and newlines included (``%2F``, ``%0A``)."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("userid", _UserIdConvertor())
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Unknown feature"},
+    422: {"model": ErrorBody, "description": "Invalid user id, too many users or bad request"},
+    503: {"model": ErrorBody, "description": "Redis unavailable"},
+}
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    resp = _json({"error": err}, status)
+    resp.headers.update(headers or {})
+    return resp
+
+
+def _lookup_error(e: FeatureLookupError) -> Response:
+    if isinstance(e, UnknownFeature):
+        return _error(400, "unknown_feature", str(e))
+    if isinstance(e, InvalidUserId):
+        return _error(422, "invalid_user_id", str(e))
+    if isinstance(e, TooManyUsers):
+        return _error(422, "too_many_users", str(e))
+    if isinstance(e, StoreUnavailable):
+        return _error(503, "store_unavailable", str(e))
+    return _error(422, "invalid_request", str(e))
+
+
+def _raw_user_id(request: Request, decoded: str) -> str:
+    """The user id from the raw (still percent-encoded) path, decoded as strict UTF-8.
+
+    Servers decode the path with replacement characters; the raw path keeps invalid UTF-8
+    detectable, so such an id is rejected instead of looked up as a different id.
+    """
+    raw = request.scope.get("raw_path")
+    m = _RAW_USER_PATH.match(raw) if isinstance(raw, bytes) else None
+    if m is None:
+        return decoded
+    try:
+        return unquote_to_bytes(m.group(1)).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidUserId("user id is not valid UTF-8") from None
+
+
+def _features_json(
+    res: dict[str, FeatureResult], metrics: ServiceMetrics
+) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, r in res.items():
+        out[name] = result_json(r)
+        metrics.feature_statuses.labels(r.status.value).inc()
+    return out
+
+
+def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> FastAPI:
+    """The ASGI app.
+
+    Args:
+        settings: Redis connection (lookup ACL user, TLS) and ``lookup_max_batch_users``.
+        client: an already built client (tests); default one from ``settings`` at start-up.
+
+    Raises:
+        ValueError: at start-up, an unusable Redis password file.
+    """
+    metrics = ServiceMetrics()
+    state: dict[str, AsyncFeatureClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state["client"] = client or AsyncFeatureClient.from_settings(settings)
+        try:
+            yield
+        finally:
+            if client is None:
+                await state["client"].aclose()
+
+    app = FastAPI(
+        title="userpulse feature lookups",
+        version=__version__,
+        description="Per-user engagement features as of a time, each with a status and the "
+        "time of the newest event behind it. See docs/lookup.md.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    def observe(endpoint: str, code: int, t0: float) -> None:
+        metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - t0)
+        metrics.requests.labels(endpoint, str(code)).inc()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        metrics.requests.labels("invalid", "422").inc()
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        message = f"{'.'.join(first['loc'])}: {first['msg']}"
+        return _error(422, "invalid_request", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        metrics.requests.labels("internal", "500").inc()
+        return _error(500, "internal", f"internal error: {type(exc).__name__}")
+
+    @app.get(
+        "/v1/users/{user_id:userid}/features",
+        response_model=UserFeatures,
+        responses=_ERRORS,
+        summary="Features of one user",
+        operation_id="get_user_features",
+    )
+    async def get_user_features(
+        request: Request,
+        user_id: str,
+        features: str | None = Query(
+            default=None, description="Comma-separated feature names; absent = every feature."
+        ),
+        as_of_ms: int | None = Query(
+            default=None, ge=0, le=MAX_AS_OF_MS, description="Lookup time, UTC epoch ms."
+        ),
+    ) -> Response:
+        t0 = time.perf_counter()
+        try:
+            uid = _raw_user_id(request, user_id)
+            names = None if features is None else features.split(",")
+            c = state["client"]
+            t = c.now_ms() if as_of_ms is None else as_of_ms
+            res = await c.get(uid, names, t)
+        except FeatureLookupError as e:
+            resp = _lookup_error(e)
+            observe("single", resp.status_code, t0)
+            return resp
+        body = {"user_id": uid, "as_of_ms": t, "features": _features_json(res, metrics)}
+        observe("single", 200, t0)
+        return _json(body)
+
+    @app.post(
+        "/v1/features/batch",
+        response_model=BatchFeatures,
+        responses=_ERRORS,
+        summary=f"Features of up to {settings.lookup_max_batch_users} users in one request",
+        operation_id="batch_features",
+    )
+    async def batch_features(req: BatchRequest) -> Response:
+        t0 = time.perf_counter()
+        c = state["client"]
+        t = c.now_ms() if req.as_of_ms is None else req.as_of_ms
+        try:
+            res = await c.get_many(req.user_ids, req.features, t)
+        except FeatureLookupError as e:
+            resp = _lookup_error(e)
+            observe("batch", resp.status_code, t0)
+            return resp
+        metrics.batch_users.observe(len(res))
+        users = {u: _features_json(f, metrics) for u, f in res.items()}
+        observe("batch", 200, t0)
+        return _json({"as_of_ms": t, "users": users})
+
+    @app.get("/v1/features", response_model=FeatureNames, summary="The feature catalogue")
+    async def feature_names() -> Response:
+        return _json({"features": list(FEATURE_NAMES)})
+
+    @app.get("/healthz", response_model=Health, summary="The process is alive")
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get(
+        "/readyz",
+        response_model=Health,
+        responses={503: {"model": ErrorBody, "description": "Redis unavailable"}},
+        summary="Redis answers the lookup user",
+    )
+    async def readyz() -> Response:
+        try:
+            await state["client"].ping()
+        except StoreUnavailable as e:
+            return _error(503, "store_unavailable", str(e))
+        return _json({"status": "ok"})
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,53 @@
+"""A real `pip install` of the base distribution into a new venv pulls no job dependency, and the
+lookup client and CLI work there (issue 5). Needs PyPI (or a warm pip cache); ~10-30 s."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from userpulse.settings import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _run(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_base_install_has_no_flink_and_serves_lookups(tmp_path: Path) -> None:
+    # build from a copy of the sources, so that no build/ or egg-info lands in the checkout
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / f, src / f)
+    packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for top in {p.split(".")[0] for p in packages["packages"]}:
+        shutil.copytree(
+            REPO_ROOT / top, src / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    venv = tmp_path / "venv"
+    assert _run(sys.executable, "-m", "venv", venv).returncode == 0
+    py = venv / "bin" / "python"
+    done = _run(py, "-m", "pip", "install", "-q", "--disable-pip-version-check", src)
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = _run(py, "-m", "pip", "list", "--format=freeze").stdout.lower()
+    names = {line.split("==")[0] for line in listed.splitlines()}
+    assert "redis" in names and "userpulse" in names
+    assert not names & {"apache-flink", "apache-beam", "confluent-kafka", "fastavro", "pyarrow"}
+    assert not names & {"fastapi", "uvicorn"}  # the service is an extra
+    ok = _run(py, "-c", "import lookup, lookup.aio; from lookup import FeatureClient; print('ok')")
+    assert ok.stdout.strip() == "ok", ok.stderr
+    help_ = _run(venv / "bin" / "userpulse", "features", "--help")
+    assert help_.returncode == 0 and "serve" in help_.stdout, help_.stderr
+    serve = _run(venv / "bin" / "userpulse", "features", "serve")
+    assert serve.returncode == 2 and "pip install 'userpulse[service]'" in serve.stderr
+    up = _run(venv / "bin" / "userpulse", "up")
+    assert up.returncode == 2 and "needs the job extra" in up.stderr
