@@ -90,13 +90,17 @@ def ttl_s(allowed_lateness_ms: int = 600_000, margin_s: int = 3_600) -> int:
 _DISTINCT_POS = frozenset(i for i, a in enumerate(TILE_AGGREGATES, start=1) if a.kind == "distinct")
 
 
+def _str(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+_ENCODERS = [sketch.encode if i in _DISTINCT_POS else _str for i in range(N_AGGS + 2)]
+
+
 def encode_tile(tile: TileValue) -> str:
     """``n;agg...;max_event_time`` of a tile (numbers with ``str``, None as empty, sketches
     base64)."""
-    return ";".join(
-        sketch.encode(v) if i in _DISTINCT_POS else ("" if v is None else str(v))
-        for i, v in enumerate(tile)
-    )
+    return ";".join([f(v) for f, v in zip(_ENCODERS, tile, strict=True)])
 
 
 def _num(s: str) -> float | int | None:

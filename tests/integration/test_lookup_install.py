@@ -3,6 +3,7 @@ lookup client and CLI work there (issue 5). Needs PyPI (or a warm pip cache); ~1
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,16 @@ pytestmark = pytest.mark.integration
 
 
 def _run(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    # A job run earlier in this pytest process sets PYTHONPATH to our venv's site-packages
+    # (PyFlink thread mode needs it, jobs/runtime.py); the fresh venv must not see them.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     return subprocess.run(
-        [str(a) for a in argv], capture_output=True, text=True, timeout=timeout, check=False
+        [str(a) for a in argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
     )
 
 
