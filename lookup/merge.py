@@ -98,6 +98,7 @@ class _User:
         self.pruned: dict[int, int] = {}
         self._h = h  # tile fields are looked up by name and decoded on demand: a lookup needs few
         self.ls_field: int | None = None
+        self._index: dict[int, dict[int, bytes]] | None = None
         for f, v in h.items():
             if f[:2] == b"t:":
                 continue
@@ -112,12 +113,21 @@ class _User:
         self._merged: dict[tuple[int, int], TileValue | None] = {}
 
     def tiles(self, g: int, first: int, last: int) -> list[TileValue]:
-        """Decoded tiles of size ``g`` with index in ``[first, last]``."""
+        """Decoded tiles of size ``g`` with index in ``[first, last]``: by field name when the
+        hash is large next to the range (a heavy user), else from a one-pass index."""
         h = self._h
-        if last - first < 512:
+        if len(h) > 2 * (last - first + 1):
             got = (h.get(layout.tile_field(g, k).encode()) for k in range(first, last + 1))
             return [layout.decode_tile(v) for v in got if v is not None]
-        return [layout.decode_tile(h[f]) for f, k in self._indices(g) if first <= k <= last]
+        if self._index is None:
+            self._index = {}
+            for f, v in h.items():
+                if f[:2] == b"t:":
+                    _, tg, k = layout.parse_field(f.decode())
+                    self._index.setdefault(tg, {})[k] = v
+        return [
+            layout.decode_tile(v) for k, v in self._index.get(g, {}).items() if first <= k <= last
+        ]
 
     def _indices(self, g: int) -> list[tuple[bytes, int]]:
         prefix = layout.tile_field(g, 0).encode()[:-1]
