@@ -75,12 +75,14 @@ def test_h16_older_write_never_overwrites_newer(r: redis.Redis) -> None:
 def test_h15_ttl_refreshed_on_every_write(r: redis.Redis) -> None:
     w = TileWriter(r, ttl_s=6)
     key = layout.user_key("uA")
-    w.stage_tile("uA", 1000, 1, [1, 1, 0, 0, 0, None, T0])
+    tile = empty_tile()
+    add_event(tile, Event("e1", EventType.CLICK, "uA", T0, "s"))
+    w.stage_tile("uA", 1000, T0 // 1000, tile)
     w.flush()
     assert 5 <= r.ttl(key) <= 6
     time.sleep(3)
     assert r.ttl(key) <= 3
-    w.stage_tile("uA", 1000, 1, [1, 1, 0, 0, 0, None, T0])  # same version: value unchanged
+    w.stage_tile("uA", 1000, T0 // 1000, tile)  # same version: value unchanged
     w.flush()
     assert 5 <= r.ttl(key) <= 6  # refreshed, never -1
     time.sleep(6.5)
