@@ -59,11 +59,12 @@ def demo(
         group_id="userpulse-demo",
     )
     console.rule("1. local stack")
-    stack.up(settings)
-    stack.ensure_topics(Settings())  # the default topics too, for `produce` / `job run` afterwards
+    # the default topics, for `produce` / `job run` afterwards; the demo's own are recreated below
+    stack.up(Settings())
     console.print(f"Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}")
-    for t in (settings.topic, settings.dead_letter_topic, settings.late_topic):
-        stack.recreate_topic(settings, t, 1)
+    # the partition counts `up` expects (default_topics), so that a second demo starts cleanly
+    for t, partitions in stack.default_topics(settings).items():
+        stack.recreate_topic(settings, t, partitions)
     r = redis_conn.connect(settings, "admin")  # clearing keys needs SCAN + UNLINK
     cleared = clear_feature_keys(r, layout.PREFIX)
     console.print(f"fresh topic {settings.topic}; cleared {cleared} old feature keys")
@@ -98,7 +99,14 @@ def demo(
         "count_click_24h",
         "count_hover_24h",
         "sum_dwell_hover_24h",
+        "mean_dwell_hover_24h",
+        "distinct_items_24h",
+        "ctr_click_hover_24h",
+        "count_hover_lifetime",
+        "first_seen",
         "last_seen",
+        "last_items_click",
+        "session_events",
     ]
     for u in top:
         console.print(render(u, client.get(u, names, as_of=end), end))

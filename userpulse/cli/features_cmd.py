@@ -34,6 +34,17 @@ def _fmt_time(ms: int | None) -> str:
     )
 
 
+def _fmt_value(v: object) -> str:
+    """A value for the table: last-k lists as their item ids, floats to 4 digits."""
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return ", ".join(str(x.get("item_id")) for x in v[:5]) + (" …" if len(v) > 5 else "")
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
 def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table:
     """A rich table of one user's features."""
     title = f"features of {user!r} as of {_fmt_time(as_of) if as_of else 'now'}"
@@ -43,7 +54,7 @@ def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table
     for name, r in res.items():
         t.add_row(
             name,
-            "" if r.value is None else str(r.value),
+            _fmt_value(r.value),
             r.status.value,
             _fmt_time(r.newest_event_time_ms),
         )
