@@ -7,6 +7,7 @@ users: the checkpoint shrinks back once the watermark has passed their retention
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -162,5 +163,44 @@ def test_h18_state_stays_bounded_with_very_many_users(stack: Settings) -> None:
         assert peak > 20 * before, (before, peak)
         assert after <= 1.1 * before, (before, peak, after)
         assert read_topic(s, s.late_topic) == [] and read_topic(s, s.dead_letter_topic) == []
+    finally:
+        drop_topics(s)
+
+
+def test_user_coming_back_after_state_was_freed_continues_the_profile(stack: Settings) -> None:
+    """User a is quiet for longer than the state retention while b moves the watermark on: the
+    job frees a's state (and prunes a's tiles in Redis), then revives a from the stored profile
+    when a comes back. Unbounded job: the watermark must move before a's return."""
+    s = job_settings(stack)
+    admin = flush_redis(s)
+    hour = 3_600_000
+    client = FeatureClient.from_settings(s)
+    try:
+        with unbounded_job(s), EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.send(Event("a0", EventType.CLICK, "a", T0, "s", item_id="i1"))
+            for h in range(1, 28):
+                sink.send(Event(f"b{h}", EventType.CLICK, "b", T0 + h * hour, "s"))
+            sink.flush(30)
+            # a's state is freed when its last tile (24 min) leaves retention: the prune mark
+            pruned = layout.pruned_field(1_440_000).encode()
+            deadline = time.monotonic() + 180
+            while admin.hget(layout.user_key("a"), pruned) is None:
+                assert time.monotonic() < deadline, "a's state was never freed"
+                time.sleep(0.5)
+            sink.send(Event("a1", EventType.CLICK, "a", T0 + 27 * hour + 1, "s", item_id="i2"))
+            sink.flush(30)
+            while client.get("a", ["count_click_lifetime"])["count_click_lifetime"].value != 2:
+                assert time.monotonic() < deadline, "a's return was not counted"
+                time.sleep(0.5)
+        doc = json.loads(layout.decode_profile(admin.get(layout.profile_key("a")))[1])
+        assert doc["rev"] == "a1" and doc["base"]["c"] == {"CLICK": 1}, doc
+        got = client.get("a", as_of=T0 + 27 * hour + 1)
+        assert got["count_click_lifetime"].value == 2
+        assert got["first_seen"].value == T0
+        assert [x["item_id"] for x in got["last_items_click"].value] == ["i2", "i1"]
+        assert got["count_click_24h"].value == 1
+        # the first visit's tiles are gone: a window over it says so instead of 0
+        old = client.get("a", ["count_click_1h"], as_of=T0 + 1_000)["count_click_1h"]
+        assert old.status.value == "out_of_retention"
     finally:
         drop_topics(s)
