@@ -111,3 +111,14 @@ def unbounded_job(s: Settings, **env_extra: str) -> Iterator[subprocess.Popen[by
     finally:
         job.terminate()
         job.wait(30)
+
+
+def assert_case_features(s: Settings, case: dict[str, Any]) -> None:
+    """Every ``expect.features`` entry of a case from ../shared/cases, read through the lookup
+    client as of its ``as_of``, has the listed value."""
+    from lookup import FeatureClient
+
+    client = FeatureClient.from_settings(s)
+    for exp in case["expect"]["features"]:
+        got = client.get(exp["user_id"], [exp["feature"]], as_of=exp["as_of"])[exp["feature"]]
+        assert got.value == exp["value"], (case["id"], exp, got)

@@ -17,6 +17,7 @@ from producers.kafka_out import EventSink
 from schemas.codec import encode
 from tests.cases import case_events, load_cases
 from tests.integration.jobkit import (
+    assert_case_features,
     drop_topics,
     flush_redis,
     job_settings,
@@ -28,13 +29,6 @@ from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 CASES = load_cases()
-
-
-def _assert_features(s: Settings, case_id: str) -> None:
-    client = FeatureClient.from_settings(s)
-    for exp in CASES[case_id]["expect"]["features"]:
-        got = client.get(exp["user_id"], [exp["feature"]], as_of=exp["as_of"])[exp["feature"]]
-        assert got.value == pytest.approx(exp["value"]), (case_id, exp, got)
 
 
 @pytest.mark.parametrize("case_id", ["H02", "H05", "H06"])
@@ -55,7 +49,7 @@ def test_bounded_cases(stack: Settings, case_id: str) -> None:
             sink.flush(30)
         summary = run_bounded(s)  # Redis is read only after the job has exited (H06)
         assert summary == {"dead_lettered": 0, "late": 0}
-        _assert_features(s, case_id)
+        assert_case_features(s, CASES[case_id])
     finally:
         drop_topics(s)
 
@@ -69,7 +63,7 @@ def test_h01_idle_partitions_do_not_hold_features_back(stack: Settings) -> None:
                 sink.send_raw(e.user_id.encode(), encode(e), partition=0)
             sink.flush(30)
         assert run_bounded(s) == {"dead_lettered": 0, "late": 0}
-        _assert_features(s, "H01")
+        assert_case_features(s, CASES["H01"])
     finally:
         drop_topics(s)
 
@@ -99,6 +93,6 @@ def test_h04_late_event_goes_to_late_topic_and_in_lateness_event_patches(stack: 
             assert [(x["partition"], x["offset"], x["event_time_ms"]) for x in late] == [
                 (0, 2, events[2].event_time_ms)
             ]
-            _assert_features(s, "H04")
+            assert_case_features(s, CASES["H04"])
     finally:
         drop_topics(s)

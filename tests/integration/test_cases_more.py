@@ -20,6 +20,7 @@ from schemas.codec import CURRENT, encode
 from sinks import layout
 from tests.cases import case_events, load_cases
 from tests.integration.jobkit import (
+    assert_case_features,
     drop_topics,
     flush_redis,
     job_settings,
@@ -33,13 +34,6 @@ from userpulse.settings import Settings
 pytestmark = pytest.mark.integration
 CASES = load_cases()
 T0 = 1717243200000
-
-
-def _assert_features(s: Settings, case_id: str) -> None:
-    client = FeatureClient.from_settings(s)
-    for exp in CASES[case_id]["expect"]["features"]:
-        got = client.get(exp["user_id"], [exp["feature"]], as_of=exp["as_of"])[exp["feature"]]
-        assert got.value == exp["value"], (case_id, exp, got)
 
 
 def test_h03_wrong_unit_and_out_of_range_times_are_dead_lettered(stack: Settings) -> None:
@@ -58,7 +52,7 @@ def test_h03_wrong_unit_and_out_of_range_times_are_dead_lettered(stack: Settings
         dlq = read_topic(s, s.dead_letter_topic)
         assert sorted(d["offset"] for d in dlq) == [1, 2, 3, 4]
         assert all(d["reason"].startswith("event_time out of range") for d in dlq)
-        _assert_features(s, "H03")
+        assert_case_features(s, CASES["H03"])
         # no tile outside [2000-01-01, now + 1 day] was ever written
         fields = [f.decode() for f in r.hgetall(layout.user_key("u1"))]
         for f in fields:
@@ -87,7 +81,7 @@ def test_h12_tombstones_and_empty_values(stack: Settings) -> None:
         assert run_bounded(s) == {"dead_lettered": 3, "late": 0}
         dlq = read_topic(s, s.dead_letter_topic)
         assert sorted(d["offset"] for d in dlq) == [1, 2, 3]
-        _assert_features(s, "H12")
+        assert_case_features(s, CASES["H12"])
     finally:
         drop_topics(s)
 
@@ -153,7 +147,7 @@ def test_h18_state_stays_bounded_with_very_many_users(stack: Settings) -> None:
                 sink.send(tick)
                 sink.flush(10)
                 _wait_readable(client, "tick")
-            _assert_features(s, "H18")
+            assert_case_features(s, CASES["H18"])
             # cleanup timers fire as the watermark passes; wait for the checkpoint to shrink
             after = peak
             deadline = time.monotonic() + 180
