@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 
-.PHONY: venv deps up down status demo test test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: venv deps up down status cluster-up cluster-down submit demo test test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
@@ -35,6 +35,18 @@ down: venv
 
 status: venv
 	$(BIN)/userpulse status
+
+## cluster-up / cluster-down: the local Flink session cluster (JobManager + 2 TaskManagers);
+## submit: the feature job on it with parallelism P (default 2). docs/operations.md
+P ?= 2
+cluster-up: venv deps
+	$(BIN)/userpulse cluster up
+
+cluster-down: venv
+	$(BIN)/userpulse cluster down
+
+submit: venv deps
+	$(BIN)/userpulse job submit -p $(P)
 
 ## serve: the HTTP lookup service on the local stack's Redis (docs/lookup.md); Ctrl-C stops it
 serve: venv

@@ -45,11 +45,12 @@ class DecodeFunction(ProcessFunction):
     def __init__(self, settings: Settings) -> None:
         self._max_future_ms = settings.max_future_ms
         self._metrics_port = settings.job_metrics_port
+        self._metrics_host = settings.job_metrics_host
         self._decoder: Decoder | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._decoder = Decoder()
-        metrics.serve(self._metrics_port)
+        metrics.serve(self._metrics_port, self._metrics_host)
 
     def process_element(self, row: Any, ctx: ProcessFunction.Context):  # type: ignore[no-untyped-def]
         metrics.EVENTS_IN.inc()
@@ -112,6 +113,9 @@ class TileFunction(KeyedProcessFunction):
         self._retention = Retention(settings.allowed_lateness_ms)
         self._writer: TileWriter | None = None
         self._done: set[str] = set()
+        # users whose every tile this worker has written (or who had no state when it met
+        # them): a user with restored state is rewritten in full at its first event (below)
+        self._complete: set[str] = set()
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._head = runtime_context.get_state(
@@ -122,7 +126,7 @@ class TileFunction(KeyedProcessFunction):
                 MapStateDescriptor("tiles", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
             )
         )
-        client = redis_conn.connect(self._s, "job")
+        client = redis_conn.connect_writer(self._s, "job")
         self._writer = TileWriter(
             client,
             ttl_s=self._s.redis_ttl_s or ttl_s(self._lateness_ms),
@@ -168,15 +172,22 @@ class TileFunction(KeyedProcessFunction):
         head = self._head.value()
         if head is None:
             head = self._revive(user, event)
+            self._complete.add(user)
         touched, cleanup = fold_event(head, self._older, event, self._retention)
         profile.fold(head.profile, event, wm, self._lateness_ms)
         self._head.update(head)
         if cleanup is not None:
             ts.register_event_time_timer(cleanup)
-        for g, k, tile in touched:
-            writer.stage_tile(user, g, k, tile)
+        if user in self._complete:
+            for g, k, tile in touched:
+                writer.stage_tile(user, g, k, tile)
+            writer.stage_profile(user, head.profile)
+        else:
+            # state restored from a checkpoint or savepoint: Redis may have lost the user's keys
+            # meanwhile (expired while the job was stopped, a new Redis): write all of it (H19)
+            self._restage_all(user)
+            self._complete.add(user)
         writer.stage_last_seen(user, et)
-        writer.stage_profile(user, head.profile)
         metrics.EVENTS_COUNTED.inc()
         if needs_timer:
             self._flush_timer(ts)
@@ -241,6 +252,7 @@ class TileFunction(KeyedProcessFunction):
         if nxt is None:
             self._head.clear()
             self._older_clear()
+            self._complete.discard(user)
         else:
             self._head.update(head)
             ts.register_event_time_timer(nxt)

@@ -17,9 +17,11 @@ for ``idle_timeout_ms`` stops holding it back (design section 4; unbounded runs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
 from pyflink.table import StreamTableEnvironment
@@ -30,6 +32,7 @@ from jobs.functions import (
     DecodeFunction,
     TileFunction,
 )
+from userpulse import kafka_conf
 from userpulse.settings import Settings
 
 SOURCE_TABLE = "userpulse_source"
@@ -51,6 +54,8 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
         "scan.topic-partition-discovery.interval": "10 s",
+        # SASL / TLS (docs/deploy.md); {} for PLAINTEXT. Flink masks 'jaas.config' values in logs.
+        **{f"properties.{k}": v for k, v in kafka_conf.java_client_properties(settings).items()},
     }
     if bounded:
         # A bounded run reads a backlog: every partition has records up to its end offset and
@@ -60,7 +65,8 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         opts["scan.bounded.mode"] = "latest-offset"
     else:
         opts["scan.watermark.idle-timeout"] = f"{settings.idle_timeout_ms} ms"
-    with_ = ",\n  ".join(f"'{k}' = '{v}'" for k, v in opts.items())
+    # SQL string literals: a quote is doubled (a JAAS password may hold one)
+    with_ = ",\n  ".join("'{}' = '{}'".format(k, v.replace("'", "''")) for k, v in opts.items())
     # watermark = event time - out-of-orderness - 1 ms; unreadable records count as time 0
     lag_s = f"{(settings.out_of_orderness_ms + 1) / 1000:.3f}"
     return (
@@ -76,11 +82,41 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
     )
 
 
+def set_source_uids(stream: DataStream) -> list[str]:
+    """Give the table planner's transformations behind ``stream`` stable uids.
+
+    The Kafka table source and the planner's conversion steps carry no uid (the planner sets
+    them only for compiled plans), so their operator ids would be hashes of the graph's shape and
+    could change when the job changes. The source holds the Kafka offsets (split state and the
+    enumerator's coordinator state): its uid must be stable, or a savepoint of an older version
+    of the job cannot be mapped and the job refuses to start (case H19). The source gets
+    ``kafka-source``; the stateless steps between it and ``stream`` get ``source-<depth>``
+    (depth 0 = ``stream``'s own transformation).
+
+    Returns:
+        The uids set, from ``stream`` up to the source.
+    """
+    uids = []
+    todo = [(stream._j_data_stream.getTransformation(), 0)]
+    while todo:
+        t, depth = todo.pop()
+        uid = (
+            "kafka-source"
+            if "SourceTransformation" in t.getClass().getSimpleName()
+            else (f"source-{depth}")
+        )
+        t.setUid(uid)
+        uids.append(uid)
+        todo.extend((i, depth + 1) for i in t.getInputs())
+    return uids
+
+
 def _string_sink(settings: Settings, topic: str) -> KafkaSink:
+    builder = KafkaSink.builder().set_bootstrap_servers(settings.kafka_bootstrap)
+    for key, value in kafka_conf.java_client_properties(settings).items():  # SASL / TLS
+        builder = builder.set_property(key, value)
     return (
-        KafkaSink.builder()
-        .set_bootstrap_servers(settings.kafka_bootstrap)
-        .set_record_serializer(
+        builder.set_record_serializer(
             KafkaRecordSerializationSchema.builder()
             .set_topic(topic)
             .set_value_serialization_schema(SimpleStringSchema())
@@ -92,7 +128,10 @@ def _string_sink(settings: Settings, topic: str) -> KafkaSink:
 
 
 def build_pipeline(
-    env: StreamExecutionEnvironment, settings: Settings, bounded: bool = False
+    env: StreamExecutionEnvironment,
+    settings: Settings,
+    bounded: bool = False,
+    decoded_step: Callable[[DataStream], DataStream] | None = None,
 ) -> None:
     """Add the feature job's operators to ``env`` (uids are stable for savepoint compatibility).
 
@@ -100,6 +139,9 @@ def build_pipeline(
         env: from :func:`jobs.runtime.create_env`.
         settings: topics, lateness, Redis, flush settings.
         bounded: stop at the topic's end offsets as of start (and flush everything before exit).
+        decoded_step: an extra stateless step on the decoded records before keying (a later
+            version of the job that adds a step still restores the state of an earlier one:
+            case H19); it must keep the records' shape and should set its own uid.
     """
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(
@@ -108,10 +150,13 @@ def build_pipeline(
     )
     t_env.execute_sql(source_ddl(settings, bounded))
     raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
+    set_source_uids(raw)
     decoded = raw.process(DecodeFunction(settings)).name("decode").uid("decode")
     decoded.get_side_output(DEAD_LETTER_TAG).sink_to(
         _string_sink(settings, settings.dead_letter_topic)
     ).name("dead-letter-sink").uid("dead-letter-sink")
+    if decoded_step is not None:
+        decoded = decoded_step(decoded)
     tiles = (
         decoded.key_by(lambda r: r[0], key_type=Types.STRING())
         .process(TileFunction(settings), output_type=Types.STRING())

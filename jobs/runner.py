@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from confluent_kafka import Consumer, TopicPartition
 
 from jobs.pipeline import build_pipeline
 from jobs.runtime import create_env
+from userpulse import kafka_conf
 from userpulse.settings import Settings
 
 
-def topic_size(bootstrap: str, topic: str) -> int:
-    """Number of records in ``topic`` (sum of high minus low watermarks over partitions)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "userpulse-sizer"})
+def topic_size(bootstrap: str, topic: str, config: Mapping[str, Any] | None = None) -> int:
+    """Number of records in ``topic`` (sum of high minus low watermarks over partitions).
+
+    Args:
+        bootstrap: Kafka bootstrap servers, ``host:port[,...]``.
+        topic: topic name; a missing topic counts 0.
+        config: extra librdkafka properties, e.g. SASL / TLS from
+            :func:`userpulse.kafka_conf.librdkafka_config`.
+    """
+    c = Consumer({**(config or {}), "bootstrap.servers": bootstrap, "group.id": "userpulse-sizer"})
     try:
         md = c.list_topics(topic, timeout=10)
         parts = md.topics[topic].partitions if topic in md.topics else {}
@@ -35,7 +46,8 @@ def run_job(
     env = create_env(settings)
     build_pipeline(env, settings, bounded=bounded)
     env.execute(job_name)
+    conf = kafka_conf.librdkafka_config(settings)
     return {
-        "dead_lettered": topic_size(settings.kafka_bootstrap, settings.dead_letter_topic),
-        "late": topic_size(settings.kafka_bootstrap, settings.late_topic),
+        "dead_lettered": topic_size(settings.kafka_bootstrap, settings.dead_letter_topic, conf),
+        "late": topic_size(settings.kafka_bootstrap, settings.late_topic, conf),
     }

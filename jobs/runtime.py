@@ -45,12 +45,21 @@ def python_path() -> str:
     return os.pathsep.join(dict.fromkeys(parts))
 
 
-def create_env(settings: Settings) -> StreamExecutionEnvironment:
-    """A StreamExecutionEnvironment configured for the feature job (local execution by default).
+def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEnvironment:
+    """A StreamExecutionEnvironment configured for the feature job.
 
     Sets the Python execution mode, the interpreter, latency knobs (buffer timeout 5 ms,
-    auto-watermark interval 100 ms: design section 10), checkpointing (retained on cancel) and
-    the connector jars. Must run before the JVM starts (first PyFlink call of the process).
+    auto-watermark interval 100 ms: design section 10), checkpointing (retained on cancel),
+    parallelism and max parallelism (``settings.max_parallelism``: fixed for the life of the
+    job's state, so every rescale can restore) and the connector jars. Must run before the JVM
+    starts (first PyFlink call of the process).
+
+    Args:
+        settings: the job's settings.
+        submitted: the program runs under ``flink run`` / an application cluster (the context
+            environment of a real cluster): the cluster's checkpoint storage applies unless
+            ``settings.checkpoint_dir`` is set, and no local REST port is chosen. False: PyFlink's
+            local execution (a mini cluster in this process).
     """
     os.environ["PYTHONPATH"] = python_path()
     conf = Configuration()
@@ -63,13 +72,16 @@ def create_env(settings: Settings) -> StreamExecutionEnvironment:
     conf.set_string(
         "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION"
     )
-    ckpt = settings.checkpoint_dir or (settings.home / "checkpoints")
-    conf.set_string("execution.checkpointing.dir", ckpt.resolve().as_uri())
+    ckpt = settings.checkpoint_dir or (None if submitted else settings.home / "checkpoints")
+    if ckpt is not None:
+        conf.set_string("execution.checkpointing.dir", ckpt.resolve().as_uri())
     conf.set_string("execution.checkpointing.checkpoints-after-tasks-finish", "true")
     conf.set_string("restart-strategy.type", "fixed-delay")
     conf.set_string("restart-strategy.fixed-delay.attempts", "3")
-    conf.set_string("rest.bind-port", "0")
+    if not submitted:
+        conf.set_string("rest.bind-port", "0")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(settings.parallelism)
+    env.set_max_parallelism(settings.max_parallelism)
     env.add_jars(*(j.resolve().as_uri() for j in connector_jars(settings)))
     return env

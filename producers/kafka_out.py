@@ -25,7 +25,9 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas import codec
+from userpulse import kafka_conf
 from userpulse.events import Event
+from userpulse.settings import Settings
 
 DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
     "linger.ms": 5,  # wait up to 5 ms to fill a batch: throughput without visible latency
@@ -121,6 +123,23 @@ class EventSink:
         self._failed = 0
         self._errors: Counter[str] = Counter()
         self._last_error: str | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, topic: str | None = None, **config: Any) -> EventSink:
+        """A sink on ``settings``' bootstrap servers with its Kafka security (SASL / TLS).
+
+        Args:
+            settings: bootstrap servers, ``topic`` default and ``kafka_*`` security settings
+                (mapped by :func:`userpulse.kafka_conf.librdkafka_config`).
+            topic: default ``settings.topic``.
+            **config: librdkafka producer properties, as for the constructor (they win over the
+                security properties).
+
+        Raises:
+            ProducerConfigError: as for the constructor.
+        """
+        security = kafka_conf.librdkafka_config(settings)
+        return cls(settings.kafka_bootstrap, topic or settings.topic, **{**security, **config})
 
     # --- delivery reports ------------------------------------------------------------------
 

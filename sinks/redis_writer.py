@@ -11,6 +11,11 @@ replay after a restore cannot double count (case H14).
 Redis down or slow: :meth:`flush` retries with capped exponential backoff until it succeeds;
 the caller blocks (Flink back-pressures and events wait in Kafka). Validation errors are not
 retried.
+
+Redis Cluster: given a ``RedisCluster``, :meth:`flush` sends one pipeline per primary (the users
+grouped by the node owning their slot, :mod:`sinks.cluster_route`); MOVED / ASK / TRYAGAIN /
+CLUSTERDOWN or a node that is down make it refresh the slot map and resend, through the same
+backoff, only the calls not applied yet.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 import redis
+from redis.cluster import RedisCluster
 
 from sinks import layout
+from sinks.cluster_route import CLUSTER_RETRYABLE, RETRYABLE, Call, ClusterRoute
 from userpulse.tiles import TileValue
 
 log = logging.getLogger(__name__)
@@ -97,9 +104,6 @@ class ProfileLike(Protocol):
     def record_json(self) -> str: ...
 
 
-RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-
-
 @dataclass
 class _UserWrite:
     tiles: dict[tuple[int, int], TileValue] = field(default_factory=dict)
@@ -123,7 +127,8 @@ class TileWriter:
     """Coalescing Redis writer for one job worker.
 
     Args:
-        client: a ``redis.Redis`` (decode_responses=False is fine).
+        client: a ``redis.Redis`` (decode_responses=False is fine), or a
+            ``redis.cluster.RedisCluster`` (one pipeline per primary, see the module doc).
         ttl_s: TTL in seconds of the tile hash, set on every write (``layout.ttl_s()`` by
             default).
         profile_ttl_s: TTL in seconds of the profile key, set on every write
@@ -135,7 +140,7 @@ class TileWriter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: redis.Redis | RedisCluster,
         ttl_s: int | None = None,
         profile_ttl_s: int | None = None,
         backoff_s: float = 0.05,
@@ -151,6 +156,8 @@ class TileWriter:
         self._ttl_s = ttl_s or layout.ttl_s()
         self._profile_ttl_s = profile_ttl_s or layout.PROFILE_TTL_S
         self._sha: str | None = None  # loaded lazily; reloaded after NOSCRIPT (Redis restarted)
+        self._route = ClusterRoute(client, WRITE_LUA) if isinstance(client, RedisCluster) else None
+        self._retryable = RETRYABLE if self._route is None else CLUSTER_RETRYABLE
         self._pending: dict[str, _UserWrite] = {}
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
@@ -206,11 +213,13 @@ class TileWriter:
             redis.exceptions.ResponseError: a non-retryable error from Redis.
             ValueError: a stored value that is not a v1 profile.
         """
+        user_id_key = layout.user_key(user_id)
 
         def read() -> list[object]:
-            pipe = self._client.pipeline(transaction=False)
+            r = self._client if self._route is None else self._route.client_of(user_id_key)
+            pipe = r.pipeline(transaction=False)
             pipe.get(layout.profile_key(user_id))
-            pipe.exists(layout.user_key(user_id))
+            pipe.exists(user_id_key)
             return list(pipe.execute())
 
         raw, exists = self._retry(read)
@@ -252,27 +261,31 @@ class TileWriter:
         return args
 
     def _retry(self, fn: Callable[[], T]) -> T:
-        """``fn()``, retried with capped exponential backoff on connection errors and timeouts;
-        a lost script cache (NOSCRIPT) reloads the script and resends at once."""
+        """``fn()``, retried with capped exponential backoff on connection errors and timeouts
+        (on a cluster also on redirections and CLUSTERDOWN, refreshing the slot map before each
+        retry); a lost script cache (NOSCRIPT) reloads the script and resends at once."""
         delay = self._backoff_s
         while True:
             try:
                 return fn()
             except redis.exceptions.NoScriptError:
                 self._sha = None  # the server lost its script cache: load again and resend
-            except RETRYABLE as exc:
+            except self._retryable as exc:
                 self.stats.retries += 1
                 if self._on_retry:
                     self._on_retry(exc)
                 log.warning("redis call failed (%s); retrying in %.2fs", exc, delay)
                 self._sleep(delay)
                 delay = min(delay * 2, self._max_backoff_s)
+                if self._route is not None:
+                    self._route.refresh()
             except redis.exceptions.RedisError:
                 self.stats.errors += 1
                 raise
 
     def flush(self) -> dict[str, int | None]:
-        """Write every staged user in one pipeline; retry until Redis accepts it.
+        """Write every staged user in one pipeline (one per primary on a cluster); retry until
+        Redis accepts it.
 
         Returns:
             The user ids written, each with the newest event time (ms) staged for it.
@@ -283,20 +296,41 @@ class TileWriter:
         if not self._pending:
             return {}
         batch, self._pending = self._pending, {}
-        calls = [
+        calls: list[Call] = [
             (layout.user_key(u), layout.profile_key(u), self._script_args(w))
             for u, w in batch.items()
         ]
+        if self._route is None:
+            self._retry(self._server_sender(calls))
+        else:
+            self._retry(self._cluster_sender(self._route, calls))
+        self.stats.flushes += 1
+        self.stats.users_written += len(batch)
+        return {u: w.last_seen_ms for u, w in batch.items()}
+
+    def _server_sender(self, calls: list[Call]) -> Callable[[], None]:
+        """A send function for :meth:`_retry`: all calls in one pipeline to the one server."""
+        client = cast(redis.Redis, self._client)  # no route: not a cluster
 
         def send() -> None:
             if self._sha is None:
-                self._sha = str(self._client.script_load(WRITE_LUA))
-            pipe = self._client.pipeline(transaction=False)
+                self._sha = str(client.script_load(WRITE_LUA))
+            pipe = client.pipeline(transaction=False)
             for key, pkey, args in calls:
                 pipe.evalsha(self._sha, 2, key, pkey, *args)
             pipe.execute()
 
-        self._retry(send)
-        self.stats.flushes += 1
-        self.stats.users_written += len(batch)
-        return {u: w.last_seen_ms for u, w in batch.items()}
+        return send
+
+    @staticmethod
+    def _cluster_sender(route: ClusterRoute, calls: list[Call]) -> Callable[[], None]:
+        """A send function for :meth:`_retry` that resends only the calls not applied yet."""
+        left = calls
+
+        def send() -> None:
+            nonlocal left
+            left, exc = route.send(left)
+            if exc is not None:
+                raise exc
+
+        return send

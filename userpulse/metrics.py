@@ -33,16 +33,34 @@ FRESHNESS_MS = Histogram(
 )
 REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis flushes")
 
-_started: set[int] = set()
+_started: list[int] = []
 _lock = threading.Lock()
+PORT_SPAN = 16  # worker processes on one host take ports base, base+1, ... (first free)
 
 
-def serve(port: int) -> None:
-    """Expose the metrics on ``port`` (once per process; 0 = do nothing)."""
+def serve(port: int, host: str = "127.0.0.1") -> int:
+    """Expose the metrics on ``host`` at the first free port of ``[port, port + PORT_SPAN)``
+    (once per process; 0 = do nothing). Several TaskManagers on one host (the local session
+    cluster) are separate processes: the first takes ``port``, the next ``port + 1``, and so on.
+
+    Returns:
+        The port serving this process's metrics, or 0 when off.
+
+    Raises:
+        OSError: every port of the span is taken.
+    """
     if port <= 0:
-        return
+        return 0
     with _lock:
-        if port in _started:
-            return
-        start_http_server(port, addr="127.0.0.1")
-        _started.add(port)
+        if _started:
+            return _started[0]
+        last: OSError | None = None
+        for p in range(port, port + PORT_SPAN):
+            try:
+                start_http_server(p, addr=host)
+            except OSError as e:
+                last = e
+                continue
+            _started.append(p)
+            return p
+        raise OSError(f"no free metrics port in {port}..{port + PORT_SPAN - 1}: {last}")

@@ -2,7 +2,8 @@
 
 Roles: ``job`` (the feature job's writer), ``lookup`` (the client and the HTTP service: read-only
 on the feature prefix), ``admin`` (project commands and tests: stack set-up, clean-up). Every
-caller goes through :func:`connect` (or :func:`connect_async` / :func:`connect_cluster`), so
+caller goes through :func:`connect` (or :func:`connect_async` / :func:`connect_cluster` /
+:func:`connect_writer`), so
 ACL credentials and TLS are configured once. Users, rules and password sources:
 :mod:`userpulse.redis_acl`.
 
@@ -23,7 +24,14 @@ from redis.cluster import RedisCluster
 from userpulse.redis_acl import ROLES, Role, password, user_name
 from userpulse.settings import Settings
 
-__all__ = ["Role", "client_kwargs", "connect", "connect_async", "connect_cluster"]
+__all__ = [
+    "Role",
+    "client_kwargs",
+    "connect",
+    "connect_async",
+    "connect_cluster",
+    "connect_writer",
+]
 
 
 def client_kwargs(settings: Settings, role: Role, timeout_s: float | None = None) -> dict[str, Any]:
@@ -104,3 +112,28 @@ def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = No
     kw = client_kwargs(settings, role, timeout_s)
     kw.pop("db")  # a cluster has database 0 only
     return RedisCluster(**kw)
+
+
+def connect_writer(
+    settings: Settings, role: Role = "job", timeout_s: float | None = None
+) -> redis.Redis | RedisCluster:
+    """The client ``settings`` ask for: a ``RedisCluster`` (:func:`connect_cluster`) when
+    ``settings.redis_cluster`` is set, else a ``redis.Redis`` (:func:`connect`). What the job
+    hands to :class:`sinks.redis_writer.TileWriter`, which accepts either.
+
+    With a cluster, the slot map is read at once (CLUSTER SLOTS on ``redis_host:redis_port``);
+    a single server is not contacted before the first command.
+
+    Args:
+        settings: host, port, db, TLS, credential and ``redis_cluster`` settings.
+        role: the ACL role, ``job`` by default.
+        timeout_s: connect and socket timeout in seconds; default ``settings.redis_timeout_s``.
+
+    Raises:
+        ValueError: an unknown role or an unusable password file.
+        redis.exceptions.RedisClusterException: ``redis_cluster`` is set and no node of the
+            cluster answered (or the node is not in cluster mode).
+    """
+    if settings.redis_cluster:
+        return connect_cluster(settings, role, timeout_s)
+    return connect(settings, role, timeout_s)

@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     )
     redis_cluster: bool = Field(
         default=False,
-        description="Lookups: Redis Cluster (redis_host:redis_port is any node of it).",
+        description="Redis Cluster for the job's writes and the lookups "
+        "(redis_host:redis_port is any node of it).",
     )
 
     # --- lookup service --------------------------------------------------------------------------
@@ -117,6 +118,99 @@ class Settings(BaseSettings):
     dead_letter_topic: str = Field(default="userpulse.events.dlq", description="Dead-letter topic.")
     late_topic: str = Field(default="userpulse.events.late", description="Late-event output topic.")
     group_id: str = Field(default="userpulse-features", description="Consumer group of the job.")
+    # Kafka security (docs/deploy.md; mapped to client configs by userpulse/kafka_conf.py). The
+    # password is a SecretStr: masked in repr, str and logs; set it by environment or settings
+    # file only. Cross-field checks sit on non-secret fields so that no error echoes it.
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        description="Kafka security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (environment or settings file, never a flag)."
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        validate_default=True,  # the SASL completeness check runs even when it is unset
+        description="SASL username.",
+    )
+    kafka_ssl_ca_file: Path | None = Field(
+        default=None, description="CA bundle (PEM) that signed the brokers' certificates."
+    )
+    kafka_ssl_cert_file: Path | None = Field(
+        default=None, description="Client certificate chain (PEM), when brokers require one."
+    )
+    kafka_ssl_key_file: Path | None = Field(
+        default=None,
+        validate_default=True,  # checked against the protocol and the cert even when unset
+        description="Private key of the client certificate (PEM, PKCS#8, unencrypted).",
+    )
+
+    @field_validator("kafka_security_protocol")
+    @classmethod
+    def _kafka_protocol(cls, v: str) -> str:
+        allowed = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+        if v.upper() not in allowed:
+            raise ValueError(f"kafka_security_protocol must be one of {', '.join(allowed)}")
+        return v.upper()
+
+    @field_validator("kafka_sasl_mechanism")
+    @classmethod
+    def _kafka_mechanism(cls, v: str | None) -> str | None:
+        allowed = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+        if v is not None and v.upper() not in allowed:
+            raise ValueError(f"kafka_sasl_mechanism must be one of {', '.join(allowed)}")
+        return None if v is None else v.upper()
+
+    @field_validator("kafka_sasl_username")
+    @classmethod
+    def _kafka_sasl(cls, v: str | None, info: ValidationInfo) -> str | None:
+        protocol = info.data.get("kafka_security_protocol")
+        if protocol is None:  # the protocol itself was invalid and is reported on its own
+            return v
+        given = {
+            "kafka_sasl_mechanism": info.data.get("kafka_sasl_mechanism"),
+            "kafka_sasl_username": v,
+            "kafka_sasl_password": info.data.get("kafka_sasl_password"),
+        }
+        if protocol.startswith("SASL_"):
+            missing = [name for name, value in given.items() if not value]
+            if missing:
+                raise ValueError(
+                    f"kafka_security_protocol={protocol} needs "
+                    + ", ".join(f"{n} (USERPULSE_{n.upper()})" for n in missing)
+                    + "; set them, or choose PLAINTEXT / SSL"
+                )
+        elif any(value is not None for value in given.values()):
+            raise ValueError(
+                f"kafka_sasl_* settings are set but kafka_security_protocol={protocol}; set "
+                "USERPULSE_KAFKA_SECURITY_PROTOCOL to SASL_SSL or SASL_PLAINTEXT, or unset them"
+            )
+        return v
+
+    @field_validator("kafka_ssl_ca_file", "kafka_ssl_cert_file", "kafka_ssl_key_file")
+    @classmethod
+    def _kafka_ssl_file(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file {v}")
+        if info.field_name != "kafka_ssl_key_file":
+            return v
+        cert = info.data.get("kafka_ssl_cert_file")
+        if (v is None) != (cert is None):
+            raise ValueError(
+                "set both kafka_ssl_cert_file and kafka_ssl_key_file (a client certificate) "
+                "or neither"
+            )
+        protocol = info.data.get("kafka_security_protocol")
+        used = [n for n in ("kafka_ssl_ca_file", "kafka_ssl_cert_file") if info.data.get(n)]
+        if protocol in ("PLAINTEXT", "SASL_PLAINTEXT") and used:
+            raise ValueError(
+                f"{', '.join(used)} set but kafka_security_protocol={protocol} does not use TLS; "
+                "set USERPULSE_KAFKA_SECURITY_PROTOCOL to SSL or SASL_SSL, or unset them"
+            )
+        return v
 
     # --- event-time semantics (design section 4) --------------------------------------------
     out_of_orderness_ms: int = Field(default=5_000, ge=0, description="Bounded out-of-orderness.")
@@ -146,11 +240,56 @@ class Settings(BaseSettings):
     job_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Prometheus port of job workers; 0 = off."
     )
+    job_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the job workers' metrics (0.0.0.0 in containers).",
+    )
     checkpoint_dir: Path | None = Field(
         default=None, description="Checkpoint storage; default: <home>/checkpoints."
     )
     python_execution_mode: str = Field(
         default="thread", description="PyFlink python.execution-mode."
+    )
+    max_parallelism: int = Field(
+        default=128,
+        ge=1,
+        le=32_768,
+        description="Flink max parallelism (key groups); fixed for the life of the job's state: "
+        "a savepoint restores only into the same value.",
+    )
+    savepoint_dir: Path | None = Field(
+        default=None, description="Savepoint target folder; default: <home>/savepoints."
+    )
+
+    # --- Flink session cluster (`userpulse cluster`, `userpulse job submit ...`) ----------------
+    flink_rest_url: str | None = Field(
+        default=None,
+        description="REST endpoint of the Flink cluster for `job` commands; default: the local "
+        "session cluster (http://127.0.0.1:<flink_rest_port>).",
+    )
+    flink_rest_port: int = Field(
+        default=18081, ge=1, le=65535, description="REST port of the local session cluster."
+    )
+    flink_rpc_port: int = Field(
+        default=16123, ge=1, le=65535, description="JobManager RPC port of the local cluster."
+    )
+    flink_taskmanagers: int = Field(
+        default=2, ge=1, le=16, description="TaskManagers of the local session cluster."
+    )
+    flink_slots_per_taskmanager: int = Field(
+        default=1, ge=1, le=16, description="Task slots per TaskManager of the local cluster."
+    )
+    flink_taskmanager_memory: str = Field(
+        default="1536m", pattern=r"^[0-9]+[mg]$", description="Process memory of a TaskManager."
+    )
+    flink_jobmanager_memory: str = Field(
+        default="1024m", pattern=r"^[0-9]+[mg]$", description="Process memory of the JobManager."
+    )
+    flink_metrics_ports: str = Field(
+        default="19249-19259",
+        pattern=r"^[0-9]+(-[0-9]+)?$",
+        description="Port range of Flink's Prometheus reporter on the local cluster (JM and TMs "
+        "each take the first free one).",
     )
 
     @field_validator("python_execution_mode")
@@ -179,6 +318,16 @@ class Settings(BaseSettings):
     def credentials_dir(self) -> Path:
         """Folder of the Redis password files (``redis_credentials_dir``, else under home)."""
         return self.redis_credentials_dir or self.home / "redis" / "credentials"
+
+    @property
+    def rest_url(self) -> str:
+        """REST endpoint of the Flink cluster (``flink_rest_url``, else the local one)."""
+        return (self.flink_rest_url or f"http://127.0.0.1:{self.flink_rest_port}").rstrip("/")
+
+    @property
+    def savepoints(self) -> Path:
+        """Savepoint folder (``savepoint_dir``, else ``<home>/savepoints``)."""
+        return self.savepoint_dir or self.home / "savepoints"
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -7,15 +7,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import redis
 from confluent_kafka import Consumer
 
 from jobs import records
-from userpulse import redis_conn
+from userpulse import kafka_conf, redis_conn
 from userpulse import stack as stack_lib
+from userpulse.events import Event
 from userpulse.settings import Settings
 
 
@@ -38,6 +39,23 @@ def job_settings(stack: Settings, partitions: int = 1, **update: Any) -> Setting
     return s
 
 
+def send_events(
+    s: Settings, events: Iterable[Event], timeout_s: float = 120.0, **config: Any
+) -> int:
+    """Produce ``events`` to ``s.topic`` (keyed by user, ``s``'s Kafka security), flushed; asserts
+    every one was delivered and returns how many."""
+    from producers.kafka_out import EventSink
+
+    n = 0
+    with EventSink.for_settings(s, **config) as sink:
+        for e in events:
+            sink.send(e)
+            n += 1
+        sink.flush(timeout_s)
+        assert sink.stats().delivered == n, sink.stats()
+    return n
+
+
 def drop_topics(s: Settings) -> None:
     """Delete the test's topics."""
     stack_lib.delete_topics(s, [s.topic, s.dead_letter_topic, s.late_topic])
@@ -47,6 +65,7 @@ def read_topic(s: Settings, topic: str, timeout_s: float = 10.0) -> list[dict[st
     """All JSON records of ``topic`` (dead-letter or late), from the beginning."""
     c = Consumer(
         {
+            **kafka_conf.librdkafka_config(s),  # SASL / TLS, {} for PLAINTEXT
             "bootstrap.servers": s.kafka_bootstrap,
             "group.id": "reader." + uuid.uuid4().hex,
             "auto.offset.reset": "earliest",

@@ -15,7 +15,14 @@ from producers.replay import load_dataset
 from schemas.codec import encode
 from tests.cases import DATA_DIR
 from tests.integration.compare import as_of_points, compare
-from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic, run_bounded
+from tests.integration.jobkit import (
+    drop_topics,
+    flush_redis,
+    job_settings,
+    read_topic,
+    run_bounded,
+    send_events,
+)
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
 
@@ -28,11 +35,7 @@ def test_ebnerd_replay_matches_reference(stack: Settings) -> None:
     s = job_settings(stack, partitions=3)  # per-partition watermarks: in-order replay, 0 late
     flush_redis(s)
     try:
-        with EventSink(s.kafka_bootstrap, s.topic) as sink:
-            for e in events:
-                sink.send(e)
-            sink.flush(60)
-            assert sink.stats().delivered == len(events)
+        send_events(s, events)
         summary = run_bounded(s)
         assert summary == {"dead_lettered": 0, "late": 0}
         client = FeatureClient.from_settings(s)

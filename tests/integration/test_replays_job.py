@@ -12,11 +12,16 @@ from itertools import pairwise
 import pytest
 
 from lookup import FeatureClient
-from producers.kafka_out import EventSink
 from producers.replay import load_dataset
 from tests.cases import DATA_DIR
 from tests.integration.compare import compare
-from tests.integration.jobkit import drop_topics, flush_redis, job_settings, run_bounded
+from tests.integration.jobkit import (
+    drop_topics,
+    flush_redis,
+    job_settings,
+    run_bounded,
+    send_events,
+)
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -28,11 +33,7 @@ def test_replay_matches_reference(stack: Settings, name: str, sample: int | None
     s = job_settings(stack, partitions=2)
     flush_redis(s)
     try:
-        with EventSink(s.kafka_bootstrap, s.topic) as sink:
-            for e in events:
-                sink.send(e)
-            sink.flush(120)
-            assert sink.stats().delivered == len(events)
+        send_events(s, events)
         assert run_bounded(s) == {"dead_lettered": 0, "late": 0}
         users = sorted({e.user_id for e in events})
         if sample is not None:

@@ -2,7 +2,8 @@
 
 - ``userpulse up`` / ``down`` / ``status``: the local stack (stack_cmd)
 - ``userpulse produce synthetic|replay``: load testers (produce_cmd)
-- ``userpulse job run``: job owners (job_cmd)
+- ``userpulse job run|submit|list|status|stop|resume|rescale|cancel``: job owners (job_cmd)
+- ``userpulse cluster up|down|status|kill``: the local Flink session cluster (cluster_cmd)
 - ``userpulse features get|serve``: feature consumers (features_cmd)
 - ``userpulse demo``: the whole path once (demo_cmd)
 """
@@ -56,7 +57,7 @@ if stack_cmd is not None:
 else:
     for _cmd in ("up", "down", "status"):
         app.add_typer(_needs_job_extra(_cmd), name=_cmd)
-for _name, _mod in (("produce", "produce_cmd"), ("job", "job_cmd")):
+for _name, _mod in (("produce", "produce_cmd"), ("job", "job_cmd"), ("cluster", "cluster_cmd")):
     _m = _optional(_mod)
     app.add_typer(_m.app if _m is not None else _needs_job_extra(_name), name=_name)
 app.add_typer(features_cmd.app, name="features")

@@ -71,7 +71,7 @@ def demo(
 
     console.rule(f"2. replay {dataset}")
     data = read_dataset(dataset)
-    with EventSink(settings.kafka_bootstrap, settings.topic) as sink:
+    with EventSink.for_settings(settings) as sink:
         for e in data.events:
             sink.send(e)
         sink.flush(60)

@@ -27,6 +27,7 @@ from producers.replay import (
     replay,
 )
 from producers.synthetic import EventMix
+from userpulse import kafka_conf
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Produce events to Kafka: synthetic load or replay.")
@@ -43,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _open_sink(settings: Settings, topic: str | None) -> EventSink:
-    sink = EventSink(settings.kafka_bootstrap, topic or settings.topic)
+    sink = EventSink.for_settings(settings, topic)
     try:
         partitions = sink.check_connection()
     except ProducerError as exc:
@@ -217,7 +218,13 @@ def synthetic(
     else:
         try:
             summary = run_parallel(
-                sink.bootstrap, sink.topic, spec, processes, console=out, on_tick=metrics.update
+                sink.bootstrap,
+                sink.topic,
+                spec,
+                processes,
+                console=out,
+                on_tick=metrics.update,
+                producer_config=kafka_conf.librdkafka_config(settings),
             )
         except ProducerError as exc:
             _err.print(f"[red]{exc}[/]")

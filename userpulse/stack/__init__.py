@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from userpulse import kafka_conf
 from userpulse.settings import Settings
 from userpulse.stack.kafka import (
     INFRA_DIR,
@@ -128,7 +129,9 @@ def down(settings: Settings) -> StackStatus:
 def status(settings: Settings) -> StackStatus:
     """Probe both services without starting anything."""
     broker, server = KafkaBroker(settings), RedisServer(settings)
-    kafka_ok = _kafka_metadata_ok(settings.kafka_bootstrap, timeout_s=3.0)
+    kafka_ok = _kafka_metadata_ok(
+        settings.kafka_bootstrap, timeout_s=3.0, config=kafka_conf.librdkafka_config(settings)
+    )
     topics = list_topics(settings) if kafka_ok else {}
     return StackStatus(
         kafka=ServiceStatus(

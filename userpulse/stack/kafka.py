@@ -84,8 +84,15 @@ class KafkaBroker(_ManagedProcess):
     name = "kafka"
     marker = "kafka.Kafka"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, extra_properties: str = "") -> None:
+        """
+        Args:
+            settings: ports, host, home (the broker lives in ``<home>/kafka``).
+            extra_properties: ``server.properties`` lines appended after the template; a key
+                given again wins (Java properties), e.g. ``listeners`` with a SASL listener.
+        """
         super().__init__(settings, settings.home / "kafka")
+        self.extra_properties = extra_properties
         self.data_dir = self.dir / "data"
         self.logs_dir = self.dir / "logs"
         self.properties = self.dir / "server.properties"
@@ -125,8 +132,12 @@ class KafkaBroker(_ManagedProcess):
             controller_port=self.settings.kafka_controller_port,
             data_dir=self.data_dir,
         )
+        if self.extra_properties:
+            text += "\n# --- extra properties (override the lines above) ---\n"
+            text += self.extra_properties.rstrip("\n") + "\n"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.properties.write_text(text)
+        self.properties.chmod(0o600)  # extra properties may hold JAAS credentials
         return self.properties
 
     def format_storage(self) -> str:

@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from userpulse import kafka_conf
 from userpulse.settings import Settings
 from userpulse.stack.process import StackError, _port_open
 
 
-def _admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 2000})
+def _admin(bootstrap: str, config: Mapping[str, Any] | None = None) -> AdminClient:
+    """An AdminClient for ``bootstrap``; ``config``: extra librdkafka properties (SASL / TLS)."""
+    return AdminClient(
+        {
+            **(config or {}),
+            "bootstrap.servers": bootstrap,
+            "socket.connection.setup.timeout.ms": 2000,
+        }
+    )
 
 
-def _kafka_metadata_ok(bootstrap: str, timeout_s: float) -> bool:
+def _settings_admin(settings: Settings) -> AdminClient:
+    """An AdminClient for the settings' bootstrap servers and Kafka security settings."""
+    return _admin(settings.kafka_bootstrap, kafka_conf.librdkafka_config(settings))
+
+
+def _kafka_metadata_ok(
+    bootstrap: str, timeout_s: float, config: Mapping[str, Any] | None = None
+) -> bool:
+    """True when the first bootstrap server accepts TCP and metadata lists at least one broker.
+
+    Args:
+        config: extra librdkafka properties (SASL / TLS), see :mod:`userpulse.kafka_conf`.
+    """
     host, _, port = bootstrap.split(",")[0].rpartition(":")
     if not _port_open(host, int(port)):  # avoids librdkafka's connection-refused log spam
         return False
     try:
-        md = _admin(bootstrap).list_topics(timeout=timeout_s)
+        md = _admin(bootstrap, config).list_topics(timeout=timeout_s)
     except KafkaException:
         return False
     return len(md.brokers) > 0
@@ -28,7 +50,7 @@ def _kafka_metadata_ok(bootstrap: str, timeout_s: float) -> bool:
 
 def list_topics(settings: Settings, timeout_s: float = 10.0) -> dict[str, int]:
     """Topic name -> partition count, internal topics (``__*``) left out."""
-    md = _admin(settings.kafka_bootstrap).list_topics(timeout=timeout_s)
+    md = _settings_admin(settings).list_topics(timeout=timeout_s)
     return {n: len(t.partitions) for n, t in md.topics.items() if not n.startswith("__")}
 
 
@@ -84,7 +106,7 @@ def ensure_topics(
         StackError: creation failed or timed out, or a topic exists with another partition count.
     """
     topics = default_topics(settings) if topics is None else topics
-    admin = _admin(settings.kafka_bootstrap)
+    admin = _settings_admin(settings)
     existing = admin.list_topics(timeout=timeout_s).topics
     wrong = {
         n: len(existing[n].partitions)
@@ -117,7 +139,7 @@ def ensure_topics(
 
 def delete_topics(settings: Settings, names: list[str], timeout_s: float = 30.0) -> None:
     """Delete topics (missing ones are ignored) and wait until they are gone."""
-    admin = _admin(settings.kafka_bootstrap)
+    admin = _settings_admin(settings)
     existing = admin.list_topics(timeout=timeout_s).topics
     doomed = [n for n in names if n in existing]
     if not doomed:

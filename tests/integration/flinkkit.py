@@ -1,0 +1,74 @@
+"""Helpers of the session-cluster tests: a local Flink cluster on free ports, waiting for the
+job's features to reach Redis."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from jobs import control
+from lookup import FeatureClient
+from tests.integration.conftest import _free_ports
+from userpulse.settings import Settings
+from userpulse.stack.flink import FlinkCluster
+
+LIFETIME = ("count_click_lifetime", "count_scroll_lifetime", "count_hover_lifetime")
+
+
+def cluster_settings(stack: Settings) -> Settings:
+    """The test stack's settings plus free ports for a session cluster (2 TaskManagers x 1 slot)
+    and a random range for Flink's Prometheus reporter."""
+    rest, rpc = _free_ports(2)
+    base = random.randrange(30_000, 39_000, 20)
+    return stack.model_copy(
+        update={
+            "flink_rest_port": rest,
+            "flink_rpc_port": rpc,
+            "flink_metrics_ports": f"{base}-{base + 9}",
+            "flink_taskmanagers": 2,
+            "flink_slots_per_taskmanager": 1,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def flink(stack: Settings) -> Iterator[Settings]:
+    """A running session cluster (JobManager + 2 TaskManagers) for the module; settings with its
+    REST port. Stopped afterwards (its logs stay under the test home on failure)."""
+    s = cluster_settings(stack)
+    cluster = FlinkCluster(s)
+    try:
+        cluster.up(timeout_s=180)
+    except Exception as e:  # noqa: BLE001 - reported as a test failure with the log tail
+        cluster.down()
+        pytest.fail(f"could not start the Flink session cluster: {e}")
+    yield s
+    cluster.down()
+
+
+def counted(client: FeatureClient, users: list[str]) -> int:
+    """Events counted into features: the sum of the users' lifetime counts."""
+    got = client.get_many(users, list(LIFETIME))
+    return sum(int(r[n].value or 0) for r in got.values() for n in LIFETIME)
+
+
+def wait_counted(
+    client: FeatureClient, users: list[str], expected: int, timeout_s: float = 180.0
+) -> int:
+    """Poll Redis until the users' lifetime counts add up to ``expected``; returns the count
+    reached (the caller asserts it)."""
+    deadline = time.monotonic() + timeout_s
+    got = counted(client, users)
+    while got < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        got = counted(client, users)
+    return got
+
+
+def running_parallelism(s: Settings, job_id: str) -> dict[str, int]:
+    """Operator chain name -> parallelism of a running job (REST ``/jobs/:id``)."""
+    info = control.FlinkRest(s.rest_url).job(job_id)
+    return {v["name"]: int(v["parallelism"]) for v in info["vertices"]}

@@ -1,0 +1,58 @@
+"""Later versions of the feature job for the redeploy tests (case H19), run by ``flink run -py``.
+
+- ``--variant extra-step``: one extra stateless step (a pass-through filter with its own uid)
+  between decode and keying: the state of the previous version must map onto it.
+- ``--variant renamed-tiles``: the keyed tiles operator under another uid: its state cannot be
+  mapped, so Flink must refuse to start the job (never drop the state silently).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from jobs.pipeline import build_pipeline
+from jobs.runtime import create_env
+from userpulse.settings import Settings
+
+
+def _rename_uid(env: object, old: str, new: str) -> int:
+    """Set uid ``new`` on every transformation of ``env`` whose uid is ``old``; returns how many."""
+    todo = list(env._j_stream_execution_environment.getTransformations())  # type: ignore[attr-defined]
+    seen: set[int] = set()
+    n = 0
+    while todo:
+        t = todo.pop()
+        if t.getId() in seen:
+            continue
+        seen.add(t.getId())
+        if t.getUid() == old:
+            t.setUid(new)
+            n += 1
+        todo.extend(t.getInputs())
+    return n
+
+
+def main(argv: list[str]) -> None:
+    """Build the chosen variant from the environment's settings and execute it."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--job-name", default="userpulse-features")
+    ap.add_argument("--variant", choices=["extra-step", "renamed-tiles"], required=True)
+    args = ap.parse_args(argv)
+    settings = Settings()
+    env = create_env(settings, submitted=True)
+    if args.variant == "extra-step":
+        build_pipeline(
+            env,
+            settings,
+            decoded_step=lambda ds: ds.filter(lambda r: True).name("h19-extra").uid("h19-extra"),
+        )
+    else:
+        build_pipeline(env, settings)
+        if _rename_uid(env, "tiles", "tiles-v2") != 1:
+            raise SystemExit("no operator with uid 'tiles' found")
+    env.execute(args.job_name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

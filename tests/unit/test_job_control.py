@@ -1,0 +1,96 @@
+"""The pure parts of cluster control: settings passed to a submitted job, the rendered Flink
+configuration, the metrics port of several workers on one host."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.control import _cause, settings_env
+from userpulse.settings import Settings
+from userpulse.stack.flink import FlinkCluster, _yaml_scalar
+
+
+def test_settings_env_rebuilds_the_submitters_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        home=tmp_path,
+        topic="t.x",
+        redis_tls=False,
+        redis_cluster=True,
+        redis_job_password="pw; with spaces",  # type: ignore[arg-type]
+        allowed_lateness_ms=1234,
+        parallelism=3,
+    )
+    env = settings_env(s)
+    assert env["USERPULSE_TOPIC"] == "t.x"
+    assert env["USERPULSE_REDIS_CLUSTER"] == "true"
+    assert env["USERPULSE_REDIS_JOB_PASSWORD"] == "pw; with spaces"
+    assert env["USERPULSE_HOME"] == str(tmp_path)
+    assert "USERPULSE_REDIS_TLS" not in env  # defaults are not passed
+    assert env["USERPULSE_SETTINGS_FILE"] == "/dev/null"
+    for k in list(os.environ):
+        if k.startswith("USERPULSE_"):
+            monkeypatch.delenv(k)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    again = Settings()
+    assert again == s
+
+
+def test_cluster_config_renders_valid_yaml(tmp_path: Path) -> None:
+    s = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        home=tmp_path,
+        flink_rest_port=28081,
+        flink_rpc_port=26123,
+        flink_taskmanagers=3,
+        flink_slots_per_taskmanager=2,
+        flink_metrics_ports="31000-31009",
+    )
+    c = FlinkCluster(s)
+    conf = yaml.safe_load(c.write_config().read_text())
+    assert conf["rest.port"] == 28081
+    assert conf["jobmanager.rpc.port"] == 26123
+    assert conf["taskmanager.numberOfTaskSlots"] == 2
+    assert conf["metrics.reporter.prom.port"] == "31000-31009"
+    assert conf["classloader.parent-first-patterns.additional"] == "pemja."
+    assert conf["python.executable"] == sys.executable
+    assert conf["execution.checkpointing.savepoint-dir"] == (tmp_path / "savepoints").as_uri()
+    assert "--add-opens=java.base/java.lang=ALL-UNNAMED" in conf["env.java.opts.all"]
+    assert (c.conf_dir / "workers").read_text().splitlines() == ["localhost"] * 3
+
+
+@pytest.mark.parametrize("value", ["a:b", "x # y", " lead", "", "[1]", 'q"uote', "plain"])
+def test_yaml_scalar_round_trips(value: str) -> None:
+    assert yaml.safe_load(f"k: {_yaml_scalar(value)}")["k"] == value
+
+
+def test_cause_keeps_exception_lines_only() -> None:
+    trace = "java.lang.IllegalStateException: Failed\n\tat a.b(C.java:1)\n\t... 3 more\n"
+    trace += "Caused by: java.lang.Exception: Cannot map checkpoint/savepoint state\n\tat x.y\n"
+    assert _cause(trace) == (
+        "java.lang.IllegalStateException: Failed\n"
+        "Caused by: java.lang.Exception: Cannot map checkpoint/savepoint state"
+    )
+
+
+def test_second_worker_on_a_host_takes_the_next_metrics_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = f"from userpulse import metrics; print(metrics.serve({port}))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+        )
+    # the first free port after the taken one (port + 1 unless another process holds it)
+    assert port < int(out.stdout) < port + 16
