@@ -23,7 +23,15 @@ from userpulse.cli import features_cmd
 # Importable without the `job` extra (a lookup-only install has no PyFlink, Kafka client, Avro):
 # the commands that need it are registered only when their modules import, else they say what
 # to install.
-JOB_ONLY_MODULES = ("pyflink", "apache_beam", "confluent_kafka", "fastavro", "pyarrow", "pandas")
+JOB_ONLY_MODULES = (
+    "pyflink",
+    "apache_beam",
+    "confluent_kafka",
+    "fastavro",
+    "pyarrow",
+    "pandas",
+    "httpx",
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 

@@ -216,7 +216,7 @@ class FlinkCluster:
         (s.checkpoint_dir or s.home / "checkpoints").mkdir(parents=True, exist_ok=True)
         s.savepoints.mkdir(parents=True, exist_ok=True)
         pids = self.pids()
-        if not pids["standalonesession"] and _port_open("127.0.0.1", s.flink_rest_port):
+        if not pids["standalonesession"] and _port_still_open(s.flink_rest_port, 10.0):
             raise StackError(
                 f"port {s.flink_rest_port} is in use by a process that is not our JobManager; "
                 "stop it or set USERPULSE_FLINK_REST_PORT"
@@ -269,8 +269,12 @@ class FlinkCluster:
         for pid in killed:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
+        # a JVM's main thread can be a zombie while its other threads still exit and hold the
+        # sockets: done when the pids are gone and the REST port is closed
         deadline = time.monotonic() + 30
-        while any(self.pids().values()) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            any(self.pids().values()) or _port_open("127.0.0.1", self.s.flink_rest_port)
+        ):
             time.sleep(0.2)
         for f in self.pid_dir.glob("flink-*.pid"):
             f.unlink()
@@ -296,6 +300,17 @@ class FlinkCluster:
     def _newest_log(self) -> Path:
         logs = sorted(self.log_dir.glob("*.log"), key=lambda p: p.stat().st_mtime)
         return logs[-1] if logs else self.log_dir / "none.log"
+
+
+def _port_still_open(port: int, wait_s: float) -> bool:
+    """True when the loopback ``port`` accepts connections for ``wait_s`` seconds (a process that
+    was just stopped may hold it a moment longer)."""
+    deadline = time.monotonic() + wait_s
+    while _port_open("127.0.0.1", port):
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _yaml_scalar(v: str) -> str:
