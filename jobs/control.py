@@ -28,7 +28,9 @@ from typing import Any
 import httpx
 
 from userpulse.settings import REPO_ROOT, Settings
-from userpulse.stack.flink import flink_home, worker_python_path
+from userpulse.stack.flink import FlinkCluster, flink_home, worker_python_path
+from userpulse.stack.flink_code import ensure_current_code
+from userpulse.stack.process import StackError
 
 ENTRY = REPO_ROOT / "jobs" / "entry.py"
 JOB_NAME = "userpulse-features"
@@ -169,9 +171,19 @@ def submit(
         entry_args: more arguments of the program after ``--job-name``.
 
     Raises:
-        JobControlError: the CLI failed, or the job failed while starting (its root cause).
+        JobControlError: the CLI failed, or the job failed while starting (its root cause), or
+            (local cluster) the job's code changed while a job still runs on it.
+
+    On the local session cluster the TaskManagers are restarted first when the job's Python
+    sources changed since they started (:mod:`userpulse.stack.flink_code`).
     """
     p = parallelism or settings.parallelism
+    conf = settings.home / "flink" / "conf"
+    if settings.flink_rest_url is None and conf.is_dir():  # our local session cluster
+        try:
+            ensure_current_code(FlinkCluster(settings))
+        except StackError as e:
+            raise JobControlError(str(e)) from e
     host_port = settings.rest_url.split("://", 1)[-1]
     cmd = ["bash", str(flink_home() / "bin" / "flink"), "run", "--detached"]
     cmd += ["-m", host_port, "-p", str(p), "-pyexec", sys.executable]
@@ -184,7 +196,6 @@ def submit(
     env.update(env_overrides or {})
     env["USERPULSE_PARALLELISM"] = str(p)
     env["PYTHONPATH"] = worker_python_path()
-    conf = settings.home / "flink" / "conf"
     if conf.is_dir():
         env["FLINK_CONF_DIR"] = str(conf)
     env.pop("FLINK_HOME", None)

@@ -5,14 +5,20 @@ routing itself: every call (one user: its tile hash and profile key, one hash ta
 goes to the primary owning its slot, one non-transactional pipeline per node, the write script
 loaded on each node the first time it is used there (in the same pipeline).
 
-Failures are reported, not retried, here: :meth:`ClusterRoute.send` returns the calls that were not
-applied with the error to raise, and the caller (``TileWriter._retry``) backs off, calls
-:meth:`ClusterRoute.refresh` (a fresh slot map after MOVED, a failover or a resharding) and sends
-the rest again. Resending is harmless: the writes are absolute and versioned.
+ASK (a slot in migration whose user's keys already moved to the importing node) is followed at
+once, within the same :meth:`ClusterRoute.send`, as the Redis Cluster spec says: the calls answered
+``-ASK <slot> <host:port>`` are resent to that node, each as ``ASKING`` + ``EVALSHA`` (one pipeline
+per target, the script loaded there first if it never was; after a NOSCRIPT there the caller
+resends at once and it is loaded then), and the slot map is left as it is (the
+slot still belongs to the source until the migration ends). Users of the slot whose keys are still
+on the source are applied by the source itself.
 
-ASK (a slot being migrated, the user's keys already moved) is treated like TRYAGAIN: back off until
-the migration ends and the slot map says MOVED. Following ASK would need ``ASKING``, which the job's
-ACL user does not have.
+Other failures are reported, not retried, here: :meth:`ClusterRoute.send` returns the calls that
+were not applied with the error to raise, and the caller (``TileWriter._retry``) backs off, calls
+:meth:`ClusterRoute.refresh` (a fresh slot map after MOVED, a failover or a resharding) and sends
+the rest again. Resending is harmless: the writes are absolute and versioned. The target of an ASK
+may answer TRYAGAIN (a user with neither key on either node yet: a multi-key call on an importing
+slot with missing keys); that one backs off until the migration ends, like before.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import PRIMARY, ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import (
     AskError,
     ClusterDownError,
+    MovedError,
     NoScriptError,
     RedisClusterException,
     SlotNotCoveredError,
@@ -47,7 +54,8 @@ RETRYABLE: tuple[type[Exception], ...] = (
 
 CLUSTER_RETRYABLE: tuple[type[Exception], ...] = (
     *RETRYABLE,
-    AskError,  # and MovedError, its subclass: the slot lives elsewhere now
+    AskError,  # and MovedError, its subclass: the slot lives elsewhere now (an ASK that could
+    # not be followed, e.g. its target unreachable, is retried like MOVED)
     TryAgainError,  # a multi-key call during a slot migration
     ClusterDownError,  # a node (re)joining, or slots without a primary
     SlotNotCoveredError,  # our slot map has a hole (a node left it)
@@ -69,6 +77,7 @@ class ClusterRoute:
         self._script = script
         self.sha = hashlib.sha1(script.encode()).hexdigest()
         self._loaded: set[str] = set()  # names ("host:port") of the nodes that have the script
+        self._extra: dict[str, ClusterNode] = {}  # ASK targets not in the slot map, by name
 
     def node_of(self, key: str) -> ClusterNode:
         """The primary that owns ``key``'s slot in the current slot map.
@@ -92,7 +101,8 @@ class ClusterRoute:
             log.warning("could not refresh the Redis Cluster slot map: %s", exc)
 
     def send(self, calls: Sequence[Call]) -> tuple[list[Call], Exception | None]:
-        """Apply ``calls`` with one pipeline per owning primary.
+        """Apply ``calls`` with one pipeline per owning primary, then follow the ASK redirections
+        (one ``ASKING`` + ``EVALSHA`` pipeline per target node).
 
         Args:
             calls: the script calls, at most one per user.
@@ -104,52 +114,77 @@ class ClusterRoute:
             were applied.
         """
         groups: dict[str, tuple[ClusterNode, list[Call]]] = {}
-        left: list[Call] = []
+        failures: list[tuple[Call, Exception]] = []
         errors: list[Exception] = []
         for call in calls:
             try:
                 node = self.node_of(call[0])
             except SlotNotCoveredError as exc:
-                left.append(call)
-                errors.append(exc)
+                failures.append((call, exc))
                 continue
             groups.setdefault(node.name, (node, []))[1].append(call)
+        asked: dict[str, tuple[ClusterNode, list[Call]]] = {}
         for node, group in groups.values():
-            failed, errs = self._send_node(node, group)
-            left += failed
-            errors += errs
-        return left, _worst(errors)
+            for call, err in self._send_node(node, group, errors):
+                target = self._ask_target(err)
+                if target is None:
+                    failures.append((call, err))
+                else:
+                    asked.setdefault(target.name, (target, []))[1].append(call)
+        for target, group in asked.values():
+            failures += self._send_node(target, group, errors, asking=True)
+        order = {id(call): i for i, call in enumerate(calls)}
+        failures.sort(key=lambda f: order[id(f[0])])
+        return [call for call, _ in failures], _worst(errors + [err for _, err in failures])
+
+    def _ask_target(self, exc: Exception) -> ClusterNode | None:
+        """The node named by an ASK error (a known one, else a new one, e.g. a node joining the
+        cluster that owns no slot yet); None when ``exc`` is not an ASK."""
+        if not isinstance(exc, AskError) or isinstance(exc, MovedError):
+            return None
+        node = self._cluster.get_node(host=exc.host, port=exc.port)
+        if node is None:
+            name = f"{exc.host}:{exc.port}"
+            node = self._extra.get(name) or self._extra.setdefault(
+                name, ClusterNode(exc.host, exc.port, PRIMARY)
+            )
+        return node
 
     def _send_node(
-        self, node: ClusterNode, group: list[Call]
-    ) -> tuple[list[Call], list[Exception]]:
-        """One pipeline to ``node``; returns the calls that failed and their errors."""
+        self, node: ClusterNode, group: list[Call], errors: list[Exception], asking: bool = False
+    ) -> list[tuple[Call, Exception]]:
+        """One pipeline to ``node`` (with ``asking``, each ``EVALSHA`` preceded by ``ASKING``);
+        returns the calls that failed with their errors, appends a script load error to
+        ``errors``."""
         load = node.name not in self._loaded
         pipe = self._cluster.get_redis_connection(node).pipeline(transaction=False)
         if load:
             pipe.script_load(self._script)
         for key, pkey, args in group:
+            if asking:
+                pipe.execute_command("ASKING")
             pipe.evalsha(self.sha, 2, key, pkey, *args)
         try:
             results = pipe.execute(raise_on_error=False)
         except redis.exceptions.RedisError as exc:  # connection lost, timeout: all unknown
             self._loaded.discard(node.name)
-            return list(group), [exc]
-        failed: list[Call] = []
-        errors: list[Exception] = []
+            return [(call, exc) for call in group]
         if load:
             first = results.pop(0)
             if isinstance(first, Exception):  # e.g. NOPERM: raised, not retried
                 errors.append(first)
             else:
                 self._loaded.add(node.name)
+        if asking:  # (ASKING, EVALSHA) pairs: a failed ASKING (e.g. NOPERM) is the call's error
+            pairs = zip(results[0::2], results[1::2], strict=True)
+            results = [a if isinstance(a, Exception) else r for a, r in pairs]
+        failed: list[tuple[Call, Exception]] = []
         for call, res in zip(group, results, strict=True):
             if isinstance(res, Exception):
                 if isinstance(res, NoScriptError):
                     self._loaded.discard(node.name)
-                failed.append(call)
-                errors.append(res)
-        return failed, errors
+                failed.append((call, res))
+        return failed
 
 
 def _worst(errors: list[Exception]) -> Exception | None:

@@ -13,9 +13,10 @@ the caller blocks (Flink back-pressures and events wait in Kafka). Validation er
 retried.
 
 Redis Cluster: given a ``RedisCluster``, :meth:`flush` sends one pipeline per primary (the users
-grouped by the node owning their slot, :mod:`sinks.cluster_route`); MOVED / ASK / TRYAGAIN /
-CLUSTERDOWN or a node that is down make it refresh the slot map and resend, through the same
-backoff, only the calls not applied yet.
+grouped by the node owning their slot, :mod:`sinks.cluster_route`); an ASK (a slot in migration,
+the user's keys already on the importing node) is followed in the same send (``ASKING`` +
+``EVALSHA`` on that node, no backoff); MOVED / TRYAGAIN / CLUSTERDOWN or a node that is down make
+it refresh the slot map and resend, through the same backoff, only the calls not applied yet.
 """
 
 from __future__ import annotations

@@ -32,9 +32,11 @@ ROLES: tuple[Role, ...] = ("job", "lookup", "admin")
 # Connection set-up that every role needs: AUTH / HELLO (redis-py sends HELLO with RESP3),
 # SELECT (a non-zero redis_db), CLIENT SETNAME, PING (health checks), and the cluster discovery
 # commands redis-py's RedisCluster client runs when it connects (CLUSTER SLOTS / SHARDS, COMMAND,
-# READONLY).
+# READONLY), and ASKING, which a cluster client sends before a command it resends to the node named
+# in an ASK redirection (a slot in migration whose keys already moved there).
 _CONNECT = (
-    "+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards +command"
+    "+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards +command "
+    "+asking"
 )
 KEY_PATTERN = f"~{PREFIX}:*"
 

@@ -10,7 +10,7 @@ set -eu
 
 hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-CONNECT='+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards +command'
+CONNECT='+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards +command +asking'
 ACL=/data/users.acl
 umask 077
 {

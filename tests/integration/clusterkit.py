@@ -13,7 +13,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,46 @@ class Cluster:
                 return ports.index(int(primary[1]))
         raise LookupError(f"slot {slot} is not covered")
 
+    def start_migration(self, slot: int, src: int, dst: int) -> None:
+        """Set ``slot`` IMPORTING on node ``dst`` and MIGRATING on node ``src`` (the first step of
+        ``redis-cli --cluster reshard``); no key moves."""
+        self.admin(dst).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", self.node_id(src))
+        self.admin(src).execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", self.node_id(dst))
+
+    def migrate_keys(self, src: int, dst: int, keys: Sequence[bytes | str]) -> None:
+        """MIGRATE ``keys`` (of one slot in migration) from node ``src`` to node ``dst``."""
+        if not keys:
+            return
+        s = self.nodes[dst]
+        assert s.redis_admin_password is not None
+        self.admin(src).execute_command(
+            *("MIGRATE", "127.0.0.1", s.redis_port, "", 0, 5_000),
+            *("AUTH2", s.redis_admin_user, s.redis_admin_password.get_secret_value()),
+            *("KEYS", *keys),
+        )
+
+    def finish_migration(self, slot: int, src: int, dst: int) -> None:
+        """Move ``slot``'s remaining keys from node ``src`` to node ``dst`` and assign the slot to
+        ``dst`` on every node (SETSLOT NODE: target, source, then the others); wait for ok."""
+        keys = self.admin(src).execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)
+        self.migrate_keys(src, dst, keys)
+        dst_id = self.node_id(dst)
+        others = (j for j in range(len(self.nodes)) if j not in (src, dst))
+        for i in (dst, src, *others):
+            self.admin(i).execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+        self.wait_ok()
+
+    def migration_state(self, i: int, slot: int) -> str | None:
+        """How node ``i`` sees ``slot`` in migration (its own CLUSTER NODES line):
+        ``"->-<node id>"`` (migrating to), ``"-<-<node id>"`` (importing from), or None."""
+        nodes = self.admin(i).execute_command("CLUSTER", "NODES")
+        text = nodes.decode() if isinstance(nodes, bytes) else str(nodes)
+        mine = next(line for line in text.splitlines() if "myself" in line.split()[2])
+        for part in mine.split()[8:]:
+            if part.startswith(f"[{slot}-"):
+                return part[len(f"[{slot}") : -1]
+        return None
+
     def flushall(self) -> None:
         """Delete every key on every node."""
         for i in range(len(self.nodes)):
@@ -99,26 +139,29 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def start_cluster(masters: int = 3, root: Path | None = None) -> Iterator[Cluster]:
+def start_cluster(masters: int = 3, root: Path | None = None, spare: int = 0) -> Iterator[Cluster]:
     """Start a fresh cluster of ``masters`` masters, slots split evenly in order; stop it and
     remove its files on exit.
 
     Args:
-        masters: number of master nodes (no replicas).
+        masters: number of master nodes with slots (no replicas).
         root: folder of the nodes' homes; default ``<repo>/.userpulse/test/cluster-<random>``.
+        spare: number of extra master nodes that join the cluster without any slot (nodes
+            ``masters`` .. ``masters + spare - 1``), like a node just added before a reshard.
 
     Raises:
         userpulse.stack.process.StackError: a node did not start.
         AssertionError: the cluster did not reach ``cluster_state:ok`` within 30 s.
     """
-    ports = free_ports(2 * masters)  # client ports, then cluster bus ports (the default,
+    total = masters + spare
+    ports = free_ports(2 * total)  # client ports, then cluster bus ports (the default,
     # port + 10000, may exceed 65535, so they are given explicitly)
     root = root or REPO_ROOT / ".userpulse" / "test" / f"cluster-{uuid.uuid4().hex[:8]}"
     nodes = [
         Settings(_env_file=None, home=root / f"n{i}", redis_port=ports[i], **PASSWORDS)  # type: ignore[call-arg, arg-type]
-        for i in range(masters)
+        for i in range(total)
     ]
-    bus = ports[masters:]
+    bus = ports[total:]
     servers = [
         RedisServer(
             s,

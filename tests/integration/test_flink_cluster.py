@@ -20,6 +20,8 @@ from tests.integration.conftest import _free_ports
 from tests.integration.flinkkit import flink, running_parallelism, wait_counted
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, send_events
 from userpulse.settings import Settings
+from userpulse.stack.flink import FlinkCluster
+from userpulse.stack.flink_code import code_fingerprint, record_code
 
 pytestmark = pytest.mark.integration
 __all__ = ["flink"]  # the module fixture
@@ -120,6 +122,32 @@ def test_parallelism_2_equals_reference(flink: Settings) -> None:
         print(f"parallelism 2: {len(events)} events, {len(users)} users, {res}")
         assert res.mismatches == 0, res.bad
         assert res.compared > 10_000
+        control.cancel(s, job)
+    finally:
+        drop_topics(s)
+
+
+def test_changed_job_code_restarts_the_taskmanagers(flink: Settings) -> None:
+    """A submit to the local cluster after the job's sources changed gets fresh TaskManagers
+    (fresh interpreters: the new code); without a change it keeps them."""
+    cluster = FlinkCluster(flink)
+    s = job_settings(flink, partitions=1)
+    try:
+        before = cluster.pids()["taskexecutor"]
+        assert len(before) == 2
+        (cluster.root / "taskmanagers.code").write_text("older sources\n")  # as after an edit
+        job = control.submit(s, parallelism=1)
+        after = cluster.pids()["taskexecutor"]
+        assert len(after) == 2 and not set(after) & set(before)
+        assert (cluster.root / "taskmanagers.code").read_text().strip() == code_fingerprint()
+        # a running job on old code is not restarted under it
+        (cluster.root / "taskmanagers.code").write_text("older sources\n")
+        with pytest.raises(control.JobControlError, match="stop with a savepoint first"):
+            control.submit(s, parallelism=1)
+        control.cancel(s, job)
+        record_code(cluster)
+        job = control.submit(s, parallelism=1)  # unchanged sources: same TaskManagers
+        assert cluster.pids()["taskexecutor"] == after
         control.cancel(s, job)
     finally:
         drop_topics(s)

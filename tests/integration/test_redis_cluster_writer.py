@@ -2,8 +2,11 @@
 
 - users spread over all masters, one pipeline per node; a user's two keys on one slot, one node;
   absolute, versioned writes (an older write never overwrites a newer one); TTLs set;
-- a slot moved to another master between staging and flush (MOVED), a slot in migration (ASK)
-  and a master down during a flush: the flush still lands, resending only what was not applied;
+- a slot moved to another master between staging and flush (MOVED) and a master down during a
+  flush: the flush still lands, resending only what was not applied;
+- a slot left mid-migration: a user whose keys already moved is written on the importing node
+  within the flush (ASK followed: ASKING + EVALSHA, no retry), one whose keys did not on the
+  source; a new user (keys on neither node) waits for the migration to end (TRYAGAIN);
 - the real PyFlink job writing to the cluster, read back through the cluster lookup client and
   compared with the reference implementation.
 """
@@ -17,14 +20,14 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import AskError, MovedError
+from redis.exceptions import MovedError, TryAgainError
 
 from lookup import FeatureClient
 from producers.replay import load_dataset
 from sinks import layout
 from sinks.redis_writer import TileWriter
 from tests.cases import DATA_DIR
-from tests.integration.clusterkit import Cluster, redis_cluster
+from tests.integration.clusterkit import Cluster, redis_cluster, start_cluster
 from tests.integration.compare import as_of_points, compare
 from tests.integration.jobkit import drop_topics, job_settings, run_bounded, send_events
 from userpulse import redis_conn
@@ -95,32 +98,39 @@ def _slot(user: str) -> int:
     return key_slot(layout.user_key(user).encode())
 
 
-def _move_slot(c: Cluster, slot: int, src: int, dst: int, finish: bool = True) -> None:
+def _move_slot(c: Cluster, slot: int, src: int, dst: int) -> None:
     """Migrate ``slot`` from node ``src`` to node ``dst`` the way redis-cli --cluster reshard
-    does (SETSLOT IMPORTING / MIGRATING, MIGRATE of its keys, SETSLOT NODE on every node);
-    with ``finish=False`` stop after MIGRATING/IMPORTING (keys not moved)."""
-    src_id, dst_id = c.node_id(src), c.node_id(dst)
-    c.admin(dst).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
-    c.admin(src).execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
-    if finish:
-        _finish_move(c, slot, src, dst)
+    does (SETSLOT IMPORTING / MIGRATING, MIGRATE of its keys, SETSLOT NODE on every node)."""
+    c.start_migration(slot, src, dst)
+    c.finish_migration(slot, src, dst)
 
 
-def _finish_move(c: Cluster, slot: int, src: int, dst: int) -> None:
-    """Move ``slot``'s keys from ``src`` to ``dst`` and assign the slot to ``dst`` everywhere."""
-    keys = c.admin(src).execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)
-    if keys:
-        s = c.nodes[dst]
-        assert s.redis_admin_password is not None
-        c.admin(src).execute_command(
-            *("MIGRATE", "127.0.0.1", s.redis_port, "", 0, 5_000),
-            *("AUTH2", s.redis_admin_user, s.redis_admin_password.get_secret_value()),
-            *("KEYS", *keys),
-        )
-    dst_id = c.node_id(dst)
-    for i in (dst, src, *(j for j in range(len(c.nodes)) if j not in (src, dst))):
-        c.admin(i).execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
-    c.wait_ok()
+def _no_retry(exc: Exception) -> None:
+    """``on_retry`` of a flush that must not back off (the slot stays mid-migration, so a retry
+    would wait forever): fail the test at the first retry."""
+    raise AssertionError(f"the flush retried after {exc!r}")
+
+
+def _same_slot_as(user: str, prefix: str) -> str:
+    """A user id ``<prefix><i>`` whose keys hash to the same slot as ``user``'s."""
+    return next(f"{prefix}{i}" for i in range(1_000_000) if _slot(f"{prefix}{i}") == _slot(user))
+
+
+def _keys(user: str) -> tuple[str, str]:
+    return layout.user_key(user), layout.profile_key(user)
+
+
+def _stat(c: Cluster, i: int, command: str, field: str = "calls") -> int:
+    """``field`` of ``command``'s line in node ``i``'s commandstats (0 if absent)."""
+    return int(c.admin(i).info("commandstats").get(f"cmdstat_{command}", {}).get(field, 0))
+
+
+def _asking_get(c: Cluster, i: int, key: str) -> bytes | None:
+    """GET ``key`` on node ``i`` as admin, preceded by ASKING (the slot is importing there)."""
+    pipe = c.admin(i).pipeline(transaction=False)
+    pipe.execute_command("ASKING")
+    pipe.get(key)
+    return pipe.execute()[1]  # type: ignore[no-any-return]
 
 
 def test_writes_spread_over_masters_versioned_with_ttl(clean: Cluster) -> None:
@@ -203,25 +213,103 @@ def test_flush_after_slot_moved_follows_moved(clean: Cluster) -> None:
     assert _evalsha_calls(c, 2) == len(by_node[2])
 
 
-def test_flush_during_slot_migration_waits_for_it(clean: Cluster) -> None:
+def test_flush_during_slot_migration_follows_ask(clean: Cluster) -> None:
     c = clean
-    user = "ask-user"  # a new user: its keys are on neither node, so the source answers ASK
-    src = c.owner(_slot(user))
+    moved = "ask-user"
+    stays = _same_slot_as(moved, "ask-stay-")  # same slot, its keys left on the source
+    slot = _slot(moved)
+    src = c.owner(slot)
     dst = (src + 1) % 3
-    _move_slot(c, _slot(user), src, dst, finish=False)
+    w = _writer(c, on_retry=_no_retry)
+    for u in (moved, stays):
+        _stage(w, u, 2)
+    w.flush()  # both users on the source; the writer has never sent anything to dst
+    c.start_migration(slot, src, dst)
+    c.migrate_keys(src, dst, _keys(moved))  # the moved user's keys are on dst now
+    for i in range(3):
+        c.admin(i).config_resetstat()
+    for u in (moved, stays):
+        _stage(w, u, 5)
+    assert w.flush() == {moved: T0 + 4, stays: T0 + 4}
+    # no retry, no backoff: the ASK was followed within the flush
+    assert w.stats.retries == 0 and w.stats.errors == 0
+    # the slot is still mid-migration and still the source's in the slot map
+    assert c.migration_state(src, slot) == f"->-{c.node_id(dst)}"
+    assert c.migration_state(dst, slot) == f"-<-{c.node_id(src)}"
+    assert c.owner(slot) == src
+    # the moved user was written on dst (ASKING + EVALSHA, the script loaded there first) ...
+    on_src = c.admin(src).execute_command("CLUSTER", "GETKEYSINSLOT", slot, 10)
+    assert sorted(on_src) == sorted(k.encode() for k in _keys(stays))  # only the other user's
+    assert _stat(c, dst, "asking") == 1 and _stat(c, dst, "script|load") == 1
+    assert _stat(c, dst, "evalsha") == 1 and _stat(c, dst, "evalsha", "rejected_calls") == 0
+    assert _asking_get(c, dst, layout.profile_key(moved)).startswith(b"5;")  # type: ignore[union-attr]
+    # ... the other one on the source, which answered ASK for the moved user only
+    assert c.admin(src).get(layout.profile_key(stays)).startswith(b"5;")  # type: ignore[union-attr]
+    assert _stat(c, src, "evalsha") == 1 and _stat(c, src, "evalsha", "rejected_calls") == 1
+    assert _stat(c, src, "asking") == 0
+    # the cluster lookup client (lookup ACL user) reads both, following the ASK itself
+    assert _clicks(c, [moved, stays]) == [5, 5]
+    # dst lost its script cache: NOSCRIPT reloads it and resends at once (no backoff)
+    c.admin(dst).script_flush()
+    for i in range(3):
+        c.admin(i).config_resetstat()
+    _stage(w, moved, 7)
+    assert w.flush() == {moved: T0 + 6}
+    assert w.stats.retries == 0
+    assert _stat(c, src, "evalsha", "rejected_calls") == 2  # ASK, then ASK again after NOSCRIPT
+    assert _stat(c, dst, "asking") == 2 and _stat(c, dst, "script|load") == 1
+    assert _asking_get(c, dst, layout.profile_key(moved)).startswith(b"7;")  # type: ignore[union-attr]
+    assert c.migration_state(src, slot) is not None and c.owner(slot) == src
+    c.finish_migration(slot, src, dst)
+    assert _clicks(c, [moved, stays]) == [7, 5]
+
+
+def test_flush_follows_ask_to_a_node_not_in_the_slot_map() -> None:
+    # a node just added (no slot yet, so not in CLUSTER SLOTS nor in the client's slot map)
+    # importing its first slot: the ASK names a node the writer does not know yet
+    with start_cluster(spare=1) as c:
+        user = "ask-user"
+        slot, new = _slot(user), 3
+        src = c.owner(slot)
+        client = redis_conn.connect_writer(_entry(c), "job")
+        assert isinstance(client, RedisCluster)
+        assert client.get_node(host="127.0.0.1", port=c.nodes[new].redis_port) is None
+        w = TileWriter(client, ttl_s=TTL_S, profile_ttl_s=PROFILE_TTL_S, on_retry=_no_retry)
+        _stage(w, user, 2)
+        w.flush()
+        c.start_migration(slot, src, new)
+        c.migrate_keys(src, new, _keys(user))
+        _stage(w, user, 4)
+        assert w.flush() == {user: T0 + 3}
+        assert w.stats.retries == 0
+        assert _stat(c, new, "asking") == 1 and _stat(c, new, "script|load") == 1
+        assert _stat(c, new, "evalsha") == 1
+        assert _asking_get(c, new, layout.profile_key(user)).startswith(b"4;")  # type: ignore[union-attr]
+        assert c.migration_state(new, slot) == f"-<-{c.node_id(src)}"
+
+
+def test_flush_of_new_user_during_slot_migration_waits_for_it(clean: Cluster) -> None:
+    c = clean
+    user = "ask-new-user"  # a new user: its keys are on neither node
+    slot = _slot(user)
+    src = c.owner(slot)
+    dst = (src + 1) % 3
+    c.start_migration(slot, src, dst)
     seen: list[Exception] = []
 
     def finish_on_first_retry(exc: Exception) -> None:
         seen.append(exc)
         if len(seen) == 1:
-            _finish_move(c, _slot(user), src, dst)
+            c.finish_migration(slot, src, dst)
 
     w = _writer(c, on_retry=finish_on_first_retry, backoff_s=0.01)
     _stage(w, user, 3)
     w.flush()
-    assert isinstance(seen[0], AskError) and not isinstance(seen[0], MovedError), seen
-    assert len(seen) == 1
-    assert c.admin(dst).exists(layout.user_key(user), layout.profile_key(user)) == 2
+    # the source answers ASK, which is followed; but dst refuses a call on two keys it does not
+    # all have while importing (TRYAGAIN): the flush backs off until the migration ends
+    assert len(seen) == 1 and isinstance(seen[0], TryAgainError), seen
+    assert _stat(c, dst, "asking") == 1
+    assert c.admin(dst).exists(*_keys(user)) == 2
     assert _clicks(c, [user]) == [3]
 
 

@@ -74,7 +74,7 @@ def test_acl_rules_verbatim(tmp_path: Path) -> None:
     assert lines[0] == "user default off resetkeys resetchannels -@all"
     connect = (
         "+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards "
-        "+command"
+        "+command +asking"
     )
     lookup = lines[2].split()
     assert lookup[:3] == ["user", "userpulse-lookup", "on"]

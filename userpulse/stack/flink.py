@@ -226,13 +226,48 @@ class FlinkCluster:
             self.write_lib()
         if not pids["standalonesession"]:
             self._script("jobmanager.sh", "start")
+        if not pids["taskexecutor"]:
+            from userpulse.stack.flink_code import record_code
+
+            record_code(self)
         for _ in range(s.flink_taskmanagers - len(pids["taskexecutor"])):
             self._script("taskmanager.sh", "start")
+        return self._wait_ready(timeout_s)
+
+    def restart_taskmanagers(self, timeout_s: float = 120.0) -> ClusterStatus:
+        """Stop every TaskManager and start ``flink_taskmanagers`` new ones (fresh JVMs and
+        Python interpreters); waits until only new ones are registered.
+
+        Raises:
+            StackError: as :meth:`up`.
+        """
+        old = self._taskmanager_ids()
+        if self.pids()["taskexecutor"]:
+            self._script("taskmanager.sh", "stop-all")
+        from userpulse.stack.flink_code import record_code
+
+        record_code(self)
+        for _ in range(self.s.flink_taskmanagers):
+            self._script("taskmanager.sh", "start")
+        return self._wait_ready(timeout_s, not_ids=old)
+
+    def _taskmanager_ids(self) -> set[str]:
+        try:
+            tms = httpx.get(f"{self.rest_url}/taskmanagers", timeout=2.0).json()["taskmanagers"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return set()
+        return {str(t["id"]) for t in tms}
+
+    def _wait_ready(
+        self, timeout_s: float, not_ids: frozenset[str] | set[str] = frozenset()
+    ) -> ClusterStatus:
+        s = self.s
         deadline = time.monotonic() + timeout_s
         status = self.status()
         while time.monotonic() < deadline:
             status = self.status()
-            if status.reachable and status.taskmanagers >= s.flink_taskmanagers:
+            ready = status.reachable and status.taskmanagers >= s.flink_taskmanagers
+            if ready and not (not_ids & self._taskmanager_ids()):
                 return status
             if not self.pids()["standalonesession"]:
                 break

@@ -1,0 +1,71 @@
+"""Keeping the local session cluster's TaskManagers on the checkout's current Python code.
+
+In thread mode a TaskManager embeds one Python interpreter for its whole life, and every job it
+runs shares it: modules imported by an earlier job stay imported (measured: the job workers'
+metric counters keep counting across jobs). A job resumed after a code change would silently
+run the old code. So ``cluster up`` records a fingerprint of the job's Python sources when it
+starts the TaskManagers, and every submit to the local cluster (:func:`ensure_current_code`)
+restarts them first when the sources changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx
+
+from userpulse.settings import REPO_ROOT
+from userpulse.stack.flink import FlinkCluster
+from userpulse.stack.process import StackError
+
+# the packages the job imports on the workers (jobs/functions.py and what it imports)
+CODE_DIRS = ("jobs", "userpulse", "sinks", "schemas")
+
+
+def code_fingerprint() -> str:
+    """SHA-256 (hex) over the paths and bytes of the ``*.py`` / ``*.avsc`` files of
+    :data:`CODE_DIRS` in the checkout, in path order."""
+    h = hashlib.sha256()
+    for d in CODE_DIRS:
+        for f in sorted((REPO_ROOT / d).rglob("*")):
+            if f.suffix in (".py", ".avsc") and f.is_file():
+                h.update(str(f.relative_to(REPO_ROOT)).encode() + b"\0")
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _stamp(cluster: FlinkCluster) -> Path:
+    return cluster.root / "taskmanagers.code"
+
+
+def record_code(cluster: FlinkCluster) -> None:
+    """Note the sources' fingerprint as the code of the TaskManagers being started."""
+    _stamp(cluster).parent.mkdir(parents=True, exist_ok=True)
+    _stamp(cluster).write_text(code_fingerprint() + "\n")
+
+
+def ensure_current_code(cluster: FlinkCluster) -> bool:
+    """Restart the TaskManagers when the job's sources changed since they started; returns
+    whether they were restarted.
+
+    Raises:
+        StackError: the sources changed but a job still runs on the cluster (stop it with a
+            savepoint first: ``userpulse job stop``), or the restart failed.
+    """
+    stamp = _stamp(cluster)
+    current = code_fingerprint()
+    if stamp.exists() and stamp.read_text().strip() == current:
+        return False
+    try:
+        running = httpx.get(f"{cluster.rest_url}/overview", timeout=5.0).json()["jobs-running"]
+    except (httpx.HTTPError, ValueError, KeyError) as e:
+        raise StackError(f"cannot reach the local cluster at {cluster.rest_url}: {e}") from e
+    if running:
+        raise StackError(
+            f"the job's Python code changed since the TaskManagers started, and {running} job(s) "
+            "still run on them: stop with a savepoint first (`userpulse job stop`), then submit "
+            "or resume"
+        )
+    cluster.restart_taskmanagers()
+    return True
