@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 
-.PHONY: venv deps up down status cluster-up cluster-down submit demo test test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: venv deps up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
@@ -17,13 +17,14 @@ $(VENV_STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-## deps: Kafka broker + Flink connector jars from Maven Central, and the project's Flink UDF jar
-## (built and unit-tested from infra/udf/), into infra/lib (again when a pom or a UDF source changes)
-UDF_SOURCES := infra/udf/pom.xml $(shell find infra/udf/src -type f 2>/dev/null)
+## deps: Kafka broker + Flink connector jars from Maven Central, and the project's own jar (the
+## job's per-event path, built from jvm/; its JUnit tests run in `make test`), into infra/lib
+## (again when a pom or a JVM source changes)
+JVM_SOURCES := jvm/pom.xml $(shell find jvm/src/main -type f 2>/dev/null)
 deps: $(JARS_STAMP)
-$(JARS_STAMP): infra/pom.xml $(UDF_SOURCES)
+$(JARS_STAMP): infra/pom.xml $(JVM_SOURCES)
 	rm -rf infra/lib/kafka infra/lib/flink
-	mvn -q -B -f infra/pom.xml package
+	mvn -q -B -f infra/pom.xml -DskipTests package
 	touch $@
 
 ## up / down / status: the local Kafka broker and Redis (data under .userpulse/)
@@ -56,9 +57,13 @@ serve: venv
 demo: venv deps
 	$(BIN)/userpulse demo
 
-## test: all tiers; integration tests start their own stack on test ports
-test: venv deps
+## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
+## pytest (integration tests start their own stack on test ports)
+test: venv deps test-jvm
 	$(BIN)/pytest -q tests
+
+test-jvm:
+	mvn -B -ntp -f jvm/pom.xml test
 
 test-unit: venv
 	$(BIN)/pytest -q tests/unit

@@ -17,12 +17,11 @@ import uuid
 
 from confluent_kafka import Consumer
 
-from jobs import records
 from lookup import FeatureClient
-from schemas.codec import Decoder
+from schemas.codec import DecodeError, Decoder
 from tests.integration.compare import as_of_points, compare
 from userpulse import kafka_conf
-from userpulse.events import Event
+from userpulse.events import Event, validation_error
 from userpulse.settings import Settings
 
 
@@ -53,20 +52,18 @@ def topic_events(s: Settings, timeout_s: float = 60.0) -> tuple[list[Event], int
         if value is None:
             continue
         now = int(time.time() * 1000)
-        r, _ = records.decode_record(
-            decoder,
-            m.key(),
-            value,
-            str(m.topic()),
-            int(m.partition() or 0),
-            int(m.offset() or 0),
-            now,
-            s.max_future_ms,
-        )
-        if r is None:
+        try:
+            e = decoder.decode(value)
+        except DecodeError:
             bad += 1
+            continue
+        key = m.key()
+        if validation_error(e, now, s.max_future_ms) is not None or (
+            key is not None and key != e.user_id.encode("utf-8")
+        ):
+            bad += 1  # dead-lettered by the job (invalid field, key mismatch)
         else:
-            events.append(records.to_event(r))
+            events.append(e)
     c.close()
     return events, bad
 

@@ -2,12 +2,18 @@
 
     Kafka (Table API source: raw bytes + topic/partition/offset metadata; per-partition
            event-time watermarks from the payload, idleness)
-      -> DecodeFunction            -> dead-letter topic (JSON, original bytes, reason)
-      -> key_by(user_id) -> TileFunction -> Redis (tiles, pipelined)
-                                         -> late topic (JSON, partition, offset)
+      -> decode (JVM: io.userpulse.flink.decode.DecodeFunction)   -> dead-letter topic (JSON)
+      -> key_by(user_id) -> features (JVM: io.userpulse.flink.operator.FeatureFunction)
+                               tiles + profile in keyed state -> Redis (pipelined, versioned)
+                               late events                     -> late topic (JSON)
+
+The graph is built here, in Python; every per-event step runs in the JVM (``jvm/``), configured
+from the feature catalogue through the job spec (:mod:`userpulse.jvmspec`): no event crosses into
+Python. The Java classes are reached through PyFlink's Java gateway; the jar comes in with the
+connector jars (:func:`jobs.runtime.connector_jars`).
 
 Watermarks are generated inside the Kafka source, per partition: the JVM function
-``io.userpulse.flink.AvroEventTime`` (infra/udf) reads ``event_time`` from the Avro payload (never
+``io.userpulse.flink.AvroEventTime`` (jvm/) reads ``event_time`` from the Avro payload (never
 the Kafka record timestamp) and returns NULL for unreadable records and for times outside the sane
 range, so a bad record cannot move the watermark. The source's watermark is the minimum over its
 active partitions of (largest event time - out-of-orderness - 1 ms); a partition without records
@@ -18,21 +24,16 @@ for ``idle_timeout_ms`` stops holding it back (design section 4; unbounded runs 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from pyflink.common import Types
 from pyflink.common.serialization import SimpleStringSchema
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
-from jobs.functions import (
-    DEAD_LETTER_TAG,
-    LATE_TAG,
-    DecodeFunction,
-    TileFunction,
-)
-from userpulse import kafka_conf
+from userpulse import jvmspec, kafka_conf
 from userpulse.settings import Settings
 
 SOURCE_TABLE = "userpulse_source"
@@ -127,6 +128,12 @@ def _string_sink(settings: Settings, topic: str) -> KafkaSink:
     )
 
 
+def jvm_classes() -> Any:
+    """The py4j view of the project's Java package ``io.userpulse.flink`` (the jar must have been
+    added to the environment: :func:`jobs.runtime.create_env` does it)."""
+    return get_gateway().jvm.io.userpulse.flink
+
+
 def build_pipeline(
     env: StreamExecutionEnvironment,
     settings: Settings,
@@ -141,7 +148,11 @@ def build_pipeline(
         bounded: stop at the topic's end offsets as of start (and flush everything before exit).
         decoded_step: an extra stateless step on the decoded records before keying (a later
             version of the job that adds a step still restores the state of an earlier one:
-            case H19); it must keep the records' shape and should set its own uid.
+            case H19); it must keep the records' type (Java ``Event``) and should set its own uid.
+
+    Raises:
+        ValueError: the catalogue or the settings cannot be expressed as a job spec (the
+            message names what to change).
     """
     t_env = StreamTableEnvironment.create(env)
     t_env.execute_sql(
@@ -151,18 +162,19 @@ def build_pipeline(
     t_env.execute_sql(source_ddl(settings, bounded))
     raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
     set_source_uids(raw)
-    decoded = raw.process(DecodeFunction(settings)).name("decode").uid("decode")
-    decoded.get_side_output(DEAD_LETTER_TAG).sink_to(
+    jvm = jvm_classes()
+    spec = jvm.spec.JobSpec.parse(jvmspec.job_spec_json(settings))
+    graph = jvm.operator.FeatureGraph
+    decoded = DataStream(raw._j_data_stream.process(graph.decodeFunction(spec)))
+    decoded.name("decode").uid("decode")
+    DataStream(decoded._j_data_stream.getSideOutput(graph.deadLetterTag())).sink_to(
         _string_sink(settings, settings.dead_letter_topic)
     ).name("dead-letter-sink").uid("dead-letter-sink")
     if decoded_step is not None:
         decoded = decoded_step(decoded)
-    tiles = (
-        decoded.key_by(lambda r: r[0], key_type=Types.STRING())
-        .process(TileFunction(settings), output_type=Types.STRING())
-        .name("tiles")
-        .uid("tiles")
-    )
-    tiles.get_side_output(LATE_TAG).sink_to(_string_sink(settings, settings.late_topic)).name(
-        "late-sink"
-    ).uid("late-sink")
+    keyed = decoded._j_data_stream.keyBy(graph.userKey())
+    features = DataStream(keyed.process(graph.featureFunction(spec)))
+    features.name("features").uid("features")
+    DataStream(features._j_data_stream.getSideOutput(graph.lateTag())).sink_to(
+        _string_sink(settings, settings.late_topic)
+    ).name("late-sink").uid("late-sink")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,6 @@ from typing import Any
 import redis
 from confluent_kafka import Consumer
 
-from jobs import records
 from userpulse import kafka_conf, redis_conn
 from userpulse import stack as stack_lib
 from userpulse.events import Event
@@ -85,7 +85,7 @@ def read_topic(s: Settings, topic: str, timeout_s: float = 10.0) -> list[dict[st
         if m.error():
             eof = m.error().code() == -191  # _PARTITION_EOF
             continue
-        out.append(records.parse(m.value().decode()))
+        out.append(json.loads(m.value().decode()))
     c.close()
     return out
 

@@ -79,7 +79,7 @@ def test_malformed_records_go_to_dead_letter_topic_and_good_ones_are_counted(
         by_offset = {d["offset"]: d for d in dlq}
         assert "dwell_ms" in by_offset[4]["reason"]
         assert by_offset[5]["error_class"] == "empty"
-        assert by_offset[3]["error_class"] == "UnicodeDecodeError"
+        assert by_offset[3]["error_class"] == "bad_utf8"
         assert by_offset[7]["reason"].startswith("event_time out of range")
         assert by_offset[1]["value_bytes"] == 7
         client = FeatureClient.from_settings(s)

@@ -1,8 +1,8 @@
 """Later versions of the feature job for the redeploy tests (case H19), run by ``flink run -py``.
 
-- ``--variant extra-step``: one extra stateless step (a pass-through filter with its own uid)
+- ``--variant extra-step``: one extra stateless step (a JVM pass-through filter with its own uid)
   between decode and keying: the state of the previous version must map onto it.
-- ``--variant renamed-tiles``: the keyed tiles operator under another uid: its state cannot be
+- ``--variant renamed-tiles``: the keyed features operator under another uid: its state cannot be
   mapped, so Flink must refuse to start the job (never drop the state silently).
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jobs.pipeline import build_pipeline
+from pyflink.datastream import DataStream
+
+from jobs.pipeline import build_pipeline, jvm_classes
 from jobs.runtime import create_env
 from userpulse.settings import Settings
 
@@ -45,12 +47,18 @@ def main(argv: list[str]) -> None:
         build_pipeline(
             env,
             settings,
-            decoded_step=lambda ds: ds.filter(lambda r: True).name("h19-extra").uid("h19-extra"),
+            decoded_step=lambda ds: (
+                DataStream(
+                    ds._j_data_stream.filter(jvm_classes().operator.FeatureGraph.passThrough())
+                )
+                .name("h19-extra")
+                .uid("h19-extra")
+            ),
         )
     else:
         build_pipeline(env, settings)
-        if _rename_uid(env, "tiles", "tiles-v2") != 1:
-            raise SystemExit("no operator with uid 'tiles' found")
+        if _rename_uid(env, "features", "features-v2") != 1:
+            raise SystemExit("no operator with uid 'features' found")
     env.execute(args.job_name)
 
 

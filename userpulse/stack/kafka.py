@@ -21,16 +21,22 @@ JARS_STAMP = ".stamp"  # file in settings.infra_lib, newer than the pom when the
 KAFKA_HEAP_OPTS = ("-Xms256m", "-Xmx512m")
 
 
+JVM_DIR = REPO_ROOT / "jvm"
+JVM_JAR = "userpulse-flink.jar"
+"""The project's shaded jar (the job's per-event path, built from ``jvm/``) in ``<infra_lib>/flink``."""
+
+
 def _newest_build_input_mtime() -> float:
-    """Newest mtime of what `mvn -f infra/pom.xml package` builds from (poms, UDF sources)."""
-    inputs = [POM, *INFRA_DIR.glob("udf/pom.xml"), *INFRA_DIR.glob("udf/src/**/*")]
+    """Newest mtime of what `mvn -f infra/pom.xml package` builds from (poms, the JVM sources)."""
+    inputs = [POM, JVM_DIR / "pom.xml", *JVM_DIR.glob("src/main/**/*")]
     return max((p.stat().st_mtime for p in inputs if p.is_file()), default=0.0)
 
 
 def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Path:
     """Make sure the Kafka broker and Flink connector jars are in ``settings.infra_lib``.
 
-    Runs ``mvn -q -B -f infra/pom.xml -Dlib.dir=<infra_lib> package`` when the jars are missing
+    Runs ``mvn -q -B -f infra/pom.xml -Dlib.dir=<infra_lib> -DskipTests package`` (the JUnit
+    tests run in ``make test``) when the jars are missing
     or older than the pom (a stamp file ``<infra_lib>/.stamp`` records the last good run).
 
     Args:
@@ -53,7 +59,7 @@ def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Pat
     stamp = lib / JARS_STAMP
     kafka_ok = any((lib / "kafka").glob("kafka_2.13-*.jar"))
     flink_ok = any((lib / "flink").glob("flink-sql-connector-kafka-*.jar")) and any(
-        (lib / "flink").glob("userpulse-flink-udf-*.jar")
+        (lib / "flink").glob(JVM_JAR)
     )
     fresh = stamp.exists() and stamp.stat().st_mtime >= _newest_build_input_mtime()
     if kafka_ok and flink_ok and fresh:
@@ -68,7 +74,7 @@ def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Pat
         raise StackError(f"{POM} not found: run from a checkout of the userpulse repository")
     for sub in ("kafka", "flink"):  # copy-dependencies never deletes jars the pom dropped
         shutil.rmtree(lib / sub, ignore_errors=True)
-    cmd = [mvn_path, "-q", "-B", "-f", str(POM), f"-Dlib.dir={lib}", "package"]
+    cmd = [mvn_path, "-q", "-B", "-f", str(POM), f"-Dlib.dir={lib}", "-DskipTests", "package"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise StackError(

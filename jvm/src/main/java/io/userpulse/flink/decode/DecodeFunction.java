@@ -1,0 +1,128 @@
+package io.userpulse.flink.decode;
+
+import io.userpulse.flink.event.Event;
+import io.userpulse.flink.metrics.JobMetrics;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The decode step of the feature job: Kafka source rows -> valid {@link Event}s; every record
+ * that cannot become one goes to the {@link #deadLetterTag()} side output as a {@link
+ * DeadLetterRecord} JSON (design section 6). Never throws for a record's content.
+ *
+ * <p>Input rows are those of the Kafka table source ({@code jobs/pipeline.py::source_ddl}), by
+ * position: 0 {@code k} (byte[] or null), 1 {@code v} (byte[] or null), 2 {@code topic}
+ * (String), 3 {@code partition} (Integer), 4 {@code offset} (Long), 5 {@code rt} (ignored). A null
+ * value is a tombstone: counted ({@code userpulse_tombstones_skipped_total}) and skipped. Every
+ * row counts in {@code userpulse_events_in_total}; every decode is timed in
+ * {@code userpulse_decode_seconds}; every dead letter counts in
+ * {@code userpulse_events_dead_lettered_total{error_class}} ({@link JobMetrics}).
+ *
+ * <p>Validation uses the wall clock ({@code System.currentTimeMillis()}) as the job's clock.
+ */
+public class DecodeFunction extends ProcessFunction<Row, Event>
+        implements ResultTypeQueryable<Event> {
+
+    private static final long serialVersionUID = 1L;
+
+    private static final OutputTag<String> DEAD_LETTER = new OutputTag<>("dead-letter", Types.STRING);
+
+    private final String readerSchemaJson;
+    private final TreeMap<String, String> writerSchemas;
+    private final int maxRecordBytes;
+    private final long maxFutureMs;
+    private final int metricsPort;
+    private final String metricsHost;
+
+    private transient RecordDecoder decoder;
+    private transient JobMetrics metrics;
+
+    /**
+     * @param readerSchemaJson the Avro schema events are resolved into (the spec's
+     *     {@code avro.reader})
+     * @param writerSchemas writer schema JSON by single-object fingerprint hex (the spec's
+     *     {@code avro.writers}); copied
+     * @param maxRecordBytes longer record values are dead-lettered as {@code too_large}
+     * @param maxFutureMs event times more than this many ms ahead of the clock are
+     *     {@code invalid_field} (design: one day)
+     * @param metricsPort first port of the Prometheus endpoint, 0 = none ({@link JobMetrics})
+     * @param metricsHost address the endpoint binds
+     * @throws IllegalArgumentException if {@code maxRecordBytes <= 0} or {@code maxFutureMs < 0};
+     *     schemas are checked in {@link #open}
+     */
+    public DecodeFunction(String readerSchemaJson, Map<String, String> writerSchemas,
+            int maxRecordBytes, long maxFutureMs, int metricsPort, String metricsHost) {
+        if (maxRecordBytes <= 0 || maxFutureMs < 0) {
+            throw new IllegalArgumentException("maxRecordBytes must be > 0 and maxFutureMs >= 0, "
+                    + "got " + maxRecordBytes + ", " + maxFutureMs);
+        }
+        this.readerSchemaJson = Objects.requireNonNull(readerSchemaJson, "readerSchemaJson");
+        this.writerSchemas = new TreeMap<>(writerSchemas);
+        this.maxRecordBytes = maxRecordBytes;
+        this.maxFutureMs = maxFutureMs;
+        this.metricsPort = metricsPort;
+        this.metricsHost = Objects.requireNonNull(metricsHost, "metricsHost");
+    }
+
+    /** The side output of dead-letter JSON payloads (id {@code dead-letter}, type STRING). */
+    public static OutputTag<String> deadLetterTag() {
+        return DEAD_LETTER;
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        decoder = new RecordDecoder(
+                new EventDecoder(readerSchemaJson, writerSchemas, maxRecordBytes),
+                new EventValidator(maxFutureMs),
+                System::currentTimeMillis);
+        metrics = JobMetrics.acquire(metricsPort, metricsHost);
+    }
+
+    @Override
+    public void processElement(Row row, Context ctx, Collector<Event> out) {
+        metrics.eventsIn().inc();
+        byte[] value = (byte[]) row.getField(1);
+        if (value == null) {
+            metrics.tombstones().inc();
+            return;
+        }
+        byte[] key = (byte[]) row.getField(0);
+        String topic = (String) row.getField(2);
+        Integer partition = (Integer) row.getField(3);
+        Long offset = (Long) row.getField(4);
+        long t0 = System.nanoTime();
+        DecodeResult r = decoder.decode(key, value, topic, partition == null ? -1 : partition,
+                offset == null ? -1L : offset);
+        metrics.decodeSeconds().observe((System.nanoTime() - t0) / 1e9);
+        if (r.isOk()) {
+            out.collect(r.event());
+            return;
+        }
+        String cls = r.errorClass().code();
+        metrics.deadLettered(cls).inc();
+        ctx.output(DEAD_LETTER, DeadLetterRecord.json(key, value, topic, partition,
+                offset == null ? -1L : offset, cls, r.reason(), System.currentTimeMillis()));
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (metrics != null) {
+            metrics.release();
+            metrics = null;
+        }
+    }
+
+    @Override
+    public TypeInformation<Event> getProducedType() {
+        return TypeInformation.of(Event.class);
+    }
+}

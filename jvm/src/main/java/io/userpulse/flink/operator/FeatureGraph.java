@@ -1,0 +1,94 @@
+package io.userpulse.flink.operator;
+
+import io.userpulse.flink.decode.DecodeFunction;
+import io.userpulse.flink.event.Event;
+import io.userpulse.flink.spec.JobSpec;
+import org.apache.flink.api.common.functions.FilterFunction;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The JVM pieces of the feature job graph, for the Python graph builder ({@code jobs/pipeline.py})
+ * to reach through PyFlink's Java gateway: each method returns one function or tag, configured
+ * from the {@link JobSpec} that the Python catalogue wrote ({@code userpulse/jvmspec.py}).
+ *
+ * <pre>
+ *   Kafka rows -> decodeFunction (dead letters: deadLetterTag)
+ *              -> keyBy(userKey) -> featureFunction (Redis writes; late events: lateTag)
+ * </pre>
+ */
+public final class FeatureGraph {
+
+    private FeatureGraph() {}
+
+    /**
+     * The decode step: Kafka rows (k, v, topic, partition, offset, rt) to {@link Event}s; bad
+     * records to {@link #deadLetterTag()}.
+     *
+     * @param spec the job spec (Avro schemas, record size limit, sane event-time range, metrics)
+     * @return a new function (Java-serialized into the job graph)
+     */
+    public static DecodeFunction decodeFunction(JobSpec spec) {
+        return new DecodeFunction(
+                spec.avro().readerSchemaJson(),
+                spec.avro().writerSchemasByFingerprintHex(),
+                spec.job().maxRecordBytes(),
+                spec.job().maxFutureMs(),
+                spec.metrics().port(),
+                spec.metrics().host());
+    }
+
+    /**
+     * The keyed feature step: tiles and profile per user in keyed state, written to Redis; late
+     * events to {@link #lateTag()}.
+     *
+     * @param spec the job spec
+     * @return a new function; key the stream with {@link #userKey()} first
+     */
+    public static FeatureFunction featureFunction(JobSpec spec) {
+        return new FeatureFunction(spec);
+    }
+
+    /** The key of the feature step: the event's user id (byte-exact). */
+    public static KeySelector<Event, String> userKey() {
+        return new UserKey();
+    }
+
+    /** Side output of the decode step: dead-letter JSON records. */
+    public static OutputTag<String> deadLetterTag() {
+        return DecodeFunction.deadLetterTag();
+    }
+
+    /** Side output of the feature step: late-event JSON records. */
+    public static OutputTag<String> lateTag() {
+        return FeatureFunction.lateTag();
+    }
+
+    /**
+     * A step that keeps every event: for redeploy drills, where a later job version adds a
+     * stateless step before keying and must still restore the earlier version's state.
+     */
+    public static FilterFunction<Event> passThrough() {
+        return new PassThrough();
+    }
+
+    /** {@link #userKey()}. */
+    public static final class UserKey implements KeySelector<Event, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(Event event) {
+            return event.userId;
+        }
+    }
+
+    /** {@link #passThrough()}. */
+    public static final class PassThrough implements FilterFunction<Event> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public boolean filter(Event event) {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package io.userpulse.flink.redis;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The Redis key layout of the online store, version 1: the JVM twin of {@code sinks/layout.py}
+ * (written down in {@code docs/key-layout.md}; golden tests pin both to the same bytes).
+ *
+ * <pre>
+ *   &lt;prefix&gt;:{&lt;tag&gt;}     hash   t:&lt;tile_ms&gt;:&lt;k&gt; -&gt; tile value; ls -&gt; last seen (UTC epoch ms);
+ *                                p:&lt;tile_ms&gt; -&gt; highest tile index pruned so far
+ *   &lt;prefix&gt;:{&lt;tag&gt;}:p   string &lt;version&gt;;&lt;profile JSON&gt;
+ * </pre>
+ *
+ * <p>{@code <prefix>} is {@link #PREFIX} ({@code up:v1}) in production; {@code <tag>} is the user
+ * id with {@code %}, <code>{</code> and <code>}</code> percent-escaped ({@link #userTag}), so both
+ * keys of a user carry the same, well-formed Redis Cluster hash tag (one slot). Keys are UTF-8.
+ *
+ * <p>The byte-level variants (package-private) build the writer's arguments without intermediate
+ * strings; they produce the same bytes as the UTF-8 encoding of the string variants.
+ */
+public final class RedisLayout {
+
+  /** Version of this layout, carried by the prefix. */
+  public static final int LAYOUT_VERSION = 1;
+  /** The key prefix of layout v1: {@code up:v1}. */
+  public static final String PREFIX = "up:v" + LAYOUT_VERSION;
+  /** Field of the tile hash holding the newest event time seen (UTC epoch ms). */
+  public static final String META_LAST_SEEN = "ls";
+  /** Number of Redis Cluster hash slots. */
+  public static final int SLOTS = 16384;
+
+  private static final byte[][] SMALL = new byte[1024][];
+
+  static {
+    for (int i = 0; i < SMALL.length; i++) {
+      SMALL[i] = Integer.toString(i).getBytes(StandardCharsets.US_ASCII);
+    }
+  }
+
+  private RedisLayout() {}
+
+  /**
+   * The user id as it appears inside the hash tag: {@code %}, <code>{</code>, <code>}</code>
+   * replaced by {@code %25}, {@code %7B}, {@code %7D} (in that order of precedence, like
+   * {@code sinks.layout.user_tag}).
+   *
+   * @param userId the user id (any string)
+   * @return the escaped tag
+   */
+  public static String userTag(String userId) {
+    if (!needsEscape(userId)) {
+      return userId;
+    }
+    StringBuilder sb = new StringBuilder(userId.length() + 8);
+    for (int i = 0; i < userId.length(); i++) {
+      char c = userId.charAt(i);
+      switch (c) {
+        case '%' -> sb.append("%25");
+        case '{' -> sb.append("%7B");
+        case '}' -> sb.append("%7D");
+        default -> sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+
+  private static boolean needsEscape(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%' || c == '{' || c == '}') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The user's tile hash: <code>&lt;prefix&gt;:{&lt;tag&gt;}</code>, e.g. <code>up:v1:{u1}</code>.
+   *
+   * @param prefix the key prefix, {@link #PREFIX} in production
+   * @param userId the user id
+   */
+  public static String userKey(String prefix, String userId) {
+    return prefix + ":{" + userTag(userId) + "}";
+  }
+
+  /**
+   * The user's profile string: <code>&lt;prefix&gt;:{&lt;tag&gt;}:p</code> (same slot as {@link
+   * #userKey}).
+   */
+  public static String profileKey(String prefix, String userId) {
+    return userKey(prefix, userId) + ":p";
+  }
+
+  /** Field of tile {@code index} of size {@code tileMs} (ms): {@code t:<tileMs>:<index>}. */
+  public static String tileField(long tileMs, long index) {
+    return "t:" + tileMs + ":" + index;
+  }
+
+  /** Field of the highest pruned tile index of size {@code tileMs} (ms): {@code p:<tileMs>}. */
+  public static String prunedField(long tileMs) {
+    return "p:" + tileMs;
+  }
+
+  /** The stored profile value: {@code <version>;<json>}. */
+  public static String encodeProfile(long version, String json) {
+    return version + ";" + json;
+  }
+
+  /**
+   * The JSON text of a stored profile value (inverse of {@link #encodeProfile}).
+   *
+   * @param raw the stored bytes (UTF-8)
+   * @throws IllegalArgumentException no {@code <digits>;} prefix (not a v1 profile value)
+   */
+  public static String decodeProfileJson(byte[] raw) {
+    int i = 0;
+    while (i < raw.length && raw[i] >= '0' && raw[i] <= '9') {
+      i++;
+    }
+    if (i == 0 || i >= raw.length || raw[i] != ';') {
+      String head = new String(raw, 0, Math.min(raw.length, 40), StandardCharsets.UTF_8);
+      throw new IllegalArgumentException("not a v1 profile value: '" + head + "'");
+    }
+    return new String(raw, i + 1, raw.length - i - 1, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The Redis Cluster hash slot of {@code key} (UTF-8): CRC16-XMODEM of its hash tag (the part
+   * between the first <code>{</code> and the first <code>}</code> after it, when non-empty; else
+   * the whole key) mod 16384. Source: Redis Cluster specification, "Keys distribution model".
+   */
+  public static int keySlot(String key) {
+    return keySlot(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** {@link #keySlot(String)} of a key given as bytes. */
+  static int keySlot(byte[] key) {
+    int from = 0;
+    int to = key.length;
+    for (int s = 0; s < key.length; s++) {
+      if (key[s] == '{') {
+        for (int e = s + 1; e < key.length; e++) {
+          if (key[e] == '}') {
+            if (e > s + 1) {
+              from = s + 1;
+              to = e;
+            }
+            break;
+          }
+        }
+        break;
+      }
+    }
+    return Crc16.xmodem(key, from, to) & (SLOTS - 1);
+  }
+
+  // ---- byte-level builders used by the writer (same bytes as the UTF-8 of the strings) ----
+
+  /** UTF-8 of {@link #userKey}. */
+  static byte[] userKeyBytes(String prefix, String userId) {
+    return userKey(prefix, userId).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** {@code key} followed by {@code :p}: the profile key of the user whose hash is {@code key}. */
+  static byte[] profileKeyBytes(byte[] userKey) {
+    byte[] out = new byte[userKey.length + 2];
+    System.arraycopy(userKey, 0, out, 0, userKey.length);
+    out[userKey.length] = ':';
+    out[userKey.length + 1] = 'p';
+    return out;
+  }
+
+  /** ASCII decimal of {@code v} (shared arrays for 0..1023: do not modify the result). */
+  static byte[] ascii(long v) {
+    if (v >= 0 && v < SMALL.length) {
+      return SMALL[(int) v];
+    }
+    byte[] out = new byte[digits(v)];
+    writeDecimal(out, out.length, v);
+    return out;
+  }
+
+  /** UTF-8 of {@link #tileField}. */
+  static byte[] tileFieldBytes(long tileMs, long index) {
+    int dg = digits(tileMs);
+    int dk = digits(index);
+    byte[] out = new byte[2 + dg + 1 + dk];
+    out[0] = 't';
+    out[1] = ':';
+    writeDecimal(out, 2 + dg, tileMs);
+    out[2 + dg] = ':';
+    writeDecimal(out, out.length, index);
+    return out;
+  }
+
+  /** UTF-8 of {@link #prunedField}. */
+  static byte[] prunedFieldBytes(long tileMs) {
+    byte[] out = new byte[2 + digits(tileMs)];
+    out[0] = 'p';
+    out[1] = ':';
+    writeDecimal(out, out.length, tileMs);
+    return out;
+  }
+
+  /** UTF-8 of {@link #encodeProfile}. */
+  static byte[] profileValueBytes(long version, String json) {
+    byte[] doc = json.getBytes(StandardCharsets.UTF_8);
+    int dv = digits(version);
+    byte[] out = new byte[dv + 1 + doc.length];
+    writeDecimal(out, dv, version);
+    out[dv] = ';';
+    System.arraycopy(doc, 0, out, dv + 1, doc.length);
+    return out;
+  }
+
+  private static int digits(long v) {
+    if (v < 0) {
+      return v == Long.MIN_VALUE ? 20 : 1 + digits(-v);
+    }
+    int n = 1;
+    for (long x = v; x >= 10; x /= 10) {
+      n++;
+    }
+    return n;
+  }
+
+  /** Writes the decimal of {@code v} so that its last digit is at {@code end - 1}. */
+  private static void writeDecimal(byte[] out, int end, long v) {
+    if (v < 0) {
+      byte[] s = Long.toString(v).getBytes(StandardCharsets.US_ASCII);
+      System.arraycopy(s, 0, out, end - s.length, s.length);
+      return;
+    }
+    int i = end;
+    do {
+      out[--i] = (byte) ('0' + (v % 10));
+      v /= 10;
+    } while (v != 0);
+  }
+}

@@ -1,0 +1,131 @@
+package io.userpulse.flink.tiles;
+
+import java.util.Arrays;
+
+/**
+ * KMV (k minimum values) distinct-count sketch: the sorted distinct 32-bit unsigned hashes of the
+ * values seen, at most k of them ({@code userpulse/sketch.py}; estimate and merge happen on the
+ * Python lookup side). k is not stored: {@link #add(int, int)} takes it from the spec.
+ *
+ * <p>Internally each hash is stored XOR {@code 0x80000000}, so signed int order is the unsigned
+ * order of the hashes and {@link Arrays#binarySearch(int[], int, int, int)} applies.
+ */
+public final class Kmv {
+
+    private static final int FLIP = Integer.MIN_VALUE;
+    private int[] flipped;
+    private int size;
+
+    /** An empty sketch. */
+    public Kmv() {
+        flipped = new int[4];
+    }
+
+    private Kmv(int[] flipped, int size) {
+        this.flipped = flipped;
+        this.size = size;
+    }
+
+    /**
+     * Adds hash {@code h}: {@code sketch.add(sketch, h, k)} — nothing when the sketch holds k
+     * hashes and {@code h} is not below the largest, or when it holds {@code h}; else inserts it
+     * and drops the largest if there are then more than k.
+     *
+     * @param h a 32-bit hash (unsigned value in an int)
+     * @param k the sketch size (>= 1)
+     */
+    public void add(int h, int k) {
+        int f = h ^ FLIP;
+        int n = size;
+        if (n >= k && f >= flipped[n - 1]) {
+            return;
+        }
+        int i = Arrays.binarySearch(flipped, 0, n, f);
+        if (i >= 0) {
+            return;
+        }
+        i = -i - 1;
+        if (n == flipped.length) {
+            flipped = Arrays.copyOf(flipped, Math.min(Math.max(8, 2 * n), Math.max(n + 1, k + 1)));
+        }
+        System.arraycopy(flipped, i, flipped, i + 1, n - i);
+        flipped[i] = f;
+        size = n + 1 > k ? n : n + 1;
+    }
+
+    /** Hashes held. */
+    public int size() {
+        return size;
+    }
+
+    /** The {@code i}-th smallest hash, as an unsigned value 0..2^32-1. */
+    public long hash(int i) {
+        if (i < 0 || i >= size) {
+            throw new IndexOutOfBoundsException(i);
+        }
+        return Integer.toUnsignedLong(flipped[i] ^ FLIP);
+    }
+
+    /** The {@code i}-th smallest hash as its 32 bits (for serialization). */
+    int rawHash(int i) {
+        return flipped[i] ^ FLIP;
+    }
+
+    /** The hashes as big-endian uint32 bytes (what the v1 tile value base64-encodes). */
+    public byte[] toBigEndianBytes() {
+        byte[] b = new byte[4 * size];
+        for (int i = 0; i < size; i++) {
+            int h = flipped[i] ^ FLIP;
+            b[4 * i] = (byte) (h >>> 24);
+            b[4 * i + 1] = (byte) (h >>> 16);
+            b[4 * i + 2] = (byte) (h >>> 8);
+            b[4 * i + 3] = (byte) h;
+        }
+        return b;
+    }
+
+    /**
+     * A sketch of already sorted, distinct hashes (as read from state).
+     *
+     * @param hashes ascending unsigned hashes (as ints)
+     * @throws IllegalArgumentException not strictly ascending
+     */
+    public static Kmv ofSorted(int[] hashes) {
+        int[] f = new int[Math.max(hashes.length, 1)];
+        for (int i = 0; i < hashes.length; i++) {
+            f[i] = hashes[i] ^ FLIP;
+            if (i > 0 && f[i] <= f[i - 1]) {
+                throw new IllegalArgumentException("sketch hashes not strictly ascending at " + i);
+            }
+        }
+        return new Kmv(f, hashes.length);
+    }
+
+    /** A deep copy. */
+    public Kmv copy() {
+        return new Kmv(Arrays.copyOf(flipped, Math.max(size, 1)), size);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Kmv k && Arrays.equals(flipped, 0, size, k.flipped, 0, k.size);
+    }
+
+    @Override
+    public int hashCode() {
+        int h = size;
+        for (int i = 0; i < size; i++) {
+            h = 31 * h + flipped[i];
+        }
+        return h;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Kmv[");
+        for (int i = 0; i < size; i++) {
+            sb.append(i == 0 ? "" : ",").append(hash(i));
+        }
+        return sb.append(']').toString();
+    }
+}
