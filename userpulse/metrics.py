@@ -1,13 +1,19 @@
-"""Prometheus metric names of the job workers, in one module (units in the names).
+"""Prometheus metrics of the job workers: the contract, in one module (units in the names).
+
+The job's workers run on the JVM and serve these metrics from
+``io.userpulse.flink.metrics.JobMetrics`` (the Prometheus Java client, on
+``USERPULSE_JOB_METRICS_PORT``). This module declares the same names, help texts, labels and
+buckets for everything Python that relies on them (the Grafana dashboard and alert rules tests,
+``tests/deploykit.py``); the JVM's exposition is pinned to the one generated from here
+(``tests/unit/test_jvm_decode_vectors.py`` -> ``jvm/src/test/resources/metrics/``,
+``JobMetricsTest.java``). Nothing increments them in Python.
 
 Source of naming rules: Prometheus docs, "Metric and label naming" (base units, ``_total``).
 """
 
 from __future__ import annotations
 
-import threading
-
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram
 
 EVENTS_IN = Counter("userpulse_events_in_total", "Records read from the input topic")
 EVENTS_COUNTED = Counter("userpulse_events_counted_total", "Events folded into features")
@@ -32,35 +38,3 @@ FRESHNESS_MS = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 60000),
 )
 REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis flushes")
-
-_started: list[int] = []
-_lock = threading.Lock()
-PORT_SPAN = 16  # worker processes on one host take ports base, base+1, ... (first free)
-
-
-def serve(port: int, host: str = "127.0.0.1") -> int:
-    """Expose the metrics on ``host`` at the first free port of ``[port, port + PORT_SPAN)``
-    (once per process; 0 = do nothing). Several TaskManagers on one host (the local session
-    cluster) are separate processes: the first takes ``port``, the next ``port + 1``, and so on.
-
-    Returns:
-        The port serving this process's metrics, or 0 when off.
-
-    Raises:
-        OSError: every port of the span is taken.
-    """
-    if port <= 0:
-        return 0
-    with _lock:
-        if _started:
-            return _started[0]
-        last: OSError | None = None
-        for p in range(port, port + PORT_SPAN):
-            try:
-                start_http_server(p, addr=host)
-            except OSError as e:
-                last = e
-                continue
-            _started.append(p)
-            return p
-        raise OSError(f"no free metrics port in {port}..{port + PORT_SPAN - 1}: {last}")

@@ -3,8 +3,9 @@
 Three roles (design section 7), each its own ACL user, all restricted to what the role needs:
 
 - ``lookup``: the lookup client and the HTTP service. Read-only, keys ``up:v1:*`` only.
-- ``job``: the feature job's writer (``sinks.redis_writer``). Hash writes, EXPIRE and the write
-  script on ``up:v1:*`` only.
+- ``job``: the feature job's writer (the JVM ``io.userpulse.flink.redis.TileWriter``; its
+  credentials reach it in the job spec, :mod:`userpulse.jvmspec`). Hash writes, EXPIRE and the
+  write script on ``up:v1:*`` only.
 - ``admin``: project commands and tests (flush, clean-up, benchmarks). Everything.
 
 The ``default`` user is switched off, so a connection without credentials can do nothing.

@@ -168,8 +168,15 @@ public final class PyRepr {
      */
     public static void appendJsonString(StringBuilder sb, String s) {
         sb.append('"');
-        for (int i = 0, n = s.length(); i < n; i++) {
+        int n = s.length();
+        int clean = 0; // s[clean..i) needs no escaping: appended in one call (the common case)
+        for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
+                continue;
+            }
+            sb.append(s, clean, i);
+            clean = i + 1;
             switch (c) {
                 case '"' -> sb.append("\\\"");
                 case '\\' -> sb.append("\\\\");
@@ -179,17 +186,14 @@ public final class PyRepr {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20 || c > 0x7e) {
-                        sb.append("\\u");
-                        for (int shift = 12; shift >= 0; shift -= 4) {
-                            sb.append(Character.forDigit((c >> shift) & 0xF, 16));
-                        }
-                    } else {
-                        sb.append(c);
+                    sb.append("\\u");
+                    for (int shift = 12; shift >= 0; shift -= 4) {
+                        sb.append(Character.forDigit((c >> shift) & 0xF, 16));
                     }
                 }
             }
         }
+        sb.append(s, clean, n);
         sb.append('"');
     }
 }

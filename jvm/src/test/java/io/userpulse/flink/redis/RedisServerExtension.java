@@ -11,16 +11,17 @@ import redis.clients.jedis.Jedis;
 /**
  * JUnit 5 extension: one {@code redis-server} per test class on a free loopback port in a temp
  * directory, emptied (FLUSHALL, SCRIPT FLUSH kept, CONFIG RESETSTAT) before each test, stopped
- * and removed after the class. Register with {@code @RegisterExtension static}.
+ * and removed after the class. Register with {@code @RegisterExtension static} (public for the
+ * tests of other packages, e.g. the operator harness tests).
  */
-final class RedisServerExtension implements BeforeAllCallback, BeforeEachCallback,
+public final class RedisServerExtension implements BeforeAllCallback, BeforeEachCallback,
     AfterAllCallback {
 
   private final List<String> extraArgs;
   private LocalRedis server;
 
   /** @param extraArgs further redis-server options (e.g. TLS) */
-  RedisServerExtension(String... extraArgs) {
+  public RedisServerExtension(String... extraArgs) {
     this.extraArgs = List.of(extraArgs);
   }
 
@@ -51,12 +52,12 @@ final class RedisServerExtension implements BeforeAllCallback, BeforeEachCallbac
   }
 
   /** Its plain port. */
-  int port() {
+  public int port() {
     return server.port;
   }
 
   /** A new admin connection (default user, no password). */
-  Jedis admin() {
+  public Jedis admin() {
     return server.admin();
   }
 
