@@ -23,7 +23,7 @@ KAFKA_HEAP_OPTS = ("-Xms256m", "-Xmx512m")
 
 JVM_DIR = REPO_ROOT / "jvm"
 JVM_JAR = "userpulse-flink.jar"
-"""The project's shaded jar (the job's per-event path, built from ``jvm/``) in ``<infra_lib>/flink``."""
+"""The project's shaded jar (the per-event path, built from ``jvm/``) in ``<infra_lib>/flink``."""
 
 
 def _newest_build_input_mtime() -> float:
