@@ -81,17 +81,19 @@ async def _read_response(reader: asyncio.StreamReader) -> bool:
 
 
 def _http_requests(job: dict[str, Any]) -> list[bytes]:
+    """The raw requests; ``job["headers"]`` (e.g. the API key) go on every one."""
     users, k, n = job["users"], job["batch"], job["requests"]
+    extra = "".join(f"{h}: {v}\r\n" for h, v in job.get("headers", {}).items())
     rnd = random.Random(1)
     reqs: list[bytes] = []
     for _ in range(n):
         if k == 1:
             path = f"/v1/users/{quote(rnd.choice(users), safe='')}/features"
-            reqs.append(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            reqs.append(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode())
         else:
             body = json.dumps({"user_ids": rnd.sample(users, k)}).encode()
             head = (
-                "POST /v1/features/batch HTTP/1.1\r\nHost: bench\r\n"
+                f"POST /v1/features/batch HTTP/1.1\r\nHost: bench\r\n{extra}"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             )
             reqs.append(head.encode() + body)

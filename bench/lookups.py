@@ -5,8 +5,11 @@
 - ``client_single``: ``FeatureClient.get`` of one user (every feature), open loop at
   ``rate_per_s`` (default 2,000/s) from a separate process (:mod:`bench.lookup_load`);
 - ``client_batch100``: ``FeatureClient.get_many`` of 100 users at ``batch_rate_per_s``;
-- ``http_single`` / ``http_batch100``: the same over HTTP against the service started here as a
-  uvicorn subprocess, from a separate load process (:mod:`bench.lookup_load`);
+- ``http_single`` / ``http_batch100``: the same over HTTP against the service started here
+  (``service_workers`` uvicorn processes, a teams file and an API key on every request, access log
+  on), from a separate load process (:mod:`bench.lookup_load`);
+- ``sweeps``: open-loop p50 / p99 against offered load for the client and the service, plotted
+  to ``bench/lookups_latency.png``;
 - ``redis_benchmark_get``: ``redis-benchmark -t get -c 1`` on the same Redis (one connection,
   closed loop): the floor of one round trip.
 
@@ -38,6 +41,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench.lookup_breakdown import breakdown
 from userpulse import redis_conn
 from userpulse.settings import REPO_ROOT, Settings
 
@@ -89,14 +93,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_service(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lookup.service"],
-        env={**env, "USERPULSE_SERVICE_PORT": str(port)},
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The service (its access log and errors into ``log``), once it answers ``/readyz``."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lookup.service"],
+            env={**env, "USERPULSE_SERVICE_PORT": str(port)},
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -107,8 +113,20 @@ def _start_service(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
                 break
             time.sleep(0.1)
     proc.kill()
-    err = proc.communicate()[1].decode(errors="replace")
-    raise RuntimeError(f"lookup service did not become ready: {err[-2000:]}")
+    proc.wait()
+    raise RuntimeError(f"lookup service did not become ready: {log.read_text()[-2000:]}")
+
+
+def _teams_file(folder: Path) -> tuple[Path, str]:
+    """A teams file with one team (every feature, batch, no quota) and that team's API key:
+    the service is measured with authentication on, as it is deployed."""
+    from lookup.service.teams import new_key
+
+    key, digest = new_key()
+    doc = {"teams": {"bench": {"api_key_sha256": [digest], "features": ["*"], "batch": True}}}
+    path = folder / "teams.json"
+    path.write_text(json.dumps(doc))
+    return path, key
 
 
 def redis_benchmark_get(settings: Settings, requests: int = 20_000) -> dict[str, Any]:
@@ -154,35 +172,8 @@ def redis_benchmark_get(settings: Settings, requests: int = 20_000) -> dict[str,
     }
 
 
-def breakdown(settings: Settings, users: Sequence[str], n: int = 1_000) -> dict[str, Any]:
-    """Where one single-user lookup's time goes, measured in this process (closed loop, ms):
-    the Redis round trip alone (the user's reads, one pipeline) and the merge alone
-    (:func:`lookup.merge.features_from_replies`, every feature) on the replies."""
-    from lookup.merge import features_from_replies, queue_reads
-    from userpulse.features import FEATURE_NAMES
-
-    r = redis_conn.connect(settings, "lookup")
-    rnd = random.Random(2)
-    names = list(FEATURE_NAMES)
-    now_ms = int(time.time() * 1000)
-    rtt: list[float] = []
-    merge: list[float] = []
-    for _ in range(n):
-        pipe = r.pipeline(transaction=False)
-        queue_reads(pipe, rnd.choice(list(users)))
-        t0 = time.perf_counter()
-        replies = pipe.execute()
-        t1 = time.perf_counter()
-        features_from_replies(names, now_ms, replies)
-        t2 = time.perf_counter()
-        rtt.append((t1 - t0) * 1000)
-        merge.append((t2 - t1) * 1000)
-
-    def pct(xs: list[float]) -> dict[str, float]:
-        xs.sort()
-        return {"p50_ms": round(xs[len(xs) // 2], 3), "p99_ms": round(xs[int(0.99 * len(xs))], 3)}
-
-    return {"features": len(names), "redis_round_trip": pct(rtt), "merge_one_user": pct(merge)}
+SWEEP_SINGLE_PER_S = (250, 500, 1_000, 2_000, 3_000)
+SWEEP_BATCH_PER_S = (10, 25, 50, 75)
 
 
 def run(
@@ -191,6 +182,9 @@ def run(
     duration_s: float = 10.0,
     rate_per_s: float = 2_000.0,
     batch_rate_per_s: float = 50.0,
+    service_workers: int = 2,
+    sweep_s: float = 3.0,
+    plot_path: Path | None = REPO_ROOT / "bench" / "lookups_latency.png",
 ) -> dict[str, Any]:
     """Measure the lookup scenarios (see module doc) against ``settings``' Redis.
 
@@ -200,18 +194,25 @@ def run(
         duration_s: seconds per scenario.
         rate_per_s: request rate of the single-user scenarios.
         batch_rate_per_s: request rate of the 100-user scenarios.
+        service_workers: uvicorn worker processes of the HTTP service (measured with a teams
+            file and an API key on every request, access log on).
+        sweep_s: seconds per offered load of the latency-vs-load sweep (0: no sweep).
+        plot_path: where the sweep's PNG goes (None: no plot).
 
     Returns:
         JSON-able dict: scenario -> open-loop figures at the rate {requests, errors,
         achieved_rate_per_s, p50_ms, p99_ms, max_ms, rate_per_s, users_per_request, saturated}
         with ``closed_loop`` (one request at a time: the latency of one lookup, same keys);
-        plus ``redis_benchmark_get``, ``targets_p99_ms``, ``meets_targets`` (open loop) and the
-        machine (cpus, 1-minute load average).
+        plus ``sweeps`` (scenario -> open-loop figures per offered load), ``redis_benchmark_get``,
+        ``breakdown_single``, ``targets_p99_ms``, ``meets_targets`` (open loop) and the machine
+        (cpus, 1-minute load average).
 
     Raises:
         ValueError: fewer than 100 users.
         RuntimeError: the service or a load process failed.
     """
+    import tempfile
+
     users = list(users)
     if len(users) < BATCH:
         raise ValueError(f"need at least {BATCH} users with features, got {len(users)}")
@@ -222,43 +223,76 @@ def run(
         "batch100": {"users": users, "batch": BATCH, "rate_per_s": batch_rate_per_s},
     }
 
-    def scenario(kind: str, shape: str, **extra: Any) -> dict[str, Any]:
-        job = {"kind": kind, **shapes[shape], **extra}
-        rate = job["rate_per_s"]
+    def open_loop(job: dict[str, Any], rate: float, seconds: float) -> dict[str, Any]:
         res = _load(
             env,
             {
                 **job,
+                "rate_per_s": rate,
                 "mode": "open",
-                "requests": int(rate * duration_s),
-                "max_wall_s": 2 * duration_s,
+                "requests": max(1, int(rate * seconds)),
+                "max_wall_s": 2 * seconds,
             },
         )
         res["saturated"] = (res["achieved_rate_per_s"] or 0) < 0.95 * rate
+        return res
+
+    def scenario(kind: str, shape: str, **extra: Any) -> dict[str, Any]:
+        job = {"kind": kind, **shapes[shape], **extra}
+        rate = job["rate_per_s"]
+        res = open_loop(job, rate, duration_s)
         closed_n = max(50, int(rate * duration_s / 10))
         res["closed_loop"] = _load(
             env, {**job, "mode": "closed", "requests": closed_n, "max_wall_s": duration_s}
         )
         return res
 
+    def sweep(kind: str, shape: str, rates: Sequence[int], **extra: Any) -> list[dict[str, Any]]:
+        job = {"kind": kind, **shapes[shape], **extra}
+        return [open_loop(job, r, sweep_s) for r in rates] if sweep_s > 0 else []
+
+    sweeps: dict[str, list[dict[str, Any]]] = {}
     out["client_single"] = scenario("client", "single")
     out["client_batch100"] = scenario("client", "batch100")
+    sweeps["client_single"] = sweep("client", "single", SWEEP_SINGLE_PER_S)
+    sweeps["client_batch100"] = sweep("client", "batch100", SWEEP_BATCH_PER_S)
     port = _free_port()
-    service = _start_service(env, port)
-    try:
-        http = {"port": port, "connections": 16}
-        out["http_single"] = scenario("http", "single", **http)
-        out["http_batch100"] = scenario("http", "batch100", **http)
-    finally:
-        service.terminate()
-        service.wait(10)
+    with tempfile.TemporaryDirectory(prefix="userpulse-bench-") as tmp:
+        teams, key = _teams_file(Path(tmp))
+        env_svc = {
+            **env,
+            "USERPULSE_SERVICE_WORKERS": str(service_workers),
+            "USERPULSE_SERVICE_TEAMS_FILE": str(teams),
+        }
+        log = REPO_ROOT / "bench" / "out" / "lookup-service.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        service = _start_service(env_svc, port, log)
+        try:
+            http = {"port": port, "connections": 16, "headers": {"Authorization": f"Bearer {key}"}}
+            out["http_single"] = scenario("http", "single", **http)
+            out["http_batch100"] = scenario("http", "batch100", **http)
+            sweeps["http_single"] = sweep("http", "single", SWEEP_SINGLE_PER_S, **http)
+            sweeps["http_batch100"] = sweep("http", "batch100", SWEEP_BATCH_PER_S, **http)
+        finally:
+            service.terminate()
+            service.wait(10)
+    out["service"] = {"workers": service_workers, "auth": "api key (teams file)", "log": str(log)}
+    out["sweeps"] = sweeps
     out["redis_benchmark_get"] = redis_benchmark_get(settings)
-    out["breakdown_single"] = breakdown(settings, users)
+    out["breakdown_single"] = breakdown(settings, users, BATCH)
     out["targets_p99_ms"] = TARGETS_P99_MS
     out["meets_targets"] = {
         k: out[k]["p99_ms"] is not None and out[k]["p99_ms"] <= v for k, v in TARGETS_P99_MS.items()
     }
     out["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    if plot_path is not None and sweep_s > 0:
+        from bench.lookup_plot import plot_latency
+
+        note = (
+            f"bench.lookups, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"{os.cpu_count()} cpus, 1-min load average {out['machine']['load_avg_1m']}"
+        )
+        out["plot"] = str(plot_latency(sweeps, TARGETS_P99_MS, plot_path, note))
     return out
 
 
@@ -270,9 +304,10 @@ def _user_keys(user_id: str) -> list[str]:
 
 def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[str]:
     """Write ``n_users`` users' features (30 events each over the last 10 min, event time =
-    now) with the job's writer as the job user, after deleting those users' keys (admin user,
-    exact keys, no pattern); returns their ids."""
-    from sinks.redis_writer import TileWriter
+    now) in the job's layout with :func:`sinks.seed.seed` as the job user, after deleting those
+    users' keys (admin user, exact keys, no pattern); returns their ids."""
+    from sinks.seed import UserState
+    from sinks.seed import seed as seed_users
     from userpulse.events import Event, EventType
     from userpulse.features import TILE_SIZES_MS
     from userpulse.profile import Profile, fold, revive
@@ -280,11 +315,11 @@ def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[
 
     rnd = random.Random(seed)
     now = int(time.time() * 1000)
-    w = TileWriter(redis_conn.connect(settings, "job"))
     users = [f"bench-user-{i}" for i in range(n_users)]
     admin = redis_conn.connect(settings, "admin")  # a previous run's users: start afresh
     for i in range(0, n_users, 500):
         admin.unlink(*(k for u in users[i : i + 500] for k in _user_keys(u)))
+    states: list[UserState] = []
     for u in users:
         tiles: dict[tuple[int, int], TileValue] = {}
         prof: Profile | None = None
@@ -300,14 +335,8 @@ def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[
                 add_event(tiles.setdefault((g, t // g), empty_tile()), e)
             prof = prof or revive(None, e)
             fold(prof, e, t - 5_000, settings.allowed_lateness_ms)
-            w.stage_last_seen(u, t)
-        for (g, k), v in tiles.items():
-            w.stage_tile(u, g, k, v)
-        if prof is not None:
-            w.stage_profile(u, prof)
-        if w.pending_users >= 200:
-            w.flush()
-    w.flush()
+        states.append(UserState(u, tiles, times[-1], prof))
+    seed_users(redis_conn.connect_writer(settings, "job"), states)
     return users
 
 
@@ -317,6 +346,8 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=1_000, help="users to write and look up")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     ap.add_argument("--rate", type=float, default=2_000.0, help="single-user requests/s")
+    ap.add_argument("--workers", type=int, default=2, help="HTTP service worker processes")
+    ap.add_argument("--sweep", type=float, default=3.0, help="seconds per sweep point (0: none)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out" / "lookups.json")
     args = ap.parse_args()
     settings = Settings()
@@ -325,7 +356,14 @@ def main() -> None:
     except Exception as e:
         sys.exit(f"Redis at {settings.redis_host}:{settings.redis_port}: {e}; run `userpulse up`")
     users = write_sample_users(settings, args.users)
-    result = run(settings, users, duration_s=args.duration, rate_per_s=args.rate)
+    result = run(
+        settings,
+        users,
+        duration_s=args.duration,
+        rate_per_s=args.rate,
+        service_workers=args.workers,
+        sweep_s=args.sweep,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
 
-from lookup.client import now_ms
+from lookup.client import now_ms, where_of
 from lookup.merge import FeatureResult, queue_reads
-from lookup.request import plan, store_error
+from lookup.request import STORE_ERRORS, plan, store_error
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
@@ -31,27 +32,39 @@ class AsyncFeatureClient:
 
     def __init__(
         self,
-        client: redis.asyncio.Redis,
+        client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
         clock_ms: Callable[[], int] = now_ms,
         max_users: int | None = None,
+        where: str | None = None,
     ) -> None:
         self._r = client
         self._clock_ms = clock_ms
         self._max_users = max_users
-        kwargs = client.connection_pool.connection_kwargs
-        self._where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        self._where = where or where_of(client)
 
     @classmethod
     def from_settings(cls, settings: Settings, max_connections: int = 64) -> AsyncFeatureClient:
-        """A client connected as the lookup ACL user (credentials and TLS from ``settings``).
+        """A client as the settings say: the lookup ACL user (credentials and TLS), a
+        ``redis.asyncio.RedisCluster`` when ``settings.redis_cluster`` is set (it reads the slot
+        map on first use), else one server; at most ``settings.lookup_max_batch_users`` users
+        per :meth:`get_many`. No I/O happens here.
+
+        Args:
+            max_connections: connection pool size (per node with a cluster).
 
         Raises:
             ValueError: an unusable password file (the message says what to do).
         """
-        return cls(
-            redis_conn.connect_async(settings, "lookup", max_connections=max_connections),
-            max_users=settings.lookup_max_batch_users,
-        )
+        where = f"{settings.redis_host}:{settings.redis_port}"
+        if settings.redis_cluster:
+            client: redis.asyncio.Redis | redis.asyncio.RedisCluster = (
+                redis_conn.connect_async_cluster(
+                    settings, "lookup", max_connections=max_connections
+                )
+            )
+        else:
+            client = redis_conn.connect_async(settings, "lookup", max_connections=max_connections)
+        return cls(client, max_users=settings.lookup_max_batch_users, where=where)
 
     def now_ms(self) -> int:
         """The client's clock: UTC epoch ms (the lookup time when ``as_of`` is None)."""
@@ -59,7 +72,7 @@ class AsyncFeatureClient:
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._r.aclose()  # type: ignore[attr-defined]  # redis>=5 (stubs lag)
+        await self._r.aclose()  # type: ignore[union-attr]  # redis>=5 (stubs lag)
 
     async def ping(self) -> None:
         """Check that Redis answers the lookup user.
@@ -68,8 +81,8 @@ class AsyncFeatureClient:
             lookup.errors.StoreUnavailable: it does not.
         """
         try:
-            await self._r.ping()
-        except redis.RedisError as e:
+            await self._r.ping()  # type: ignore[union-attr]  # the cluster has it (stubs lag)
+        except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
 
     async def get(
@@ -93,7 +106,7 @@ class AsyncFeatureClient:
             async with self._r.pipeline(transaction=False) as pipe:
                 for u in p.users:  # merge.queue_reads: tile hash + profile key
                     queue_reads(pipe, u)
-                replies = await pipe.execute()
-        except redis.RedisError as e:
+                replies = await pipe.execute(raise_on_error=False)
+        except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
-        return p.results(replies)
+        return p.results(replies, self._where)

@@ -15,11 +15,18 @@ import redis
 from redis.cluster import RedisCluster
 
 from lookup.merge import FeatureResult, Status, queue_reads
-from lookup.request import plan, store_error
+from lookup.request import STORE_ERRORS, plan, store_error
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
 __all__ = ["FeatureClient", "FeatureResult", "Status"]
+
+
+def where_of(client: object) -> str:
+    """``host:port`` of a redis-py client, for error messages (never credentials)."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", {})
+    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
 
 
 def now_ms() -> int:
@@ -42,27 +49,38 @@ class FeatureClient:
         client: redis.Redis | RedisCluster,
         clock_ms: Callable[[], int] = now_ms,
         max_users: int | None = None,
+        where: str | None = None,
     ) -> None:
         self._r = client
         self._clock_ms = clock_ms
         self._max_users = max_users
-        kw = getattr(client, "connection_pool", None)
-        kwargs = getattr(kw, "connection_kwargs", {})
-        self._where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        self._where = where or where_of(client)
 
     @classmethod
-    def from_settings(cls, settings: Settings, cluster: bool = False) -> FeatureClient:
-        """A client connected as the lookup ACL user (credentials and TLS from ``settings``).
+    def from_settings(cls, settings: Settings, cluster: bool | None = None) -> FeatureClient:
+        """A client as the settings say: the lookup ACL user (credentials and TLS), a
+        ``RedisCluster`` when ``settings.redis_cluster`` is set (discovered from
+        ``redis_host:redis_port``, any node), else one server; at most
+        ``settings.lookup_max_batch_users`` users per :meth:`get_many`.
 
         Args:
-            cluster: connect a ``RedisCluster`` (discovered from ``redis_host:redis_port``).
+            cluster: override ``settings.redis_cluster`` (None, the default: follow it).
 
         Raises:
             ValueError: an unusable password file (the message says what to do).
+            lookup.errors.StoreUnavailable: a cluster whose nodes do not answer.
         """
-        if cluster:
-            return cls(redis_conn.connect_cluster(settings, "lookup"))
-        return cls(redis_conn.connect(settings, "lookup"))
+        use_cluster = settings.redis_cluster if cluster is None else cluster
+        where = f"{settings.redis_host}:{settings.redis_port}"
+        try:
+            r = (
+                redis_conn.connect_cluster(settings, "lookup")
+                if use_cluster
+                else redis_conn.connect(settings, "lookup")
+            )
+        except STORE_ERRORS as e:  # a cluster reads its slot map at once
+            raise store_error(e, where) from None
+        return cls(r, max_users=settings.lookup_max_batch_users, where=where)
 
     @classmethod
     def from_url(cls, url: str) -> FeatureClient:
@@ -89,7 +107,8 @@ class FeatureClient:
         Raises:
             lookup.errors.InvalidUserId: a bad user id.
             lookup.errors.UnknownFeature: an unknown feature name (also a ValueError).
-            lookup.errors.StoreUnavailable: Redis unreachable, timed out or refused us.
+            lookup.errors.StoreUnavailable: Redis unreachable, timed out or refused us (an error
+                for the user's key alone, e.g. ``WRONGTYPE``, is the status ``STORE_ERROR``).
         """
         return self.get_many([user_id], features, as_of)[user_id]
 
@@ -102,7 +121,9 @@ class FeatureClient:
         """Features of many users in one pipelined round trip per node; arguments as :meth:`get`.
 
         Returns:
-            user id -> feature name -> result, for each distinct user id.
+            user id -> feature name -> result, for each distinct user id. A user whose key
+            Redis answered with an error, or whose stored value is not layout v1, has every
+            feature ``STORE_ERROR`` (``error`` names the key); the others are answered.
 
         Raises:
             lookup.errors.TooManyUsers: more distinct users than ``max_users``.
@@ -115,7 +136,7 @@ class FeatureClient:
             pipe = self._r.pipeline(transaction=False)
             for u in p.users:  # merge.queue_reads: tile hash + profile key
                 queue_reads(pipe, u)
-            replies = pipe.execute()
-        except redis.RedisError as e:
+            replies = pipe.execute(raise_on_error=False)
+        except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
-        return p.results(replies)
+        return p.results(replies, self._where)

@@ -9,57 +9,47 @@ answer exactly, is ``out_of_retention`` with no value: a lookup never returns a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
+from lookup.results import (
+    NOT_FOUND,
+    OUT_OF_RETENTION,
+    TILES,
+    FeatureResult,
+    Status,
+    StoredValueError,
+)
+from lookup.state import StoredUser, state_feature
+from lookup.tilecols import merge_columns, merge_segments
 from sinks import layout
-from userpulse import sketch
 from userpulse.features import (
-    AS_OF_RESOLUTION_MS,
     FEATURE_NAMES,
     FEATURES_BY_NAME,
-    LAST_K,
-    SESSION_GAP_MS,
     STATE_FEATURES_BY_NAME,
     TILE_AGGREGATES,
     Derived,
     StateFeature,
-    WindowFeature,
 )
-from userpulse.tiles import IDX_MAX_TIME, TileValue, empty_tile, merge_tiles, window_tiles
+from userpulse.tiles import IDX_MAX_TIME, window_tiles
 
+__all__ = [
+    "READS_PER_USER",
+    "FeatureResult",
+    "Status",
+    "StoredValueError",
+    "features_for",
+    "features_from_replies",
+    "features_many",
+    "queue_reads",
+    "store_error_results",
+    "validate",
+]
 _AGG_INDEX = {a.name: i for i, a in enumerate(TILE_AGGREGATES, start=1)}
-_DISTINCT = frozenset(a.name for a in TILE_AGGREGATES if a.kind == "distinct")
+_OUT, _NOT_FOUND, _TILES = OUT_OF_RETENTION, NOT_FOUND, TILES
 READS_PER_USER = 2
 """Commands :func:`queue_reads` queues per user (HGETALL of the tiles, GET of the profile)."""
-
-
-class Status(str, Enum):
-    """Status of one feature value."""
-
-    PRESENT = "present"
-    NOT_FOUND = "not_found"
-    OUT_OF_RETENTION = "out_of_retention"
-
-
-@dataclass(frozen=True)
-class FeatureResult:
-    """One feature of one user.
-
-    Attributes:
-        value: int, float, None, or for last-k features a list of
-            ``{"item_id": str, "event_time_ms": int}`` newest first; None unless PRESENT
-            (a PRESENT None means "no value as of t": empty max / mean, no current session).
-        status: PRESENT, NOT_FOUND (no data for the user) or OUT_OF_RETENTION.
-        newest_event_time_ms: newest event (any type) behind the value, UTC epoch ms, or None.
-    """
-
-    value: Any
-    status: Status
-    newest_event_time_ms: int | None
 
 
 def validate(features: Sequence[str] | None) -> list[str]:
@@ -81,178 +71,208 @@ def queue_reads(pipe: Any, user_id: str) -> None:
     pipe.get(layout.profile_key(user_id))
 
 
-def features_from_replies(names: list[str], t: int, replies: Sequence[Any]) -> dict[str, Any]:
+def store_error_results(
+    names: Sequence[str], user_id: str | None, which: str, err: BaseException
+) -> dict[str, FeatureResult]:
+    """Every feature of ``names`` as ``STORE_ERROR``, naming the user's key (``which`` is
+    ``"tiles"`` or ``"profile"``) and the error."""
+    if user_id is None:
+        key = "the user's tile hash" if which == "tiles" else "the user's profile key"
+    else:
+        key = layout.user_key(user_id) if which == "tiles" else layout.profile_key(user_id)
+    r = FeatureResult(None, Status.STORE_ERROR, None, f"{key}: {type(err).__name__}: {err}")
+    return dict.fromkeys(names, r)
+
+
+def features_from_replies(
+    names: Sequence[str], t: int, replies: Sequence[Any], user_id: str | None = None
+) -> dict[str, FeatureResult]:
     """Values of ``names`` as of ``t`` (UTC epoch ms) from one user's replies to
-    :func:`queue_reads` (in order). Returns ``{name: FeatureResult}``."""
-    return features_for(names, t, replies[0] or {}, replies[1])
+    :func:`queue_reads` (in order). Returns ``{name: FeatureResult}``.
+
+    A reply that is an exception (the pipeline ran with ``raise_on_error=False``: e.g.
+    ``WRONGTYPE`` because the key holds another type) or a stored value that is not layout v1
+    makes every feature of this user ``STORE_ERROR``, naming the key (``user_id`` gives the key
+    its name); other users of the same batch are not affected. Connection-level errors are the
+    caller's to raise (:func:`lookup.request.raise_if_unavailable`).
+    """
+    for which, reply in zip(("tiles", "profile"), replies, strict=True):
+        if isinstance(reply, Exception):
+            return store_error_results(names, user_id, which, reply)
+    try:
+        return features_for(names, t, replies[0] or {}, replies[1])
+    except StoredValueError as e:
+        return store_error_results(names, user_id, e.which, e)
 
 
-_OUT = FeatureResult(None, Status.OUT_OF_RETENTION, None)
+_new_result = tuple.__new__  # FeatureResult without the keyword-argument wrapper
+_PRESENT = Status.PRESENT
 
 
-class _User:
-    """One user's decoded stored state."""
+class _Plan(NamedTuple):
+    """What a list of feature names needs: windows (and their columns), and how to answer each."""
 
-    def __init__(self, h: dict[bytes, bytes], profile: bytes | str | None) -> None:
-        self.has_tiles = bool(h)
-        self.pruned: dict[int, int] = {}
-        self._h = h  # tile fields are looked up by name and decoded on demand: a lookup needs few
-        self.ls_field: int | None = None
-        self._index: dict[int, dict[int, bytes]] | None = None
-        for f, v in h.items():
-            if f[:2] == b"t:":
-                continue
-            kind, g, _ = layout.parse_field(f.decode())
-            if kind == "p":
-                self.pruned[g] = int(v)
-            else:
-                self.ls_field = int(v)
-        self.prof: dict[str, Any] | None = None
-        if profile is not None:
-            self.prof = json.loads(layout.decode_profile(profile)[1])
-        self._merged: dict[tuple[int, int], TileValue | None] = {}
+    windows: dict[tuple[int, int], frozenset[int]]  # (window_ms, tile_ms) -> columns
+    window_specs: list[tuple[str, tuple[int, int], int, int]]  # name, window, column, divisor
+    state_features: list[tuple[str, StateFeature]]
 
-    def tiles(self, g: int, first: int, last: int) -> list[TileValue]:
-        """Decoded tiles of size ``g`` with index in ``[first, last]``: by field name when the
-        hash is large next to the range (a heavy user), else from a one-pass index."""
-        h = self._h
-        if len(h) > 2 * (last - first + 1):
-            got = (h.get(layout.tile_field(g, k).encode()) for k in range(first, last + 1))
-            return [layout.decode_tile(v) for v in got if v is not None]
-        if self._index is None:
-            self._index = {}
-            for f, v in h.items():
-                if f[:2] == b"t:":
-                    _, tg, k = layout.parse_field(f.decode())
-                    self._index.setdefault(tg, {})[k] = v
-        return [
-            layout.decode_tile(v) for k, v in self._index.get(g, {}).items() if first <= k <= last
-        ]
 
-    def _indices(self, g: int) -> list[tuple[bytes, int]]:
-        prefix = layout.tile_field(g, 0).encode()[:-1]
-        return [(f, int(f[len(prefix) :])) for f in self._h if f.startswith(prefix)]
-
-    def newest_tile_index(self, g: int) -> int | None:
-        """Largest stored tile index of size ``g``."""
-        return max((k for _, k in self._indices(g)), default=None)
-
-    def merged(self, t: int, window_ms: int, g: int) -> TileValue | None:
-        """Merged tiles of the window as of t, or None when not answerable exactly."""
-        key = (window_ms, g)
-        if key in self._merged:
-            return self._merged[key]
-        first, last = window_tiles(t, window_ms, g)
-        out: TileValue | None
-        if not self.has_tiles:
-            fs, ls = (self.prof or {}).get("fs"), (self.prof or {}).get("ls")
-            overlaps = fs is not None and ls is not None and fs < (last + 1) * g and ls >= first * g
-            out = None if overlaps else empty_tile()
-        elif first <= self.pruned.get(g, first - 1):
-            out = None
+@lru_cache(maxsize=256)
+def _plan(names: tuple[str, ...]) -> _Plan:
+    cols: dict[tuple[int, int], set[int]] = {}
+    specs: list[tuple[str, tuple[int, int], int, int]] = []
+    sf: list[tuple[str, StateFeature]] = []
+    for n in names:
+        f = FEATURES_BY_NAME.get(n)
+        if f is None:
+            sf.append((n, STATE_FEATURES_BY_NAME[n]))
+            continue
+        a, wk = f.aggregate, (f.window.window_ms, f.window.tile_ms)
+        need = cols.setdefault(wk, {IDX_MAX_TIME})
+        if isinstance(a, Derived):
+            num, den = _AGG_INDEX[a.numerator], _AGG_INDEX[a.denominator]
         else:
-            out = merge_tiles(self.tiles(g, first, last))
-        self._merged[key] = out
-        return out
+            num, den = _AGG_INDEX[a.name], 0
+        need.update((num, den) if den else (num,))
+        specs.append((n, wk, num, den))
+    return _Plan({k: frozenset(v) for k, v in cols.items()}, specs, sf)
 
 
 def features_for(
-    names: list[str], t: int, h: dict[bytes, bytes], profile: bytes | str | None = None
+    names: Sequence[str], t: int, h: dict[bytes, bytes], profile: bytes | str | None = None
 ) -> dict[str, FeatureResult]:
     """Values of ``names`` as of ``t`` (UTC epoch ms) from the user's tile hash (HGETALL reply)
-    and profile value (GET reply). Both empty means no data: every feature is NOT_FOUND."""
-    if not h and profile is None:
-        return {n: FeatureResult(None, Status.NOT_FOUND, None) for n in names}
-    u = _User(h, profile)
-    out: dict[str, FeatureResult] = {}
-    for n in names:
-        wf = FEATURES_BY_NAME.get(n)
-        out[n] = _window(wf, t, u) if wf is not None else _state(STATE_FEATURES_BY_NAME[n], t, u)
+    and profile value (GET reply). Both empty means no data: every feature is NOT_FOUND.
+
+    Only the windows (and within them the tile columns) that ``names`` need are merged.
+
+    Raises:
+        StoredValueError: a stored value is not layout v1 (the message says what).
+    """
+    got = features_many(names, t, [(h, profile)])[0]
+    if isinstance(got, StoredValueError):
+        raise got
+    return got
+
+
+def features_many(
+    names: Sequence[str], t: int, stored: Sequence[tuple[dict[bytes, bytes], bytes | str | None]]
+) -> list[dict[str, FeatureResult] | StoredValueError]:
+    """:func:`features_for` of many users as of the same ``t``, merged window by window over the
+    whole batch (:func:`lookup.tilecols.merge_segments`): one pass per column for all users.
+
+    Args:
+        names: feature names (validated).
+        t: lookup time, UTC epoch ms.
+        stored: per user, its tile hash and profile value (``(HGETALL reply, GET reply)``).
+
+    Returns:
+        Per user, in order, its results, or the :class:`StoredValueError` of a user whose stored
+        values are not layout v1 (the other users are answered).
+    """
+    plan = _plan(tuple(names))
+    if len(stored) == 1:
+        return [_one(plan, names, t, *stored[0])]
+    users: list[StoredUser | None] = []
+    bad: dict[int, StoredValueError] = {}
+    for i, (h, profile) in enumerate(stored):
+        if not h and profile is None:
+            users.append(None)
+            continue
+        try:
+            users.append(StoredUser(h, profile))
+        except StoredValueError as e:
+            users.append(None)
+            bad[i] = e
+    merged: list[dict[tuple[int, int], dict[int, Any] | None]] = [{} for _ in stored]
+    for (w, g), cols in plan.windows.items():
+        first, last = window_tiles(t, w, g)
+        todo: list[int] = []
+        segs: list[list[bytes]] = []
+        for i, u in enumerate(users):
+            if u is None:
+                continue
+            try:
+                m, vals = u.window_plan(t, w, g, first, last, cols)
+            except StoredValueError as e:
+                bad[i], users[i] = e, None
+                continue
+            if vals is None:
+                merged[i][(w, g)] = m
+            else:
+                todo.append(i)
+                segs.append(vals)
+        try:
+            cols_of = merge_segments(segs, cols)
+        except (ValueError, TypeError):  # someone's tiles are not v1: find whose, keep the rest
+            cols_of = []
+            for i, vals in zip(todo, segs, strict=True):
+                try:
+                    cols_of.append(merge_columns(vals, cols))
+                except (ValueError, TypeError) as e:
+                    bad[i], users[i] = StoredValueError(_TILES, str(e)), None
+                    cols_of.append({})
+        for i, m in zip(todo, cols_of, strict=True):
+            merged[i][(w, g)] = m
+    out: list[dict[str, FeatureResult] | StoredValueError] = []
+    for i, u in enumerate(users):
+        if i in bad:
+            out.append(bad[i])
+        elif u is None:
+            out.append(dict.fromkeys(names, _NOT_FOUND))
+        else:
+            try:
+                out.append(_answer(plan, names, t, u, merged[i]))
+            except StoredValueError as e:
+                out.append(e)
     return out
 
 
-def _window(f: WindowFeature, t: int, u: _User) -> FeatureResult:
-    m = u.merged(t, f.window.window_ms, f.window.tile_ms)
-    if m is None:
-        return _OUT
-    mt = m[IDX_MAX_TIME]
-    newest = None if mt is None else int(mt)
-    a = f.aggregate
-    if isinstance(a, Derived):
-        den = m[_AGG_INDEX[a.denominator]]
-        value = m[_AGG_INDEX[a.numerator]] / den if den else None
-    elif a.name in _DISTINCT:
-        value = sketch.estimate(m[_AGG_INDEX[a.name]])
-    else:
-        value = m[_AGG_INDEX[a.name]]
-    return FeatureResult(value, Status.PRESENT, newest)
+def _one(
+    plan: _Plan, names: Sequence[str], t: int, h: dict[bytes, bytes], profile: bytes | str | None
+) -> dict[str, FeatureResult] | StoredValueError:
+    """:func:`features_many` of one user, without the batch bookkeeping."""
+    if not h and profile is None:
+        return dict.fromkeys(names, _NOT_FOUND)
+    try:
+        u = StoredUser(h, profile)
+        merged: dict[tuple[int, int], dict[int, Any] | None] = {}
+        for (w, g), cols in plan.windows.items():
+            first, last = window_tiles(t, w, g)
+            m, vals = u.window_plan(t, w, g, first, last, cols)
+            if vals is not None:
+                try:
+                    m = merge_columns(vals, cols)
+                except (ValueError, TypeError) as e:
+                    raise StoredValueError(_TILES, str(e)) from None
+            merged[(w, g)] = m
+        return _answer(plan, names, t, u, merged)
+    except StoredValueError as e:
+        return e
 
 
-def _last_seen_from_tiles(t: int, u: _User) -> FeatureResult:
-    """Newest event time before the end of t's second, from the retained 1 s tiles."""
-    g = AS_OF_RESOLUTION_MS
-    last = t // g
-    if not u.has_tiles or last <= u.pruned.get(g, last - 1):
-        return _OUT
-    first = u.pruned.get(g, -1) + 1
-    cands = [int(v[IDX_MAX_TIME]) for v in u.tiles(g, first, last) if v[IDX_MAX_TIME]]
-    if cands:
-        best = max(cands)
-        return FeatureResult(best, Status.PRESENT, best)
-    if u.pruned.get(g) is None and (u.prof is None or (u.prof.get("fs") or 0) >= last * g):
-        return FeatureResult(None, Status.PRESENT, None)  # nothing pruned: no event up to t
-    return _OUT
-
-
-def _state(f: StateFeature, t: int, u: _User) -> FeatureResult:
-    end = (t // AS_OF_RESOLUTION_MS + 1) * AS_OF_RESOLUTION_MS
-    p = u.prof
-    if p is None:  # tiles without a profile (written before profiles existed)
-        if f.kind == "last_seen":
-            if u.ls_field is not None and u.ls_field < end:
-                return FeatureResult(u.ls_field, Status.PRESENT, u.ls_field)
-            return _last_seen_from_tiles(t, u)
-        return FeatureResult(None, Status.NOT_FOUND, None)
-    fs, ls = p.get("fs"), p.get("ls")
-    if fs is None or fs >= end:  # no event as of t
-        empty: Any = 0 if f.kind == "lifetime_count" else [] if f.kind == "last_k" else None
-        return FeatureResult(empty, Status.PRESENT, None)
-    known_all = ls is not None and ls < end
-    newest = ls if known_all else None
-    kind, typ = f.kind, (f.event_type.value if f.event_type else "")
-    if kind == "first_seen":
-        return FeatureResult(fs, Status.PRESENT, fs)
-    if kind == "last_seen":
-        return FeatureResult(ls, Status.PRESENT, ls) if known_all else _last_seen_from_tiles(t, u)
-    if kind == "lifetime_count":
-        total = int((p.get("c") or {}).get(typ, 0))
-        if known_all:
-            return FeatureResult(total, Status.PRESENT, newest)
-        return _lifetime_before(total, f, t, u)
-    if kind == "last_k":
-        lst = (p.get("k") or {}).get(typ, [])
-        kept = [x for x in lst if x[0] < end]
-        if len(kept) < len(lst) and len(lst) >= LAST_K:
-            return _OUT  # older entries than the stored k are unknown
-        value = [{"item_id": x[2], "event_time_ms": x[0]} for x in kept]
-        return FeatureResult(value, Status.PRESENT, kept[0][0] if kept else None)
-    if not known_all:
-        return _OUT
-    s = p.get("s")
-    if not s or max(0, t - s[1]) >= SESSION_GAP_MS:
-        return FeatureResult(None, Status.PRESENT, newest)
-    value = s[0] if kind == "session_start" else s[2] if kind == "session_events" else s[1] - s[0]
-    return FeatureResult(value, Status.PRESENT, newest)
-
-
-def _lifetime_before(total: int, f: StateFeature, t: int, u: _User) -> FeatureResult:
-    """Lifetime count as of t: total minus the events in retained 1 s tiles after t's second."""
-    g = AS_OF_RESOLUTION_MS
-    first_after = t // g + 1
-    if not u.has_tiles or u.pruned.get(g, -1) >= first_after:
-        return _OUT
-    idx = _AGG_INDEX[f"count_{(f.event_type.value if f.event_type else '').lower()}"]
-    top = u.newest_tile_index(g)
-    after = 0 if top is None else sum(int(v[idx] or 0) for v in u.tiles(g, first_after, top))
-    seen = _last_seen_from_tiles(t, u)
-    return FeatureResult(total - after, Status.PRESENT, seen.value if seen.value else None)
+def _answer(
+    plan: _Plan,
+    names: Sequence[str],
+    t: int,
+    u: StoredUser,
+    merged: dict[tuple[int, int], dict[int, Any] | None],
+) -> dict[str, FeatureResult]:
+    res: dict[str, FeatureResult] = {}
+    new, result, present, out, newest_col = _new_result, FeatureResult, _PRESENT, _OUT, IDX_MAX_TIME
+    for n, wk, num, den in plan.window_specs:  # the hot loop: locals only
+        m = merged[wk]
+        if m is None:
+            res[n] = out
+            continue
+        if den:
+            d = m[den]
+            v = m[num] / d if d else None
+        else:  # distinct columns are merged straight into their estimate
+            v = m[num]
+        res[n] = new(result, (v, present, m[newest_col], None))
+    for n, sf in plan.state_features:
+        res[n] = state_feature(sf, t, u)
+    if plan.window_specs and plan.state_features:
+        return {n: res[n] for n in names}  # the caller's order
+    return res

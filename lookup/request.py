@@ -16,7 +16,14 @@ from typing import Any
 import redis
 
 from lookup.errors import InvalidUserId, StoreUnavailable, TooManyUsers, UnknownFeature
-from lookup.merge import READS_PER_USER, FeatureResult, features_from_replies, validate
+from lookup.merge import (
+    READS_PER_USER,
+    FeatureResult,
+    StoredValueError,
+    features_many,
+    store_error_results,
+    validate,
+)
 
 MAX_USER_ID_BYTES = 128  # design section 3: 1..128 bytes UTF-8
 
@@ -53,16 +60,43 @@ class LookupPlan:
     names: list[str]
     as_of_ms: int
 
-    def results(self, replies: Sequence[Any]) -> dict[str, dict[str, FeatureResult]]:
+    def results(
+        self, replies: Sequence[Any], where: str = "?"
+    ) -> dict[str, dict[str, FeatureResult]]:
         """user id -> feature name -> result, from the replies to
-        :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order)."""
+        :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order), sent
+        with ``raise_on_error=False``.
+
+        A reply that is a Redis error for one key (``WRONGTYPE``, ...) makes that user's
+        features ``STORE_ERROR`` naming the key; the other users are answered.
+
+        Raises:
+            StoreUnavailable: a reply says Redis itself could not be reached, timed out, or
+                refused the lookup user (see :func:`raise_if_unavailable`).
+        """
         n = READS_PER_USER
         if len(replies) != n * len(self.users):
             raise ValueError(f"{len(replies)} replies for {len(self.users)} users")
-        return {
-            u: features_from_replies(self.names, self.as_of_ms, replies[i * n : (i + 1) * n])
-            for i, u in enumerate(self.users)
-        }
+        raise_if_unavailable(replies, where)
+        stored: list[tuple[Any, Any]] = []
+        failed: dict[int, tuple[str, BaseException]] = {}
+        for i in range(len(self.users)):
+            h, p = replies[i * n], replies[i * n + 1]
+            if isinstance(h, Exception) or isinstance(p, Exception):
+                which, err = ("tiles", h) if isinstance(h, Exception) else ("profile", p)
+                failed[i] = (which, err)
+                h, p = {}, None
+            stored.append((h or {}, p))
+        got = features_many(self.names, self.as_of_ms, stored)
+        out: dict[str, dict[str, FeatureResult]] = {}
+        for i, (u, r) in enumerate(zip(self.users, got, strict=True)):
+            if i in failed:
+                out[u] = store_error_results(self.names, u, *failed[i])
+            elif isinstance(r, StoredValueError):
+                out[u] = store_error_results(self.names, u, r.which, r)
+            else:
+                out[u] = r
+        return out
 
 
 def plan(
@@ -96,7 +130,35 @@ def plan(
     return LookupPlan(users, names, int(as_of_ms))
 
 
-def store_error(e: redis.RedisError, where: str) -> StoreUnavailable:
+STORE_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
+"""What a Redis call can raise (a cluster client that finds no node raises the second)."""
+_UNAVAILABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.AuthenticationError,
+    redis.exceptions.NoPermissionError,
+    redis.exceptions.ClusterError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MovedError,
+    redis.exceptions.AskError,
+)
+
+
+def raise_if_unavailable(replies: Sequence[Any], where: str) -> None:
+    """Raise :class:`StoreUnavailable` when a pipeline reply says the store itself failed
+    (connection, timeout, credentials, a lookup command denied, cluster down or a redirection
+    left unresolved); per-key errors (``WRONGTYPE``, ...) are left to the caller."""
+    for r in replies:
+        if isinstance(r, _UNAVAILABLE) or (
+            isinstance(r, redis.RedisError) and "WRONGPASS" in str(r)
+        ):
+            raise store_error(r, where)
+
+
+def store_error(e: Exception, where: str) -> StoreUnavailable:
     """A :class:`StoreUnavailable` for a Redis error, with a message that says what to check.
 
     ``where`` is ``host:port``. Never includes credentials.
@@ -117,8 +179,11 @@ def result_json(r: FeatureResult) -> dict[str, Any]:
     The value is passed through as the merge returned it (int, float, None, or a list of
     ``{"item_id", "event_time_ms"}`` dicts).
     """
-    return {
+    out = {
         "value": r.value,
         "status": r.status.value,
         "newest_event_time_ms": r.newest_event_time_ms,
     }
+    if r.error is not None:
+        out["error"] = r.error
+    return out

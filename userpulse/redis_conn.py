@@ -29,6 +29,7 @@ __all__ = [
     "client_kwargs",
     "connect",
     "connect_async",
+    "connect_async_cluster",
     "connect_cluster",
     "connect_writer",
 ]
@@ -102,6 +103,23 @@ def connect_async(
     )
 
 
+def connect_async_cluster(
+    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+) -> redis.asyncio.RedisCluster:
+    """A ``redis.asyncio.RedisCluster`` for ``role``, discovering the cluster from
+    ``redis_host:redis_port`` (any node) on first use; same settings as :func:`connect`.
+
+    Args:
+        max_connections: connection pool size per node.
+
+    Raises:
+        ValueError: an unknown role or an unusable password file.
+    """
+    kw = client_kwargs(settings, role, timeout_s)
+    kw.pop("db")  # a cluster has database 0 only
+    return redis.asyncio.RedisCluster(**kw, max_connections=max_connections)
+
+
 def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = None) -> RedisCluster:
     """A ``redis.cluster.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node). Its pipelines send one batch per node.
@@ -119,7 +137,7 @@ def connect_writer(
 ) -> redis.Redis | RedisCluster:
     """The client ``settings`` ask for: a ``RedisCluster`` (:func:`connect_cluster`) when
     ``settings.redis_cluster`` is set, else a ``redis.Redis`` (:func:`connect`). What the job
-    hands to :class:`sinks.redis_writer.TileWriter`, which accepts either.
+    hands to :func:`sinks.seed.seed` (tests and benchmarks writing as the job user).
 
     With a cluster, the slot map is read at once (CLUSTER SLOTS on ``redis_host:redis_port``);
     a single server is not contacted before the first command.

@@ -7,19 +7,23 @@ Endpoints (OpenAPI description checked in at ``docs/openapi.json``; docs in ``do
 - ``GET  /v1/features``  the feature catalogue
 - ``GET  /healthz`` (process alive), ``GET /readyz`` (Redis answers), ``GET /metrics``
 
-Errors are ``{"error": {"code", "message", "details"}}`` with 400 (unknown feature), 422 (bad user
-id, too many users, malformed request), 404/405, 503 (Redis unavailable) or 500. Lookups go through
+Errors are ``{"error": {"code", "message", "details"}}`` with 400 (unknown feature), 401 (no or
+unknown API key), 403 (a feature or batch the team may not read), 422 (bad user id, too many
+users, malformed request), 429 (team over its quota, with ``Retry-After``), 404/405, 503 (Redis
+unavailable) or 500. Who may read what: :mod:`lookup.service.guard`. Lookups go through
 :class:`lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only ever
 turned into its key by :func:`sinks.layout.user_key`, never into a pattern.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -39,7 +43,7 @@ from lookup.errors import (
     UnknownFeature,
 )
 from lookup.merge import FeatureResult
-from lookup.request import result_json
+from lookup.service.guard import ANONYMOUS, Denied, Guard, GuardMiddleware, denied_body
 from lookup.service.metrics import ServiceMetrics
 from lookup.service.models import (
     MAX_AS_OF_MS,
@@ -72,13 +76,19 @@ class _UserIdConvertor(Convertor[str]):
 register_url_convertor("userid", _UserIdConvertor())
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Unknown feature"},
+    401: {"model": ErrorBody, "description": "No or unknown API key (with a teams file)"},
+    403: {"model": ErrorBody, "description": "A feature or batch the team may not read"},
     422: {"model": ErrorBody, "description": "Invalid user id, too many users or bad request"},
+    429: {"model": ErrorBody, "description": "The team is over its quota; see Retry-After"},
     503: {"model": ErrorBody, "description": "Redis unavailable"},
 }
+_dumps: Callable[[Any], bytes | str] = lambda body: json.dumps(body, separators=(",", ":"))  # noqa: E731
+with contextlib.suppress(ImportError):  # the service extra's orjson (C): same JSON text, faster
+    from orjson import dumps as _dumps
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
+    return Response(_dumps(body), status, media_type="application/json")
 
 
 def _error(
@@ -124,27 +134,36 @@ def _raw_user_id(request: Request, decoded: str) -> str:
         raise InvalidUserId("user id is not valid UTF-8") from None
 
 
-def _features_json(
-    res: dict[str, FeatureResult], metrics: ServiceMetrics
-) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, r in res.items():
-        out[name] = result_json(r)
-        metrics.feature_statuses.labels(r.status.value).inc()
-    return out
+_STATUS_OF = itemgetter(1)
+
+
+def _features_json(res: dict[str, FeatureResult], statuses: Counter[Any]) -> dict[str, Any]:
+    """Feature name -> ``{"value", "status", "newest_event_time_ms"[, "error"]}``; counts the
+    statuses into ``statuses``. The status stays the ``Status`` member (a ``str``): orjson and
+    json write its value."""
+    statuses.update(map(_STATUS_OF, res.values()))
+    return {
+        name: {"value": r[0], "status": r[1], "newest_event_time_ms": r[2]}
+        if r[3] is None
+        else {"value": r[0], "status": r[1], "newest_event_time_ms": r[2], "error": r[3]}
+        for name, r in res.items()
+    }
 
 
 def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> FastAPI:
-    """The ASGI app.
+    """The ASGI app (wrapped in :class:`lookup.service.guard.GuardMiddleware`).
 
     Args:
-        settings: Redis connection (lookup ACL user, TLS) and ``lookup_max_batch_users``.
+        settings: Redis connection (lookup ACL user, TLS, cluster), ``lookup_max_batch_users``,
+            the teams file and ``service_workers`` (quota shares), ``service_access_log``.
         client: an already built client (tests); default one from ``settings`` at start-up.
 
     Raises:
-        ValueError: at start-up, an unusable Redis password file.
+        ValueError: at start-up, an unusable Redis password file; here, a teams file that
+            cannot be read or parsed.
     """
     metrics = ServiceMetrics()
+    guard = Guard(settings, metrics)
     state: dict[str, AsyncFeatureClient] = {}
 
     @asynccontextmanager
@@ -160,15 +179,33 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
         title="userpulse feature lookups",
         version=__version__,
         description="Per-user engagement features as of a time, each with a status and the "
-        "time of the newest event behind it. See docs/lookup.md.",
+        "time of the newest event behind it. With a teams file, every /v1 request needs a "
+        "team's API key (Authorization: Bearer <key>). See docs/lookup.md.",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
     )
+    app.add_middleware(
+        GuardMiddleware,  # type: ignore[arg-type]  # a plain ASGI middleware
+        guard=guard,
+        metrics=metrics,
+        log_access=settings.service_access_log,
+    )
 
-    def observe(endpoint: str, code: int, t0: float) -> None:
-        metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - t0)
-        metrics.requests.labels(endpoint, str(code)).inc()
+    def team_of(request: Request) -> Any:
+        return request.scope.get("state", {}).get("team", ANONYMOUS)
+
+    def count(request: Request, statuses: Counter[Any]) -> None:
+        team = team_of(request).name
+        for st, n in statuses.items():
+            metrics.feature_statuses.labels(st.value, team).inc(n)
+
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied) -> Response:
+        metrics.rejected.labels(team_of(request).name, exc.code).inc()
+        resp = Response(denied_body(exc), exc.status, media_type="application/json")
+        resp.headers.update(exc.headers)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -176,7 +213,6 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
             for e in exc.errors()
         ]
-        metrics.requests.labels("invalid", "422").inc()
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         message = f"{'.'.join(first['loc'])}: {first['msg']}"
         return _error(422, "invalid_request", message, details)
@@ -188,7 +224,6 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
-        metrics.requests.labels("internal", "500").inc()
         return _error(500, "internal", f"internal error: {type(exc).__name__}")
 
     @app.get(
@@ -208,19 +243,20 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
             default=None, ge=0, le=MAX_AS_OF_MS, description="Lookup time, UTC epoch ms."
         ),
     ) -> Response:
-        t0 = time.perf_counter()
+        names = None if features is None else features.split(",")
+        request.scope["state"]["users"] = 1
+        request.scope["state"]["features"] = len(FEATURE_NAMES) if names is None else len(names)
+        Guard.authorize(team_of(request), names, None)
         try:
             uid = _raw_user_id(request, user_id)
-            names = None if features is None else features.split(",")
             c = state["client"]
             t = c.now_ms() if as_of_ms is None else as_of_ms
             res = await c.get(uid, names, t)
         except FeatureLookupError as e:
-            resp = _lookup_error(e)
-            observe("single", resp.status_code, t0)
-            return resp
-        body = {"user_id": uid, "as_of_ms": t, "features": _features_json(res, metrics)}
-        observe("single", 200, t0)
+            return _lookup_error(e)
+        statuses: Counter[Any] = Counter()
+        body = {"user_id": uid, "as_of_ms": t, "features": _features_json(res, statuses)}
+        count(request, statuses)
         return _json(body)
 
     @app.post(
@@ -230,19 +266,23 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
         summary=f"Features of up to {settings.lookup_max_batch_users} users in one request",
         operation_id="batch_features",
     )
-    async def batch_features(req: BatchRequest) -> Response:
-        t0 = time.perf_counter()
+    async def batch_features(request: Request, req: BatchRequest) -> Response:
+        n_users = len(set(req.user_ids))
+        request.scope["state"]["users"] = n_users
+        request.scope["state"]["features"] = (
+            len(FEATURE_NAMES) if req.features is None else len(req.features)
+        )
+        Guard.authorize(team_of(request), req.features, n_users)
         c = state["client"]
         t = c.now_ms() if req.as_of_ms is None else req.as_of_ms
         try:
             res = await c.get_many(req.user_ids, req.features, t)
         except FeatureLookupError as e:
-            resp = _lookup_error(e)
-            observe("batch", resp.status_code, t0)
-            return resp
+            return _lookup_error(e)
         metrics.batch_users.observe(len(res))
-        users = {u: _features_json(f, metrics) for u, f in res.items()}
-        observe("batch", 200, t0)
+        statuses: Counter[Any] = Counter()
+        users = {u: _features_json(f, statuses) for u, f in res.items()}
+        count(request, statuses)
         return _json({"as_of_ms": t, "users": users})
 
     @app.get("/v1/features", response_model=FeatureNames, summary="The feature catalogue")

@@ -1,6 +1,8 @@
 """Prometheus metrics of the HTTP lookup service (design section 8), one registry per app.
 
 Names carry their units (Prometheus "Metric and label naming": base unit seconds, ``_total``).
+Every request metric carries the caller's ``team`` (``anonymous`` without a teams file,
+``unknown`` before authentication); no label ever holds a user id or a key.
 """
 
 from __future__ import annotations
@@ -40,25 +42,38 @@ class ServiceMetrics:
         self.request_seconds = Histogram(
             "userpulse_lookup_request_duration_seconds",
             "Time to answer a lookup request (validation, Redis round trip, merge, encoding)",
-            ["endpoint"],
+            ["endpoint", "team"],
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
         self.requests = Counter(
             "userpulse_lookup_requests_total",
-            "Lookup requests by endpoint and HTTP status code",
-            ["endpoint", "code"],
+            "Requests by endpoint, HTTP status code and team",
+            ["endpoint", "code", "team"],
             registry=r,
         )
         self.feature_statuses = Counter(
             "userpulse_lookup_feature_status_total",
-            "Feature values returned, by status (present, not_found, out_of_retention, ...)",
-            ["status"],
+            "Feature values returned, by status (present, not_found, out_of_retention, "
+            "store_error) and team",
+            ["status", "team"],
             registry=r,
         )
         self.batch_users = Histogram(
             "userpulse_lookup_batch_users",
             "Distinct users per batch lookup",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=r,
+        )
+        self.rejected = Counter(
+            "userpulse_lookup_rejected_total",
+            "Requests refused by team and reason (unauthenticated, quota_exceeded, forbidden, "
+            "forbidden_feature)",
+            ["team", "reason"],
+            registry=r,
+        )
+        self.teams_reload_errors = Counter(
+            "userpulse_lookup_teams_reload_errors_total",
+            "Changed teams files that did not parse (the previous teams stay in force)",
             registry=r,
         )

@@ -29,11 +29,16 @@ class FeatureValue(BaseModel):
         "null as well)."
     )
     status: Status = Field(
-        description="present, not_found (no data for the user), or "
-        "out_of_retention (the window's tiles were pruned)"
+        description="present, not_found (no data for the user), out_of_retention (the "
+        "window's tiles were pruned), or store_error (Redis answered an error for this user's "
+        "key, or its stored value is not layout v1: see error; the other users are answered)"
     )
     newest_event_time_ms: int | None = Field(
         description="UTC epoch ms of the newest event behind the value, or null."
+    )
+    error: str | None = Field(
+        default=None,
+        description="With store_error only: the key and the error (e.g. WRONGTYPE).",
     )
 
 
@@ -87,7 +92,8 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(
         description="unknown_feature, invalid_user_id, too_many_users, invalid_request, "
-        "not_found, method_not_allowed, store_unavailable or internal"
+        "unauthenticated, forbidden, forbidden_feature, quota_exceeded, not_found, "
+        "method_not_allowed, store_unavailable or internal"
     )
     message: str
     details: list[dict[str, object]] | None = None

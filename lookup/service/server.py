@@ -21,33 +21,86 @@ def openapi_json(settings: Settings | None = None) -> str:
     return json.dumps(openapi_document(settings), indent=2, sort_keys=True) + "\n"
 
 
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "userpulse": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+"""Logging in each worker: warnings of uvicorn, INFO of ``userpulse.*`` (the access log and
+teams-file reloads) on stderr. uvicorn's own access log stays off: its lines carry the path, and
+the path carries the user id."""
+
+
+def app_from_env() -> Any:
+    """The app with settings from the environment: the factory each uvicorn worker calls when
+    ``service_workers`` > 1."""
+    from lookup.service.app import create_app
+
+    return create_app(Settings())
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the service in this process until interrupted (uvicorn; uvloop/httptools if present).
+    """Run the service until interrupted (uvicorn; uvloop/httptools if present).
+
+    With ``settings.service_workers`` > 1, uvicorn starts that many worker processes, each
+    building its settings from the environment (:func:`app_from_env`), on one shared socket.
+    With ``service_tls_cert_file`` the listener is HTTPS only; with
+    ``service_tls_client_ca_file`` a client must present a certificate that CA signed.
 
     Args:
         host: bind address; default ``settings.service_host``.
         port: TCP port; default ``settings.service_port``.
 
     Raises:
-        ValueError: an unusable Redis password file (at start-up).
+        ValueError: an unusable Redis password file or teams file (at start-up).
     """
+    import ssl
+
     import uvicorn
 
     from lookup.service.app import create_app
     from userpulse import redis_conn
 
     redis_conn.client_kwargs(settings, "lookup")  # a bad password file fails here, in one line
+    app = create_app(settings)  # a bad teams file too
 
     def have(mod: str) -> bool:
         return importlib.util.find_spec(mod) is not None
 
+    tls: dict[str, Any] = {}
+    if settings.service_tls_cert_file is not None:
+        tls = {
+            "ssl_certfile": str(settings.service_tls_cert_file),
+            "ssl_keyfile": str(settings.service_tls_key_file),
+        }
+        if settings.service_tls_client_ca_file is not None:
+            tls["ssl_ca_certs"] = str(settings.service_tls_client_ca_file)
+            tls["ssl_cert_reqs"] = ssl.CERT_REQUIRED
+    workers = settings.service_workers
     uvicorn.run(
-        create_app(settings),
+        "lookup.service.server:app_from_env" if workers > 1 else app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host or settings.service_host,
         port=port or settings.service_port,
         loop="uvloop" if have("uvloop") else "asyncio",
         http="httptools" if have("httptools") else "h11",
-        log_level="warning",
+        log_config=LOG_CONFIG,
         access_log=False,
         server_header=False,
+        **tls,
     )

@@ -1,18 +1,51 @@
-"""Helpers of the lookup tests: write users' features the way the job does, as the job user."""
+"""Helpers of the lookup tests: write users' features in the job's layout, as the job user
+(:mod:`sinks.seed`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
 
-from sinks.redis_writer import TileWriter
+from sinks.seed import UserState, seed
 from userpulse import redis_conn
 from userpulse.events import Event, EventType
 from userpulse.features import TILE_SIZES_MS
 from userpulse.profile import Profile, fold, revive
-from userpulse.settings import Settings
+from userpulse.settings import REPO_ROOT, Settings
+from userpulse.stack.redis_server import RedisServer
 from userpulse.tiles import TileValue, add_event, empty_tile
 
 T0 = 1717243200000  # 2024-06-01T12:00:00Z
+PASSWORDS = {f"redis_{r}_password": f"lookup-test-{r}-pw" for r in ("job", "lookup", "admin")}
+
+
+def password_env(settings: Settings) -> dict[str, str]:
+    """``USERPULSE_REDIS_<ROLE>_PASSWORD`` of ``settings`` for a child process's environment."""
+    out = {}
+    for role in ("job", "lookup", "admin"):
+        secret = getattr(settings, f"redis_{role}_password")
+        if secret is not None:
+            out[f"USERPULSE_REDIS_{role.upper()}_PASSWORD"] = secret.get_secret_value()
+    return out
+
+
+@contextlib.contextmanager
+def start_redis() -> Iterator[Settings]:
+    """A Redis of its own (no Kafka) started by the project's :class:`RedisServer` on a free
+    port, with the ACL users and the passwords :data:`PASSWORDS`; stopped and removed on exit."""
+    from tests.integration.clusterkit import free_ports
+
+    home = REPO_ROOT / ".userpulse" / "test" / f"redis-{uuid.uuid4().hex[:8]}"
+    s = Settings(_env_file=None, home=home, redis_port=free_ports(1)[0], **PASSWORDS)  # type: ignore[call-arg, arg-type]
+    server = RedisServer(s)
+    try:
+        server.start()
+        yield s
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def sample_events(user: str, t0_ms: int = T0) -> list[Event]:
@@ -30,23 +63,21 @@ def sample_events(user: str, t0_ms: int = T0) -> list[Event]:
 
 
 def write_events(settings: Settings, events: Iterable[Event], lateness_ms: int = 600_000) -> None:
-    """Fold in-order ``events`` into tiles and profiles and write them with the job's
-    :class:`TileWriter`, connected as the job ACL user.
+    """Fold in-order ``events`` into tiles and profiles as the job does and write them with
+    :func:`sinks.seed.seed`, connected as the job ACL user.
 
     Raises:
-        redis.exceptions.NoPermissionError: the job user lacks a permission the writer needs.
+        redis.exceptions.NoPermissionError: the job user lacks a permission the writes need.
     """
-    tiles: dict[tuple[str, int, int], TileValue] = {}
+    tiles: dict[str, dict[tuple[int, int], TileValue]] = {}
     profiles: dict[str, Profile] = {}
-    w = TileWriter(redis_conn.connect(settings, "job"))
+    last_seen: dict[str, int] = {}
     for e in sorted(events, key=lambda x: x.event_time_ms):
+        mine = tiles.setdefault(e.user_id, {})
         for g in TILE_SIZES_MS:
-            add_event(tiles.setdefault((e.user_id, g, e.event_time_ms // g), empty_tile()), e)
+            add_event(mine.setdefault((g, e.event_time_ms // g), empty_tile()), e)
         p = profiles.get(e.user_id) or profiles.setdefault(e.user_id, revive(None, e))
         fold(p, e, e.event_time_ms - 5_000, lateness_ms)
-        w.stage_last_seen(e.user_id, e.event_time_ms)
-    for (u, g, k), v in tiles.items():
-        w.stage_tile(u, g, k, v)
-    for u, p in profiles.items():
-        w.stage_profile(u, p)
-    w.flush()
+        last_seen[e.user_id] = max(last_seen.get(e.user_id, e.event_time_ms), e.event_time_ms)
+    states = [UserState(u, t, last_seen[u], profiles[u]) for u, t in tiles.items()]
+    seed(redis_conn.connect_writer(settings, "job"), states)

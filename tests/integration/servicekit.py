@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,12 +30,25 @@ class Service:
     Args:
         settings: Redis host/port and home (password files) of the stack.
         log: file that receives the service's stdout and stderr.
-        env: more environment variables (e.g. a password).
+        env: more environment variables (e.g. passwords), as a dict.
+        tls: the client side of HTTPS (CA, client certificate); None = plain HTTP.
+        headers: headers sent with every request (e.g. an API key), health checks included.
+        more_env: more environment variables, as keyword arguments.
     """
 
-    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log: Path,
+        env: dict[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+        headers: dict[str, str] | None = None,
+        **more_env: str,
+    ) -> None:
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.headers = headers or {}
         self.log = log
         full_env = {
             **os.environ,
@@ -42,7 +56,8 @@ class Service:
             "USERPULSE_REDIS_HOST": settings.redis_host,
             "USERPULSE_REDIS_PORT": str(settings.redis_port),
             "USERPULSE_REDIS_TIMEOUT_S": "2",
-            **env,
+            **(env or {}),
+            **more_env,
         }
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
@@ -64,22 +79,33 @@ class Service:
                     ) from None
                 time.sleep(0.1)
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any, str]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, str]:
         """(status, parsed JSON body or None, raw text) of one request."""
+        return self.request_full(method, path, body, headers)[:3]  # type: ignore[return-value]
+
+    def request_full(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, str, dict[str, str]]:
+        """(status, parsed JSON body or None, raw text, response headers) of one request."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        for k, v in {**self.headers, **(headers or {})}.items():
+            req.add_header(k, v)
         if data is not None:
             req.add_header("content-type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                status, text, ctype = r.status, r.read().decode(), r.headers["content-type"]
+            with urllib.request.urlopen(req, timeout=10, context=self.tls) as r:
+                status, text, hdrs = r.status, r.read().decode(), dict(r.headers)
         except urllib.error.HTTPError as e:
-            status, text, ctype = e.code, e.read().decode(), e.headers["content-type"]
-        return status, json.loads(text) if "json" in (ctype or "") else None, text
+            status, text, hdrs = e.code, e.read().decode(), dict(e.headers)
+        ctype = hdrs.get("content-type") or hdrs.get("Content-Type") or ""
+        return status, json.loads(text) if "json" in ctype else None, text, hdrs
 
-    def get(self, path: str) -> tuple[int, Any, str]:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
         """GET ``path``."""
-        return self.request("GET", path)
+        return self.request("GET", path, headers=headers)
 
     def stop(self) -> None:
         """Terminate the process and wait for it."""

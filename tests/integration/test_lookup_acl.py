@@ -1,4 +1,5 @@
-"""Access control on the real Redis of the stack (issue 5, design section 7).
+"""Access control on a real Redis (issue 5, design section 7); since issue 16 a Redis of its own,
+started by the project's ``RedisServer`` with the ACL users (no Kafka needed).
 
 The lookup user reads the feature keys and nothing else; the job user can do what the writer
 needs and nothing more; connections without credentials can do nothing; credentials never leak.
@@ -20,12 +21,19 @@ from lookup import FeatureClient, Status, StoreUnavailable
 from lookup.aio import AsyncFeatureClient
 from sinks import layout
 from tests.integration.jobkit import flush_redis
-from tests.integration.lookupkit import T0, sample_events, write_events
+from tests.integration.lookupkit import T0, sample_events, start_redis, write_events
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 CANARY = "canary-5b1d0e77-never-log-me"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Settings]:
+    """This module's Redis (the name kept from when it was the whole stack's)."""
+    with start_redis() as s:
+        yield s
 
 
 @pytest.fixture
@@ -70,7 +78,7 @@ def test_lookup_user_can_only_read_feature_keys(stack: Settings, admin: redis.Re
 
 
 def test_job_user_runs_the_writer_and_nothing_else(stack: Settings, admin: redis.Redis) -> None:
-    write_events(stack, sample_events("u2"))  # TileWriter as the job user: EVALSHA, SCRIPT LOAD
+    write_events(stack, sample_events("u2"))  # sinks.seed as the job user: HSET, SET, EXPIRE
     got = FeatureClient.from_settings(stack).get(
         "u2", ["count_click_1m", "count_hover_1m", "sum_dwell_hover_1m", "last_seen"], T0 + 9_999
     )

@@ -2,17 +2,25 @@
 client, users spread over the nodes, each user's keys on one slot (hash tag), ACL users as on the
 single server. The nodes are started by the project's RedisServer with cluster mode on. Also a
 lookup during a slot migration: redis-py follows the ASK redirection (ASKING, which the lookup
-user may send) to the importing node for the users whose keys already moved there."""
+user may send) to the importing node for the users whose keys already moved there. And (issue 16)
+the sync and asyncio clients and the HTTP service on the cluster from the settings alone, with
+``lookup_max_batch_users`` and one user's WRONGTYPE answered as that user's status."""
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.crc import key_slot
 
-from lookup import FeatureClient, Status
+from lookup import FeatureClient, Status, TooManyUsers
+from lookup.aio import AsyncFeatureClient
 from sinks import layout
 from tests.integration.clusterkit import SLOTS, Cluster, redis_cluster
-from tests.integration.lookupkit import T0, sample_events, write_events
+from tests.integration.lookupkit import T0, password_env, sample_events, write_events
+from tests.integration.servicekit import Service
 from userpulse import redis_conn
 
 pytestmark = pytest.mark.integration
@@ -88,3 +96,66 @@ def test_get_many_follows_ask_during_slot_migration(cluster: Cluster) -> None:
             admins[src].delete(layout.user_key(u), layout.profile_key(u))
         for a in admins:
             a.config_resetstat()
+
+
+def test_clients_and_service_follow_the_settings_alone(cluster: Cluster, tmp_path: Path) -> None:
+    """``USERPULSE_REDIS_CLUSTER=true`` and ``lookup_max_batch_users`` are enough: no flag."""
+    users = [f"settings-{i}" for i in range(12)]
+    node_of = {u: key_slot(layout.user_key(u).encode()) * 3 // SLOTS for u in users}
+    assert set(node_of.values()) == {0, 1, 2}
+    for n, node in enumerate(cluster.nodes):
+        write_events(node, [e for u in users[:10] if node_of[u] == n for e in sample_events(u)])
+    # a key of the wrong type on one node: that user's status, the batch is answered
+    cluster.admin(node_of[users[10]]).set(layout.user_key(users[10]), "not a hash")
+    entry = cluster.nodes[0].model_copy(
+        update={"redis_cluster": True, "lookup_max_batch_users": 11}
+    )
+    names = ["count_click_1m", "last_seen"]
+    want = [3] * 10 + [None]
+
+    def check(got: dict[str, dict[str, Any]]) -> None:
+        assert [got[u]["count_click_1m"].value for u in users[:11]] == want
+        assert all(got[u]["last_seen"].value == T0 + 9_000 for u in users[:10])
+        bad = got[users[10]]["count_click_1m"]
+        assert bad.status is Status.STORE_ERROR
+        assert bad.error is not None
+        assert bad.error.startswith(f"{layout.user_key(users[10])}: ResponseError: WRONGTYPE")
+
+    client = FeatureClient.from_settings(entry)  # settings alone
+    check(client.get_many(users[:11], names, as_of=T0 + 9_999))
+    with pytest.raises(TooManyUsers, match="12 users in one lookup; at most 11"):
+        client.get_many(users, names, as_of=T0 + 9_999)
+
+    async def run_async() -> dict[str, dict[str, Any]]:
+        c = AsyncFeatureClient.from_settings(entry)
+        try:
+            await c.ping()
+            with pytest.raises(TooManyUsers):
+                await c.get_many(users, names, as_of=T0 + 9_999)
+            return await c.get_many(users[:11], names, as_of=T0 + 9_999)
+        finally:
+            await c.aclose()
+
+    check(asyncio.run(run_async()))
+
+    env = {
+        **password_env(entry),
+        "USERPULSE_REDIS_CLUSTER": "true",
+        "USERPULSE_LOOKUP_MAX_BATCH_USERS": "11",
+    }
+    svc = Service(entry, tmp_path / "svc.log", env=env)
+    try:
+        assert svc.get("/readyz")[0] == 200
+        body = {"user_ids": users[:11], "features": names, "as_of_ms": T0 + 9_999}
+        status, got, _ = svc.request("POST", "/v1/features/batch", body)
+        assert status == 200
+        assert [got["users"][u]["count_click_1m"]["value"] for u in users[:11]] == want
+        assert got["users"][users[10]]["last_seen"]["status"] == "store_error"
+        status, got, _ = svc.request("POST", "/v1/features/batch", {**body, "user_ids": users})
+        assert status == 422 and got["error"]["code"] == "too_many_users"
+    finally:
+        svc.stop()
+        for u in users:
+            cluster.admin(node_of[u]).delete(layout.user_key(u), layout.profile_key(u))
+        for i in range(3):
+            cluster.admin(i).config_resetstat()

@@ -1,4 +1,5 @@
-"""The HTTP lookup service as a real process on the stack's Redis (issue 5).
+"""The HTTP lookup service as a real process on a real Redis (issue 5; since issue 16 a Redis of
+its own, started by the project's ``RedisServer`` with the ACL users: no Kafka needed).
 
 Single and batch lookups with real values, the error contract, health / readiness, metrics, the
 checked-in OpenAPI document against the served one, schemathesis against the running service,
@@ -16,8 +17,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.integration.jobkit import flush_redis
-from tests.integration.lookupkit import T0, sample_events, write_events
+from tests.integration.lookupkit import (
+    T0,
+    password_env,
+    sample_events,
+    start_redis,
+    write_events,
+)
 from tests.integration.servicekit import Service, free_port
 from userpulse.features import FEATURE_NAMES
 from userpulse.settings import REPO_ROOT, Settings
@@ -29,10 +35,16 @@ ODD_USER = "ü/{x}* ?#%"
 
 
 @pytest.fixture(scope="module")
+def stack() -> Iterator[Settings]:
+    """This module's Redis (the name kept from when it was the whole stack's)."""
+    with start_redis() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
 def service(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    flush_redis(stack)
     write_events(stack, sample_events("u1") + sample_events(ODD_USER))
-    svc = Service(stack, tmp_path_factory.mktemp("svc") / "service.log")
+    svc = Service(stack, tmp_path_factory.mktemp("svc") / "service.log", env=password_env(stack))
     yield svc
     svc.stop()
 
@@ -142,14 +154,15 @@ def test_health_readiness_metrics_and_openapi(service: Service) -> None:
     service.get("/v1/users/u1/features?features=nope")
     status, _, text = service.get("/metrics")
     assert status == 200
-    assert 'userpulse_lookup_request_duration_seconds_bucket{endpoint="single",le="0.001"}' in text
-    assert 'userpulse_lookup_requests_total{code="400",endpoint="single"}' in text
-    assert 'userpulse_lookup_feature_status_total{status="present"}' in text
+    bucket = 'userpulse_lookup_request_duration_seconds_bucket{endpoint="single",le="0.001",'
+    assert bucket + 'team="anonymous"}' in text  # no teams file: every caller is "anonymous"
+    assert 'userpulse_lookup_requests_total{code="400",endpoint="single",team="anonymous"}' in text
+    assert 'userpulse_lookup_feature_status_total{status="present",team="anonymous"}' in text
 
 
 def test_redis_down_is_503_and_health_stays_up(stack: Settings, tmp_path: Path) -> None:
     dead = stack.model_copy(update={"redis_port": free_port()})
-    svc = Service(dead, tmp_path / "down.log")
+    svc = Service(dead, tmp_path / "down.log", env=password_env(stack))
     try:
         assert svc.get("/healthz")[0] == 200
         status, body, _ = svc.get("/readyz")
@@ -163,7 +176,9 @@ def test_redis_down_is_503_and_health_stays_up(stack: Settings, tmp_path: Path) 
 
 def test_wrong_password_never_leaks(stack: Settings, tmp_path: Path) -> None:
     log = tmp_path / "canary.log"
-    svc = Service(stack, log, USERPULSE_REDIS_LOOKUP_PASSWORD=CANARY)
+    svc = Service(
+        stack, log, env={**password_env(stack), "USERPULSE_REDIS_LOOKUP_PASSWORD": CANARY}
+    )
     try:
         seen = [svc.get(p)[2] for p in ("/readyz", "/v1/users/u1/features", "/metrics")]
         assert "refused the lookup user's credentials" in seen[0]

@@ -4,7 +4,7 @@
 - ``userpulse produce synthetic|replay``: load testers (produce_cmd)
 - ``userpulse job run|submit|list|status|stop|resume|rescale|cancel``: job owners (job_cmd)
 - ``userpulse cluster up|down|status|kill``: the local Flink session cluster (cluster_cmd)
-- ``userpulse features get|serve``: feature consumers (features_cmd)
+- ``userpulse features get|serve|backfill``: feature consumers (features_cmd, backfill_cmd)
 - ``userpulse demo``: the whole path once (demo_cmd)
 """
 

@@ -1,4 +1,5 @@
-"""`userpulse features get USER` and `userpulse features serve`: lookups (feature consumers).
+"""`userpulse features get USER` and `userpulse features serve`: lookups (feature consumers);
+`userpulse features backfill`: training data from the event history (cli/backfill_cmd.py).
 
 Both connect to Redis as the read-only lookup ACL user (credentials and TLS from settings: the
 environment or files, never flags). Neither imports PyFlink or the Kafka client; `serve` needs the
@@ -19,9 +20,11 @@ from rich.table import Table
 from lookup import FeatureClient, FeatureResult, InvalidRequest, StoreUnavailable
 from lookup.request import result_json
 from userpulse import redis_conn
+from userpulse.cli.backfill_cmd import backfill as backfill_command
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Look features up (feature consumers).")
+app.command("backfill")(backfill_command)
 console = Console()
 
 

@@ -1,0 +1,192 @@
+"""Where backfill events and labels come from, and where the output goes.
+
+Event sources (``--events``):
+
+- ``ebnerd`` / ``globo`` / ``otto`` (or ``replay:NAME``): a recorded log in ``data_dir`` mapped by
+  the replay producer's mapping (:func:`producers.replay.read_dataset`, docs/replay.md);
+- a ``.parquet`` / ``.csv`` file, a folder of them, or a glob: columns named like
+  :class:`userpulse.events.Event` fields (:mod:`userpulse.backfill.columns`);
+- ``kafka:TOPIC``: the topic from its beginning to its end when the read starts (bounded), decoded
+  by :class:`schemas.codec.Decoder` (records that do not decode are counted, as the job's
+  dead-letter output would hold them).
+
+Labels: a Parquet or CSV file with ``user_id`` and ``as_of_ms`` (UTC epoch ms); CSV user ids are
+read as strings so that ids like ``007`` stay as they are. Output: Parquet, or CSV where last-k
+lists become JSON text.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from userpulse.backfill.columns import EVENT_SCHEMA, events_table
+from userpulse.backfill.errors import BackfillError
+from userpulse.settings import Settings
+
+KAFKA_PREFIX = "kafka:"
+_PARTITION_EOF = -191
+REPLAY_PREFIX = "replay:"
+
+
+def _files(spec: str) -> list[Path]:
+    p = Path(spec)
+    if p.is_dir():
+        found = sorted(x for x in p.iterdir() if x.suffix in (".parquet", ".csv"))
+    else:
+        found = sorted(Path(x) for x in glob.glob(spec)) if any(c in spec for c in "*?[") else [p]
+    missing = [str(x) for x in found if not x.is_file()]
+    if not found or missing:
+        raise BackfillError(f"no event files at {spec!r}")
+    return found
+
+
+def read_table(path: Path, string_columns: tuple[str, ...] = ()) -> pa.Table:
+    """A Parquet or CSV file as an Arrow table (``string_columns`` of a CSV read as strings).
+
+    Raises:
+        BackfillError: unknown suffix or unreadable file.
+    """
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        if path.suffix == ".csv":
+            types = {c: pa.string() for c in string_columns}
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise BackfillError(f"cannot read {path}: {exc}") from exc
+    raise BackfillError(f"{path}: expected a .parquet or .csv file")
+
+
+def read_events(
+    spec: str, data_dir: Path | None = None, settings: Settings | None = None
+) -> tuple[pa.Table, dict[str, int]]:
+    """The event table of source ``spec`` and the records that did not decode (Kafka), by class.
+
+    Raises:
+        BackfillError: an unknown dataset, missing files, an unreachable or unknown topic.
+    """
+    from producers.replay import DATASETS, DatasetError, read_dataset
+
+    name = spec.removeprefix(REPLAY_PREFIX)
+    if spec.startswith(REPLAY_PREFIX) or spec in DATASETS:
+        try:
+            return events_table(read_dataset(name, data_dir).events), {}
+        except DatasetError as exc:
+            raise BackfillError(str(exc)) from None
+    if spec.startswith(KAFKA_PREFIX):
+        return read_topic(settings or Settings(), spec.removeprefix(KAFKA_PREFIX))
+    strings = ("event_id", "user_id", "session_id", "item_id", "device", "surface")
+    tables = [read_table(f, strings) for f in _files(spec)]
+    return pa.concat_tables(tables, promote_options="permissive"), {}
+
+
+def read_topic(
+    s: Settings, topic: str, timeout_s: float = 600.0
+) -> tuple[pa.Table, dict[str, int]]:
+    """Every record of ``topic`` from its beginning to its end when called (all partitions).
+
+    Records that do not decode, or whose key is not the user id, are counted by error class.
+
+    Raises:
+        BackfillError: the topic does not exist or the read does not finish within ``timeout_s``.
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    from schemas.codec import DecodeError, Decoder
+    from userpulse import kafka_conf
+
+    conf = {
+        **kafka_conf.librdkafka_config(s),
+        "bootstrap.servers": s.kafka_bootstrap,
+        "group.id": "backfill." + uuid.uuid4().hex,
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+    }
+    c = Consumer(conf)
+    try:
+        meta = c.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            raise BackfillError(f"topic {topic!r} not found on {s.kafka_bootstrap}")
+        ends: dict[int, int] = {}
+        starts: list[Any] = []
+        for p in meta.partitions:
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if hi > lo:
+                ends[p] = hi
+                starts.append(TopicPartition(topic, p, lo))
+        c.assign(starts)
+        decoder, events, bad = Decoder(), [], Counter[str]()
+        deadline = time.monotonic() + timeout_s
+        while ends:
+            if time.monotonic() > deadline:
+                raise BackfillError(f"reading {topic!r} took longer than {timeout_s:.0f} s")
+            for m in c.consume(10_000, timeout=1.0):
+                p, off, err = int(m.partition() or 0), int(m.offset() or 0), m.error()
+                end = ends.get(p)
+                if err is not None:  # end of partition (control records may end it)
+                    if err.code() == _PARTITION_EOF:
+                        ends.pop(p, None)
+                    continue
+                if end is None or off >= end:
+                    continue
+                if off >= end - 1:
+                    del ends[p]
+                value = m.value()
+                if value is None:
+                    continue
+                try:
+                    e = decoder.decode(value)
+                except DecodeError as exc:
+                    bad[exc.error_class] += 1
+                    continue
+                key = m.key()
+                if key is not None and key != e.user_id.encode("utf-8"):
+                    bad["key_mismatch"] += 1
+                    continue
+                events.append(e)
+    finally:
+        c.close()
+    return events_table(events), dict(bad)
+
+
+def read_labels(path: Path) -> pa.Table:
+    """The label table (``user_id`` of a CSV read as strings)."""
+    return read_table(path, ("user_id",))
+
+
+def write_output(table: pa.Table, path: Path) -> None:
+    """Write the labelled table: Parquet (``.parquet``) or CSV (``.csv``; lists as JSON text).
+
+    Raises:
+        BackfillError: another suffix.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+        return
+    if path.suffix != ".csv":
+        raise BackfillError(f"{path}: the output must end in .parquet or .csv")
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_list(col.type):
+            texts = [None if v is None else json.dumps(v) for v in col.to_pylist()]
+            col = pa.chunked_array([pa.array(texts, type=pa.string())])
+        elif pa.types.is_dictionary(col.type):
+            col = pc.cast(col, pa.string())
+        cols.append(col)
+    pacsv.write_csv(pa.table(cols, names=table.column_names), path)
+
+
+__all__ = ["EVENT_SCHEMA", "read_events", "read_labels", "read_table", "write_output"]
