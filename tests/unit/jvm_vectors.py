@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from sinks.layout import encode_tile
+from tests.unit.test_tilestate import DictTiles
 from userpulse import jvmspec, profile, sketch
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
-from userpulse.tiles import TileValue
 from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
 
 SEED = 20261130
@@ -85,25 +85,6 @@ def _event_doc(e: Event) -> dict[str, Any]:
     return doc
 
 
-class _DictTiles:
-    """The older-tiles map over a dict (the job uses Flink MapState)."""
-
-    def __init__(self) -> None:
-        self.d: dict[tuple[int, int], TileValue] = {}
-
-    def get(self, key: tuple[int, int]) -> TileValue | None:
-        return self.d.get(key)
-
-    def put(self, key: tuple[int, int], tile: TileValue) -> None:
-        self.d[key] = tile
-
-    def remove(self, key: tuple[int, int]) -> None:
-        del self.d[key]
-
-    def keys(self) -> Iterator[tuple[int, int]]:
-        return iter(list(self.d))
-
-
 class _Sim:
     """One user's state driven like the job: revive when there is no state, fold, expire."""
 
@@ -111,7 +92,7 @@ class _Sim:
         self.name = name
         self.stored = stored  # what Redis holds as the profile JSON
         self.head: Head | None = None
-        self.older = _DictTiles()
+        self.older = DictTiles()
         self.ret = Retention(ALLOWED_LATENESS_MS)
         self.max_t: int | None = None
         self.ops: list[dict[str, Any]] = []
@@ -145,7 +126,7 @@ class _Sim:
         tiles = sorted((g, k, encode_tile(t)) for g, k, t in all_tiles(self.head, self.older))
         if nxt is None:
             self.head = None
-            self.older = _DictTiles()
+            self.older = DictTiles()
         self.ops.append(
             {
                 "op": "expire",
