@@ -71,7 +71,8 @@ test-unit: venv
 test-integration: venv deps
 	$(BIN)/pytest -q -m integration tests/integration
 
-## bench: the benchmark (docs/bench.md) on the local stack: bench/report.json + PNGs, ~20 min.
+## bench: the benchmark (docs/bench.md) on the local stack and Flink session cluster (started and
+## stopped by it when not up): bench/report.json + PNGs, ~45 min.
 ## bench-quick: shorter steps, output in bench/out/ (git-ignored). Knobs: BENCH_* (bench/config.py)
 ## The peer (Quix Streams) pins an older confluent-kafka than ours: it gets its own venv.
 PEER_VENV := .venv-peer

@@ -3,7 +3,8 @@
 - ``freshness_hist.png``: freshness histogram per system (log-spaced bins, ms).
 - ``freshness_over_time.png``: p50 and p99 of freshness per 5-second bucket, per system.
 - ``throughput.png``: processed rate vs target rate of every step of the throughput search, per
-  system, with the ceiling and the y = x line.
+  system (userpulse at each parallelism), with the ceiling and the y = x line.
+- ``jvm_cpu_by_stage.png``: the job's JVM CPU us per event by stage (bench/jvm_profile.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.freshness import percentile  # noqa: E402
 
-COLORS = {"userpulse": "tab:blue", "peer": "tab:orange", "peer-tiles": "tab:green"}
+COLORS = {
+    "userpulse": "tab:blue",
+    "userpulse-p1": "tab:blue",
+    "userpulse-p2": "tab:purple",
+    "userpulse-local": "tab:cyan",
+    "peer": "tab:orange",
+    "peer-tiles": "tab:green",
+}
+MARKERS = {"userpulse-p2": "s", "userpulse-local": "^"}
+"""Scatter markers of the throughput plot (default ``o``): p = 1 and p = 2 often overlap."""
 DPI = 100
 BUCKET_S = 5.0
 
@@ -80,8 +90,9 @@ def throughput(steps: dict[str, list[dict[str, Any]]], ceiling: float | None, pa
     for name, ss in steps.items():
         c = COLORS.get(name)
         pts = sorted((s["rate"], s["processed_rate"], s["keeps_up"]) for s in ss)
+        m = MARKERS.get(name, "o")
         for rate, done, ok in pts:
-            ax.scatter([rate], [done], color=c, facecolors=c if ok else "none", s=30)
+            ax.scatter([rate], [done], color=c, facecolors=c if ok else "none", s=30, marker=m)
             top = max(top, rate, done)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], color=c, label=name, linewidth=1)
     ax.plot([1, top], [1, top], color="grey", linestyle=":", label="processed = target")
@@ -93,6 +104,25 @@ def throughput(steps: dict[str, list[dict[str, Any]]], ceiling: float | None, pa
     ax.set_ylabel("processed (events/s)")
     ax.set_title("Throughput vs target (filled: lag stayed bounded)")
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def cpu_by_stage(profile: dict[str, Any], path: Path) -> Path:
+    """Horizontal bars: JVM CPU us per event of each stage (the profile's ``us_per_event``)."""
+    stages = list(profile.get("us_per_event", {}))
+    vals = [profile["us_per_event"][st] or 0.0 for st in stages]
+    fig, ax = plt.subplots(figsize=(6, 3.0))
+    ax.barh(stages[::-1], vals[::-1], color="tab:blue")
+    for i, v in enumerate(vals[::-1]):
+        ax.text(v, i, f" {v:.1f}", va="center", fontsize="small")
+    ax.set_xlabel("JVM CPU us per event (TaskManagers' process CPU, JFR samples by stage)")
+    ax.set_title(
+        f"{profile.get('system', 'userpulse')} at {profile.get('rate', 0):,.0f} events/s: "
+        f"{profile.get('cpu_us_per_event')} us/event in all"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

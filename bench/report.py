@@ -30,32 +30,54 @@ def build(
     ceiling: dict[str, Any],
     systems: dict[str, dict[str, Any]],
     lookups: dict[str, Any],
+    jvm_profile: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report dict.
 
     Args:
         meta: command, times, machine, configuration.
         ceiling: ``{"events_per_s": x, ...}`` of :func:`bench.ceiling.measure` (or an ``error``).
-        systems: per system name (``userpulse``, ``peer``): ``sustained_events_per_s``, ``steps``,
-            ``freshness`` (stats dict of :meth:`bench.freshness.Freshness.stats`), ... (or an
-            ``error``).
+        systems: per system name (``userpulse-p1``, ``userpulse-p2``, ``peer``, ``peer-tiles``):
+            ``sustained_events_per_s``, ``steps``, ``freshness`` (stats dict of
+            :meth:`bench.freshness.Freshness.stats`; userpulse: the best parallelism only), ...
+            (or an ``error``).
         lookups: what ``bench.lookups.run`` returned, or ``{"error": ...}``.
+        jvm_profile: :func:`bench.jvm_profile.profile`'s result (or an ``error``), if run.
+        state: :func:`bench.state_size.run`'s result (or ``skipped``), if run.
+
+    The userpulse figures of the ratios and targets are those of its best variant (highest
+    sustained rate; ``best_userpulse``).
     """
     ceil = ceiling.get("events_per_s")
-    up = systems.get("userpulse", {})
+    ups = {n: s for n, s in systems.items() if n.startswith("userpulse")}
+    up_rates = {n: s.get("sustained_events_per_s") for n, s in ups.items()}
+    best_up = max(
+        (n for n in ups if up_rates[n]),
+        key=lambda n: (up_rates[n] or 0, bool(ups[n].get("freshness"))),
+        default=None,
+    )
+    up = ups.get(best_up or "", {})
     up_rate = up.get("sustained_events_per_s")
-    up_f = up.get("freshness", {})
+    with_f = [s for s in ups.values() if s.get("freshness")]
+    up_f = up.get("freshness") or (with_f[0]["freshness"] if with_f else {})
     peers = {n: s for n, s in systems.items() if n.startswith("peer")}
     rates = {n: s.get("sustained_events_per_s") for n, s in peers.items()}
     best = max((n for n in rates if rates[n]), key=lambda n: rates[n] or 0, default=None)
+    best_peer_rate = rates[best] if best else None
+    p1, p2 = up_rates.get("userpulse-p1"), up_rates.get("userpulse-p2")
     ratios: dict[str, Any] = {
         "throughput": {
             "userpulse_over_ceiling": _ratio(up_rate, ceil),
             **{f"userpulse_over_{_id(n)}": _ratio(up_rate, rates[n]) for n in peers},
             **{f"{_id(n)}_over_ceiling": _ratio(rates[n], ceil) for n in peers},
-            "userpulse_over_best_peer": _ratio(up_rate, rates[best] if best else None),
+            "userpulse_over_best_peer": _ratio(up_rate, best_peer_rate),
+            **{f"{_id(n)}_over_ceiling": _ratio(up_rates[n], ceil) for n in ups},
+            **{f"{_id(n)}_over_best_peer": _ratio(up_rates[n], best_peer_rate) for n in ups},
+            "userpulse_p2_over_p1": _ratio(p2, p1),
         },
         "best_peer": best,
+        "best_userpulse": best_up,
         **{
             f"freshness_userpulse_over_{_id(n)}": {
                 q: _ratio(up_f.get(q), p.get("freshness", {}).get(q))
@@ -83,6 +105,8 @@ def build(
         "systems": systems,
         "ratios": ratios,
         "targets": targets,
+        "jvm_profile": jvm_profile,
+        "state_size": state,
         "lookups": lookups,
     }
 
@@ -105,14 +129,25 @@ def _fmt(v: Any, digits: int = 0) -> str:
 
 
 def table(report: dict[str, Any]) -> str:
-    """Markdown table of the headline figures: one column per system, ratios to userpulse."""
+    """Markdown table of the headline figures: one column per system, ratios of the best
+    userpulse variant."""
     ceil = report["ceiling"].get("events_per_s")
     systems = report["systems"]
-    names = ["userpulse", *[n for n in systems if n.startswith("peer")]]
-    col = {"userpulse": "userpulse", "peer": "peer: Quix sliding", "peer-tiles": "peer: Quix tiles"}
+    ups = [n for n in systems if n.startswith("userpulse")]
+    peers = [n for n in systems if n.startswith("peer")]
+    names = [*ups, *peers]
+    col = {
+        "userpulse-p1": "userpulse p=1",
+        "userpulse-p2": "userpulse p=2",
+        "userpulse-local": "userpulse (job run)",
+        "peer": "peer: Quix sliding",
+        "peer-tiles": "peer: Quix tiles",
+    }
     head = " | ".join(col.get(n, n) for n in names)
+    best = report["ratios"].get("best_userpulse") or "-"
     rows = [
-        f"| figure | {head} | ceiling | userpulse / ceiling | userpulse / peer (sliding, tiles) |",
+        f"| figure | {head} | ceiling | best userpulse ({best}) / ceiling | best userpulse / "
+        f"peer ({', '.join(col.get(n, n).removeprefix('peer: ') for n in peers)}) |",
         "| --- |" + " ---: |" * (len(names) + 3),
     ]
 
@@ -121,7 +156,7 @@ def table(report: dict[str, Any]) -> str:
 
     r = report["ratios"]
     tp = r["throughput"]
-    up_peer = ", ".join(_fmt(tp.get(f"userpulse_over_{_id(n)}"), 2) for n in names[1:])
+    up_peer = ", ".join(_fmt(tp.get(f"userpulse_over_{_id(n)}"), 2) for n in peers)
     rows.append(
         f"| sustained throughput (events/s) | {vals(lambda s: s.get('sustained_events_per_s'), 0)}"
         f" | {_fmt(ceil)} | {_fmt(tp['userpulse_over_ceiling'], 3)} | {up_peer} |"
@@ -131,7 +166,7 @@ def table(report: dict[str, Any]) -> str:
     )
     for q in ("p50", "p99", "p999"):
         fr = ", ".join(
-            _fmt(r.get(f"freshness_userpulse_over_{_id(n)}", {}).get(q), 3) for n in names[1:]
+            _fmt(r.get(f"freshness_userpulse_over_{_id(n)}", {}).get(q), 3) for n in peers
         )
         rows.append(
             f"| freshness {q} (ms) | {vals(lambda s, q=q: s.get('freshness', {}).get(q), 1)}"

@@ -4,11 +4,21 @@ Runs against the local stack already started by ``userpulse up`` (``make bench``
 fresh topics named ``bench.<what>.<unix time>``, one system at a time:
 
 1. ceiling: fill a topic, time a bare consumer + fastavro decode loop over it (bench/ceiling.py);
-2. userpulse: start ``userpulse job run`` on its topic, search the sustained rate
-   (bench/search.py), then measure freshness at 50% of it (bench/freshness.py), stop the job;
-3. peer: the same with Quix Streams (bench/peer_quix.py, own venv);
-4. lookups: ``bench.lookups.run(settings, users)`` (issue 5's module), recorded as it answers;
-5. ``report.json`` (bench/report.py) and three PNGs (bench/plots.py) in ``BENCH_OUT``.
+2. userpulse: on the local Flink session cluster (``userpulse cluster up``: started here when it
+   is not up, and stopped again at the end), for each parallelism of ``BENCH_PARALLELISMS`` (1, 2)
+   submit the job (``userpulse job submit -p N``) on its topic, search the sustained rate
+   (bench/search.py), cancel it. At p = 1, right after its search, the JVM CPU per event by stage
+   (bench/jvm_profile.py, Java Flight Recorder). Then freshness at 50% of the best parallelism's
+   rate (bench/freshness.py): on the last job if it is the best, else on a new job of the best
+   parallelism on a fresh topic;
+3. peer: the same search and freshness with Quix Streams (bench/peer_quix.py, own venv);
+4. state size: checkpoint size and bytes per user at 1,000,000 users (bench/state_size.py; off
+   with ``--quick`` unless ``BENCH_STATE_SIZE=1``); then the session cluster stops if started here;
+5. lookups: ``bench.lookups.run(settings, users)`` (issue 5's module), recorded as it answers;
+6. backfill: ``bench.backfill.run`` (issue 15: Globo + a synthetic history, no services; skipped
+   with ``BENCH_SKIP_BACKFILL=1``), also written to ``BENCH_OUT/backfill.json``;
+7. ``report.json`` (bench/report.py) and four PNGs (bench/plots.py) in ``BENCH_OUT``; the JFR
+   recordings stay in ``<home>/bench/jfr``.
 
 Knobs: ``BENCH_*`` environment variables (bench/config.py), ``--quick`` = ``BENCH_QUICK=1``.
 The bench topics, the peer's keys (``peer:*``) and the probe users' keys are removed at the end.
@@ -27,19 +37,30 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import plots, report
+from bench import jvm_profile, plots, report, state_size
 from bench.ceiling import fill, measure
 from bench.config import BenchConfig, BenchConfigError
 from bench.freshness import Freshness, run_freshness
 from bench.search import finish_producer, search, start_producer, wait_drained
-from bench.systems import BenchError, System, TopicSize, quix_peer, userpulse_job
+from bench.systems import (
+    BenchError,
+    ClusterJob,
+    System,
+    TopicSize,
+    free_port_span,
+    quix_peer,
+    taskmanager_pids,
+    userpulse_job,
+)
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
+from userpulse.stack.flink import FlinkCluster
 
 WARMUP_TIMEOUT_S = 240.0
 WARMUP_LOAD_S = 20.0
@@ -58,27 +79,78 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _bench_system(
-    system: System, settings: Settings, topic: str, cfg: BenchConfig, start_rate: float
-) -> dict[str, Any]:
-    """Warm up, search the sustained rate, measure freshness at half of it; stop the system."""
+AfterSearch = Callable[[System, str, float], None]
+"""Called with (system, topic, sustained rate) after the search, while the system still runs."""
+
+
+def _start_warm(
+    system: System, settings: Settings, topic: str, cfg: BenchConfig, warm_rate: float
+) -> TopicSize:
+    """Start the system, wait for its first record, warm it up (not measured); its topic size."""
     from producers.kafka_out import EventSink
     from userpulse.events import Event, EventType
 
     size = TopicSize(settings.kafka_bootstrap, topic)
-    system.start()
     try:
+        t0 = time.monotonic()
+        system.start()
         with EventSink(settings.kafka_bootstrap, topic) as sink:  # the first record starts it
             sink.send(Event("warmup", EventType.CLICK, "warmup", int(time.time() * 1000), "w"))
-        t0 = time.monotonic()
         system.wait_counted(1, WARMUP_TIMEOUT_S)
         time.sleep(2)
         system.base_lag = size() - (system.counted() or 0)
-        _log(f"{system.name} is up ({time.monotonic() - t0:.0f} s after the first record)")
+        _log(f"{system.name} is up ({time.monotonic() - t0:.0f} s after the start)")
         # warm-up load (JIT, caches, state of the hot users), not measured
-        proc, summary = start_producer(topic, start_rate / 2, WARMUP_LOAD_S, cfg.users, seed=1)
+        proc, summary = start_producer(topic, warm_rate, WARMUP_LOAD_S, cfg.users, seed=1)
         finish_producer(proc, summary)
         wait_drained(system, size, system.base_lag, 10, DRAIN_BEFORE_PROBE_S)
+    except BaseException:
+        size.close()
+        raise
+    return size
+
+
+def _freshness(
+    system: System,
+    settings: Settings,
+    topic: str,
+    cfg: BenchConfig,
+    size: TopicSize,
+    sustained: float,
+) -> dict[str, Any]:
+    """Freshness at half of ``sustained`` once the backlog has drained (bench/freshness.py)."""
+    rate = sustained / 2
+    result: dict[str, Any] = {}
+    drained = wait_drained(system, size, system.base_lag, 100, DRAIN_BEFORE_PROBE_S)
+    result["drain_before_freshness_s"] = round(drained, 1)
+    # the lookup ACL user reads up:* keys only; the peers' keys need admin
+    conn = redis_conn.connect(settings, "lookup" if system.is_userpulse else "admin")
+    fr: Freshness = run_freshness(
+        system, settings.kafka_bootstrap, topic, conn, rate, cfg.freshness_s,
+        cfg.probe_rate_per_s, cfg.users,
+    )  # fmt: skip
+    result["freshness_rate"] = round(rate, 1)
+    result["freshness"] = fr.stats()
+    result["freshness_samples"] = [[round(t, 3), round(v, 3)] for t, v in fr.samples]
+    result["freshness_producer"] = fr.producer
+    _log(f"{system.name}: freshness at {rate:,.0f}/s: {fr.stats()}")
+    return result
+
+
+def _bench_system(
+    system: System,
+    settings: Settings,
+    topic: str,
+    cfg: BenchConfig,
+    start_rate: float,
+    freshness: Callable[[float], bool] = lambda _: True,
+    after_search: AfterSearch | None = None,
+) -> dict[str, Any]:
+    """Warm up, search the sustained rate, then ``after_search``, then freshness at half the
+    rate when ``freshness(sustained)``; stop the system."""
+    size: TopicSize | None = None
+    try:
+        size = _start_warm(system, settings, topic, cfg, start_rate / 2)
         sustained, steps = search(
             system, size, topic, start_rate, cfg.growth, cfg.max_rate, cfg.step_s, cfg.users,
             log=_log,
@@ -87,25 +159,108 @@ def _bench_system(
             "sustained_events_per_s": round(sustained, 1),
             "steps": [s.to_dict() for s in steps],
         }
-        if sustained > 0:
-            rate = sustained / 2
-            drained = wait_drained(system, size, system.base_lag, 100, DRAIN_BEFORE_PROBE_S)
-            result["drain_before_freshness_s"] = round(drained, 1)
-            # the lookup ACL user reads up:* keys only; the peers' keys need admin
-            conn = redis_conn.connect(settings, "lookup" if system.name == "userpulse" else "admin")
-            fr: Freshness = run_freshness(
-                system, settings.kafka_bootstrap, topic, conn, rate, cfg.freshness_s,
-                cfg.probe_rate_per_s, cfg.users,
-            )  # fmt: skip
-            result["freshness_rate"] = round(rate, 1)
-            result["freshness"] = fr.stats()
-            result["freshness_samples"] = [[round(t, 3), round(v, 3)] for t, v in fr.samples]
-            result["freshness_producer"] = fr.producer
-            _log(f"{system.name}: freshness at {rate:,.0f}/s: {fr.stats()}")
+        if isinstance(system, ClusterJob):
+            result["parallelism"] = system.parallelism
+        if after_search is not None and sustained > 0:
+            after_search(system, topic, sustained)
+        if sustained > 0 and freshness(sustained):
+            result.update(_freshness(system, settings, topic, cfg, size, sustained))
         return result
     finally:
         system.stop()
-        size.close()
+        if size is not None:
+            size.close()
+
+
+def _profile_hook(settings: Settings, cfg: BenchConfig, out: dict[str, Any]) -> AfterSearch:
+    """JFR profile of the running job at ``min(BENCH_PROFILE_RATE, 80% of sustained)``, into
+    ``out["jvm_profile"]`` (bench/jvm_profile.py)."""
+
+    def hook(system: System, topic: str, sustained: float) -> None:
+        if cfg.profile_s <= 0:
+            return
+        rate = min(cfg.profile_rate, 0.8 * sustained)
+        size = TopicSize(settings.kafka_bootstrap, topic)
+        try:
+            wait_drained(system, size, system.base_lag, 100, DRAIN_BEFORE_PROBE_S)
+            res = jvm_profile.profile(
+                system, taskmanager_pids(settings), topic, rate, cfg.profile_s, cfg.users,
+                settings.home / "bench" / "jfr",
+            )  # fmt: skip
+            res["system"] = system.name
+            out["jvm_profile"] = res
+            _log(f"{system.name}: JVM CPU per event by stage at {rate:,.0f}/s:\n"
+                 + jvm_profile.table(res))  # fmt: skip
+        except Exception as exc:  # recorded, not fatal to the rest of the bench
+            out["jvm_profile"] = {"error": f"{type(exc).__name__}: {exc}"}
+            _log(f"JVM profile failed: {exc}")
+        finally:
+            size.close()
+
+    return hook
+
+
+def _bench_userpulse(
+    settings: Settings, cfg: BenchConfig, ts: int, topics: list[str], extra: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The job at each parallelism on the session cluster (and local execution if asked), then
+    freshness for the best one (module docstring, step 2)."""
+    logs = settings.home / "bench" / "logs"
+    ports = settings.flink_taskmanagers
+    out: dict[str, dict[str, Any]] = {}
+    variants: list[tuple[str, Callable[[str], System]]] = []
+    for p in sorted(cfg.parallelisms):
+        variants.append((f"userpulse-p{p}", lambda t, p=p: ClusterJob(  # type: ignore[misc]
+            f"userpulse-p{p}", settings, t, p, free_port_span(ports), ports,
+            logs / f"userpulse-p{p}.log",
+        )))  # fmt: skip
+    if cfg.local_job:
+        variants.insert(0, ("userpulse-local", lambda t: userpulse_job(
+            settings, t, free_port_span(1), logs,
+        )))  # fmt: skip
+    for i, (name, make) in enumerate(variants):
+        topic = f"bench.{name}.{ts}"
+        topics.append(topic)
+        stack.recreate_topic(settings, topic, cfg.partitions)
+        last = i == len(variants) - 1
+
+        def best_so_far(rate: float) -> bool:
+            return all(rate >= (r.get("sustained_events_per_s") or 0) for r in out.values())
+
+        try:
+            out[name] = _bench_system(
+                make(topic), settings, topic, cfg, cfg.job_start_rate,
+                freshness=best_so_far if last else (lambda _: False),
+                after_search=_profile_hook(settings, cfg, extra) if name == "userpulse-p1"
+                else None,
+            )  # fmt: skip
+        except BenchError as exc:
+            _log(f"{name} failed: {exc}")
+            out[name] = {"error": str(exc)}
+    rates = {n: r.get("sustained_events_per_s") or 0 for n, r in out.items()}
+    # ties go to a variant already measured for freshness
+    best = max(rates, key=lambda n: (rates[n], "freshness" in out[n]), default=None)
+    if best is None or rates[best] <= 0 or "freshness" in out[best]:
+        return out
+    # the best was not the last one: a new job of it on a fresh topic, warmed up
+    name = best
+    topic = f"bench.{name}-freshness.{ts}"
+    topics.append(topic)
+    stack.recreate_topic(settings, topic, cfg.partitions)
+    system = dict(variants)[name](topic)
+    size: TopicSize | None = None
+    try:
+        size = _start_warm(system, settings, topic, cfg, rates[name] / 2)
+        out[name].update(_freshness(system, settings, topic, cfg, size, rates[name]))
+        out[name]["freshness_topic"] = "fresh job, same parallelism (best was not the last)"
+    except BenchError as exc:
+        _log(f"{name} freshness failed: {exc}")
+        out[name]["freshness_error"] = str(exc)
+    finally:
+        system.stop()
+        if size is not None:
+            size.close()
+    return out
 
 
 def _lookups(settings: Settings, duration_s: float) -> dict[str, Any]:
@@ -129,6 +284,21 @@ def _lookups(settings: Settings, duration_s: float) -> dict[str, Any]:
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc()[-2000:],
         }
+
+
+def _backfill(quick: bool, out_dir: Path) -> dict[str, Any]:
+    """``bench.backfill.run`` (issue 15), recorded as it answers; its table is printed."""
+    if os.environ.get("BENCH_SKIP_BACKFILL", "0") not in ("", "0", "false", "no"):
+        return {"skipped": "BENCH_SKIP_BACKFILL"}
+    from bench import backfill
+
+    try:
+        res = backfill.run(quick)
+    except Exception as exc:  # a failed case is recorded, not fatal to the rest of the bench
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    (out_dir / "backfill.json").write_text(json.dumps(res, indent=1) + "\n")
+    print(backfill.table(res))
+    return res
 
 
 def _cleanup(settings: Settings, topics: list[str]) -> None:
@@ -174,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     logs = settings.home / "bench" / "logs"
+    cluster = FlinkCluster(settings)
+    started_cluster = False
     started = datetime.now(UTC)
     ts = int(time.time())
     meta: dict[str, Any] = {
@@ -196,8 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = measure(settings.kafka_bootstrap, t_ceiling, cfg.ceiling_events)
         ceiling["fill"] = {k: filled.get(k) for k in ("sent", "achieved_rate_per_s")}
         _log(f"ceiling: {ceiling['events_per_s']:,.0f} events/s")
-        systems: dict[str, dict[str, Any]] = {}
-        plan: list[tuple[str, float]] = [("userpulse", cfg.job_start_rate)]
+        if not cluster.status().reachable:
+            _log("starting the local Flink session cluster (userpulse cluster up)")
+            started_cluster = True
+            cluster.up()
+        extra: dict[str, Any] = {}
+        systems: dict[str, dict[str, Any]] = _bench_userpulse(settings, cfg, ts, topics, extra)
+        plan: list[tuple[str, float]] = []
         if not cfg.skip_peer:
             plan += [("peer", cfg.peer_start_rate), ("peer-tiles", cfg.peer_tiles_start_rate)]
         for name, start_rate in plan:
@@ -205,18 +382,10 @@ def main(argv: list[str] | None = None) -> int:
             topics.append(topic)
             stack.recreate_topic(settings, topic, cfg.partitions)
             port = _free_port()
-            system = (
-                userpulse_job(settings, topic, port, logs)
-                if name == "userpulse"
-                else quix_peer(
-                    cfg.peer_python,
-                    settings,
-                    topic,
-                    port,
-                    logs,
-                    "sliding" if name == "peer" else "tiles",
-                )  # fmt: skip
-            )
+            system = quix_peer(
+                cfg.peer_python, settings, topic, port, logs,
+                "sliding" if name == "peer" else "tiles",
+            )  # fmt: skip
             try:
                 systems[name] = _bench_system(system, settings, topic, cfg, start_rate)
             except BenchError as exc:
@@ -231,13 +400,29 @@ def main(argv: list[str] | None = None) -> int:
                 "Quix Streams tumbling windows on the job's tiles 1s/5s/1min/24min (merged at "
                 "lookup), grace 10 min; bench/peer_quix.py --windows tiles"
             )
+        if cfg.state_size:
+            extra["state_size"] = state_size.run(
+                settings, cfg.state_users, ("one",) if cfg.quick else ("one", "several"), log=_log
+            )
+        else:
+            extra["state_size"] = {"skipped": "quick run (BENCH_STATE_SIZE=1 to measure)"}
+        if started_cluster:
+            cluster.down()
+            started_cluster = False
         looks = _lookups(settings, 5.0 if cfg.quick else 10.0)
+        filled_backfill = _backfill(cfg.quick, cfg.out_dir)
         meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         meta["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds())
-        rep = report.build(meta=meta, ceiling=ceiling, systems=systems, lookups=looks)
+        rep = report.build(
+            meta=meta, ceiling=ceiling, systems=systems, lookups=looks,
+            jvm_profile=extra.get("jvm_profile"), state=extra.get("state_size"),
+        )  # fmt: skip
+        rep["backfill"] = filled_backfill
         samples = {
-            n: [(t, v) for t, v in s.get("freshness_samples", [])] for n, s in systems.items()
+            n: [(t, v) for t, v in s.get("freshness_samples", [])]
+            for n, s in systems.items()
+            if s.get("freshness_samples")
         }
         steps = {n: s.get("steps", []) for n, s in systems.items()}
         rep["plots"] = [
@@ -247,14 +432,23 @@ def main(argv: list[str] | None = None) -> int:
                 plots.throughput(steps, ceiling.get("events_per_s"), cfg.out_dir / "throughput.png")
             ),
         ]
+        prof = extra.get("jvm_profile") or {}
+        if prof.get("us_per_event"):
+            rep["plots"].append(str(plots.cpu_by_stage(prof, cfg.out_dir / "jvm_cpu_by_stage.png")))
         (cfg.out_dir / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
         print(report.table(rep))
+        if prof.get("us_per_event"):
+            print(jvm_profile.table(prof))
+        if extra.get("state_size") and "skipped" not in extra["state_size"]:
+            print(state_size.table(extra["state_size"]))
         for t in rep["targets"]:
             print(f"target {t['target']}: value {t['value']} met {t['met']}")
         _log(f"report: {cfg.out_dir / 'report.json'}")
         return 0
     finally:
         _cleanup(settings, topics)
+        if started_cluster:
+            cluster.down()
 
 
 if __name__ == "__main__":

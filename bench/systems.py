@@ -1,10 +1,15 @@
-"""The systems under test, started as processes: the userpulse job and the Quix Streams peer.
+"""The systems under test: the userpulse job (on the local Flink session cluster, or local
+execution) and the Quix Streams peer (a process).
 
 Each :class:`System` reads one topic, exposes a Prometheus counter of records it has taken in
 (``counted``), and writes a per-user marker to Redis that the freshness probe polls
 (:meth:`System.readable`): ``ls`` (newest event time) in ``up:v1:{user}`` for userpulse (its
 layout module, ``sinks/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
 session and are stopped by their process-group id (SIGTERM, then SIGKILL after a grace period).
+:class:`ClusterJob` is the job submitted to the session cluster (``userpulse cluster up``) with
+``jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when stopped; its
+counter is the sum over the TaskManagers' metric endpoints (one port each, from the configured
+one up).
 """
 
 from __future__ import annotations
@@ -89,6 +94,8 @@ class System:
         self.env = env or {}
         self.base_lag = 0.0
         """Topic size minus counted once warmed up (records the system never counts)."""
+        self.is_userpulse = name.startswith("userpulse")
+        """Redis marker in the job's layout (``up:v1:{user}``), else ``<name>:{user}``."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -132,8 +139,8 @@ class System:
 
     def readable(self, r: redis.Redis, user_id: str, event_time_ms: int) -> bool:
         """True when the system's Redis marker of ``user_id`` has reached ``event_time_ms``."""
-        key = layout.user_key(user_id) if self.name == "userpulse" else f"{self.name}:{{{user_id}}}"
-        field = layout.META_LAST_SEEN if self.name == "userpulse" else "ls"
+        key = layout.user_key(user_id) if self.is_userpulse else f"{self.name}:{{{user_id}}}"
+        field = layout.META_LAST_SEEN if self.is_userpulse else "ls"
         v = r.hget(key, field)
         return v is not None and int(v) >= event_time_ms
 
@@ -161,11 +168,154 @@ class System:
         self._proc = None
 
 
+class ClusterJob(System):
+    """The feature job on the local Flink session cluster at ``parallelism``.
+
+    :meth:`start` submits it (``jobs.control.submit``, as ``userpulse job submit -p N``; returns
+    once every task runs), :meth:`stop` cancels it (``userpulse job cancel``). Its settings go to
+    the job as ``USERPULSE_*`` variables (topic, group, metrics port). ``counted`` sums
+    ``userpulse_events_counted_total`` over ``metrics_port .. metrics_port + ports - 1`` (the
+    JVM workers of each TaskManager take the first free port from ``metrics_port``; an endpoint
+    lives as long as the job's operators in that TaskManager, so counters start at 0 per job).
+
+    Args:
+        name: system name (``userpulse-p1``, ``userpulse-p2``).
+        settings: the bench's settings (stack ports, Flink REST port).
+        topic: input topic (dead-letter and late topics: the settings' own).
+        parallelism: job parallelism (needs as many free slots).
+        metrics_port: first port of the workers' endpoints.
+        ports: how many ports to scrape (the TaskManagers of the cluster).
+        log_path: a small log of the submission (Flink's own logs: ``<home>/flink/log``).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        topic: str,
+        parallelism: int,
+        metrics_port: int,
+        ports: int,
+        log_path: Path,
+    ) -> None:
+        super().__init__(name, [], metrics_port, "userpulse_events_counted_total", log_path)
+        self.parallelism = parallelism
+        self.ports = ports
+        self.job_settings = settings.model_copy(
+            update={
+                "topic": topic,
+                "group_id": f"bench.{topic}.p{parallelism}.{int(time.time())}",
+                "job_metrics_port": metrics_port,
+            }
+        )
+        self.job_id: str | None = None
+
+    def start(self) -> None:
+        """Submit the job and wait until its tasks run.
+
+        Raises:
+            BenchError: the submission failed (Flink's root cause in the message).
+        """
+        from jobs import control
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        try:
+            self.job_id = control.submit(self.job_settings, parallelism=self.parallelism)
+        except control.JobControlError as exc:
+            self.log_path.write_text(f"submit failed: {exc}\n")
+            raise BenchError(f"{self.name}: submit failed: {exc}") from exc
+        self.log_path.write_text(
+            f"job {self.job_id} p={self.parallelism} topic={self.job_settings.topic} "
+            f"running {time.monotonic() - t0:.1f} s after submit\n"
+        )
+
+    def counted(self) -> float | None:
+        """Sum of the workers' counters; None while no endpoint answers."""
+        vals = [scrape(self.metrics_port + k, self.counter) for k in range(self.ports)]
+        up = [v for v in vals if v is not None]
+        return sum(up) if up else None
+
+    def wait_counted(self, at_least: float, timeout_s: float) -> float:
+        """As :meth:`System.wait_counted`; fails early when the job is no longer running."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            c = self.counted()
+            if c is not None and c >= at_least:
+                return c
+            state = self.state()
+            if state not in ("RUNNING", "CREATED", "INITIALIZING", "RESTARTING", None):
+                raise BenchError(f"{self.name}: job {self.job_id} is {state}")
+            time.sleep(0.5)
+        raise BenchError(
+            f"{self.name} did not count {at_least:.0f} records in {timeout_s:.0f} s; see "
+            f"{self.job_settings.home / 'flink' / 'log'}"
+        )
+
+    def state(self) -> str | None:
+        """The job's state as the REST API reports it (None when unknown)."""
+        from jobs import control
+
+        if self.job_id is None:
+            return None
+        try:
+            return str(control.FlinkRest(self.job_settings.rest_url).job(self.job_id)["state"])
+        except control.JobControlError:
+            return None
+
+    @property
+    def pid(self) -> int | None:
+        """None: the job runs in the TaskManagers (:func:`taskmanager_pids`)."""
+        return None
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Cancel the job (no savepoint) and wait until it is CANCELED."""
+        from jobs import control
+
+        if self.job_id is None:
+            return
+        try:
+            control.cancel(self.job_settings, self.job_id)
+        except control.JobControlError as exc:
+            with self.log_path.open("a") as f:
+                f.write(f"cancel: {exc}\n")
+        self.job_id = None
+
+
+def free_port_span(n: int, lo: int = 20_000, hi: int = 40_000) -> int:
+    """A port ``p`` with ``p .. p + n - 1`` all free on loopback now (random in ``[lo, hi)``)."""
+    import random
+    import socket
+
+    for _ in range(200):
+        p = random.randrange(lo, hi - n)
+        socks = []
+        try:
+            for k in range(n):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", p + k))
+            return p
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise BenchError(f"no {n} consecutive free ports in {lo}..{hi}")
+
+
+def taskmanager_pids(settings: Settings) -> list[int]:
+    """Pids of the local session cluster's TaskManager JVMs."""
+    from userpulse.stack.flink import FlinkCluster
+
+    return sorted(FlinkCluster(settings).pids()["taskexecutor"])
+
+
 def userpulse_job(settings: Settings, topic: str, metrics_port: int, log_dir: Path) -> System:
     """The feature job (``userpulse job run``, unbounded, local execution) on ``topic``."""
     group = f"bench.{topic}"
     return System(
-        "userpulse",
+        "userpulse-local",
         [sys.executable, "-m", "userpulse", "job", "run", "--topic", topic, "--group-id", group],
         metrics_port,
         "userpulse_events_counted_total",

@@ -1,0 +1,297 @@
+"""JVM CPU per event by stage: Java Flight Recorder on the TaskManagers at a fixed rate.
+
+While the feature job runs on the local session cluster and synthetic load arrives at a fixed
+``rate`` for ``duration_s`` seconds, every TaskManager JVM records with JFR (``jcmd <pid>
+JFR.start settings=<jfc>`` with only ``jdk.ExecutionSample``, every 2 ms per Java thread running
+Java code). Over the same window the TaskManagers' process CPU time (utime + stime of
+``/proc/<pid>/stat``, all threads: JIT, GC and kernel time included) and the events the job
+counted are taken. Each execution sample is attributed to one stage by its stack: ``sink`` when
+any frame is the Redis writer's (what it calls, e.g. the profile's JSON at a flush, is sink
+work), else the first frame from the leaf down that names a stage:
+
+| stage | frames (class name prefixes) |
+| --- | --- |
+| decode | ``io.userpulse.flink.decode`` |
+| sink | ``io.userpulse.flink.redis``, Jedis (relocated under ``io.userpulse.shaded``) |
+| fold | ``io.userpulse.flink.tiles`` / ``profile`` / ``operator`` (and keyed state below it) |
+| source | the Kafka consumer and connector, the source reader, the table runtime's conversion and
+  watermark code (``org.apache.kafka``, ``org.apache.flink.connector``, ``org.apache.flink.table``,
+  generated classes, ``io.userpulse.flink.AvroEventTime``), and the source's fetcher thread |
+| other | the rest: the shuffle between decode and the keyed function (network stack, record
+  (de)serialisation: ``other_detail.shuffle``), checkpoints (``other_detail.checkpoint``), Kafka
+  producer threads of the side outputs, Flink's runtime, metrics, ... |
+
+``us_per_event[stage] = TaskManager CPU us / events counted x share of the samples in stage``:
+time the samples cannot see (GC, JIT, syscalls outside Java) is spread over the stages in
+proportion. Standalone (stack and session cluster up, or it starts the cluster and stops it)::
+
+    .venv/bin/python -m bench.jvm_profile --parallelism 1 --rate 5000 --duration 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.search import finish_producer, start_producer
+from bench.systems import ClusterJob, System, free_port_span, taskmanager_pids
+
+STAGES = ("source", "decode", "fold", "sink", "other")
+_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("decode", ("io.userpulse.flink.decode.",)),
+    ("sink", ("io.userpulse.flink.redis.", "io.userpulse.shaded.", "redis.clients.")),
+    (
+        "fold",
+        (
+            "io.userpulse.flink.tiles.",
+            "io.userpulse.flink.profile.",
+            "io.userpulse.flink.operator.",
+        ),
+    ),
+    (
+        "shuffle",
+        (
+            "org.apache.flink.runtime.io.network.",
+            "org.apache.flink.streaming.runtime.io.RecordWriterOutput",
+            "org.apache.flink.streaming.runtime.io.recovery.",
+            "org.apache.flink.api.java.typeutils.runtime.",
+            "org.apache.flink.api.common.typeutils.base.",
+            "org.apache.flink.runtime.plugable.",
+            "com.esotericsoftware.kryo.",
+        ),
+    ),
+    (
+        "source",
+        (
+            "org.apache.kafka.",
+            "org.apache.flink.kafka.shaded.",
+            "org.apache.flink.connector.",
+            "org.apache.flink.streaming.api.operators.source.",
+            "org.apache.flink.table.",
+            "io.userpulse.flink.AvroEventTime",
+        ),
+    ),
+)
+_CHECKPOINT = ("AsyncCheckpointRunnable", "SnapshotStrategyRunner", "AsyncSnapshotCallable")
+_GENERATED = re.compile(r"^[A-Za-z]+\$\d+$")  # Janino classes of the table planner, no package
+SAMPLE_PERIOD_MS = 2
+JFC = f"""<?xml version="1.0" encoding="UTF-8"?>
+<configuration version="2.0" label="userpulse-bench" description="method samples only">
+  <event name="jdk.ExecutionSample">
+    <setting name="enabled">true</setting>
+    <setting name="period">{SAMPLE_PERIOD_MS} ms</setting>
+  </event>
+</configuration>
+"""
+"""JFR settings: only ``jdk.ExecutionSample``, every 2 ms (``profile`` samples every 10 ms)."""
+
+
+def _frame_class(frame: dict[str, Any]) -> str:
+    name = str(frame.get("method", {}).get("type", {}).get("name", ""))
+    return name.replace("/", ".")  # `jfr print --json` writes internal names (a/b/C)
+
+
+def _frame_name(frame: dict[str, Any]) -> str:
+    m = frame.get("method", {})
+    return f"{_frame_class(frame)}.{m.get('name', '?')}"
+
+
+def classify(frames: list[dict[str, Any]], thread: str) -> tuple[str, str]:
+    """``(stage, detail)`` of one sample: its frames leaf first, its thread's Java name."""
+    classes = [_frame_class(f) for f in frames]
+    if any(c.endswith(_CHECKPOINT) or any(x in c for x in _CHECKPOINT) for c in classes):
+        return "other", "checkpoint"
+    if thread.startswith("kafka-producer-network-thread"):
+        return "other", "side-output producers"
+    sink = dict(_RULES)["sink"]
+    if any(c.startswith(sink) for c in classes):
+        return "sink", "sink"  # incl. what the writer calls (the profile's JSON at a flush)
+    for c in classes:
+        for stage, prefixes in _RULES:
+            if c.startswith(prefixes):
+                return ("other", "shuffle") if stage == "shuffle" else (stage, stage)
+        if _GENERATED.match(c):
+            return "source", "source"
+    if thread.startswith("Source Data Fetcher"):
+        return "source", "source"
+    return "other", "runtime"
+
+
+def parse_recording(path: Path) -> dict[str, Any]:
+    """Samples per stage (and ``other`` by detail, top leaf methods per stage) of one ``.jfr``."""
+    out = subprocess.run(
+        ["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample",
+         str(path)],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout  # fmt: skip
+    events = json.loads(out)["recording"]["events"]
+    stages: Counter[str] = Counter()
+    detail: Counter[str] = Counter()
+    leaves: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
+    for ev in events:
+        v = ev.get("values", {})
+        frames = (v.get("stackTrace") or {}).get("frames") or []
+        thread = str((v.get("sampledThread") or {}).get("javaName") or "")
+        stage, d = classify(frames, thread)
+        stages[stage] += 1
+        if stage == "other":
+            detail[d] += 1
+        if frames:
+            leaves[stage][_frame_name(frames[0])] += 1
+    return {"samples": dict(stages), "other_detail": dict(detail), "leaves": leaves}
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process (all its threads), clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _jcmd(pid: int, *args: str) -> str:
+    res = subprocess.run(
+        ["jcmd", str(pid), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"jcmd {pid} {' '.join(args)}: {res.stdout}{res.stderr}")
+    return res.stdout
+
+
+def profile(
+    system: System,
+    pids: list[int],
+    topic: str,
+    rate: float,
+    duration_s: float,
+    users: int,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """Record the TaskManagers ``pids`` for ``duration_s`` s under load at ``rate``; the result.
+
+    The job (``system``) must be running on ``topic``. The recordings stay in ``out_dir``
+    (``tm-<pid>.jfr``: open them in JDK Mission Control for flame graphs).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    proc, summary = start_producer(topic, rate, duration_s + 6.0, users, seed=77)
+    time.sleep(3.0)  # the producer's start-up: record under load only
+    name = f"userpulse-bench-{os.getpid()}"
+    files = {pid: (out_dir / f"tm-{pid}.jfr").resolve() for pid in pids}
+    jfc = (out_dir / "bench-samples.jfc").resolve()
+    jfc.write_text(JFC)
+    for pid, f in files.items():
+        f.unlink(missing_ok=True)
+        _jcmd(pid, "JFR.start", f"name={name}", f"settings={jfc}", f"filename={f}")
+    ticks0 = {pid: cpu_ticks(pid) for pid in pids}
+    c0 = system.counted() or 0.0
+    t0 = time.monotonic()
+    time.sleep(duration_s)
+    ticks1 = {pid: cpu_ticks(pid) for pid in pids}
+    c1 = system.counted() or c0
+    wall = time.monotonic() - t0
+    for pid in pids:
+        _jcmd(pid, "JFR.stop", f"name={name}")
+    producer = finish_producer(proc, summary)
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu_s = sum(ticks1[p] - ticks0[p] for p in pids) / hz
+    events = c1 - c0
+    samples: Counter[str] = Counter()
+    detail: Counter[str] = Counter()
+    leaves: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
+    for f in files.values():
+        parsed = parse_recording(f)
+        samples.update(parsed["samples"])
+        detail.update(parsed["other_detail"])
+        for s in STAGES:
+            leaves[s].update(parsed["leaves"][s])
+    n = sum(samples.values())
+    cpu_us_per_event = cpu_s * 1e6 / events if events > 0 else None
+    share = {s: samples.get(s, 0) / n if n else 0.0 for s in STAGES}
+    return {
+        "rate": rate,
+        "duration_s": round(wall, 1),
+        "events": int(events),
+        "events_per_s": round(events / wall, 1),
+        "producer_rate": producer.get("achieved_rate_per_s"),
+        "taskmanagers": len(pids),
+        "cpu_s": round(cpu_s, 2),
+        "cpu_cores": round(cpu_s / wall, 3),
+        "cpu_us_per_event": None if cpu_us_per_event is None else round(cpu_us_per_event, 2),
+        "samples": n,
+        "share": {s: round(v, 4) for s, v in share.items()},
+        "us_per_event": {
+            s: None if cpu_us_per_event is None else round(cpu_us_per_event * share[s], 2)
+            for s in STAGES
+        },
+        "other_detail_samples": dict(detail),
+        "top_leaf_methods": {s: dict(leaves[s].most_common(5)) for s in STAGES},
+        "recordings": [str(f) for f in files.values()],
+        "method": (
+            f"jcmd JFR.start on each TaskManager, jdk.ExecutionSample every {SAMPLE_PERIOD_MS} ms, "
+            "attributed leaf-first by class prefix (bench/jvm_profile.py); TaskManager CPU from "
+            "/proc/<pid>/stat over the same window / events counted"
+        ),
+    }
+
+
+def table(res: dict[str, Any]) -> str:
+    """Markdown table: us per event and share of samples per stage."""
+    rows = ["| stage | JVM CPU us / event | share of samples |", "| --- | ---: | ---: |"]
+    for s in STAGES:
+        us = res["us_per_event"].get(s)
+        rows.append(f"| {s} | {'-' if us is None else f'{us:.1f}'} | {res['share'][s]:.1%} |")
+    rows.append(f"| total | {res.get('cpu_us_per_event')} | {res['samples']} samples |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone: submit the job on a fresh topic, warm it up, profile, cancel, clean up."""
+    from userpulse import stack
+    from userpulse.settings import REPO_ROOT, Settings
+    from userpulse.stack.flink import FlinkCluster
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--parallelism", "-p", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=5000.0, help="load, events/s")
+    ap.add_argument("--duration", type=float, default=30.0, help="recorded seconds")
+    ap.add_argument("--users", type=int, default=10_000)
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out")
+    args = ap.parse_args(argv)
+    settings = Settings()
+    cluster = FlinkCluster(settings)
+    started_cluster = not cluster.status().reachable
+    if started_cluster:
+        cluster.up()
+    topic = f"bench.jfr.{int(time.time())}"
+    stack.recreate_topic(settings, topic, 3)
+    port = free_port_span(settings.flink_taskmanagers)
+    job = ClusterJob(
+        f"userpulse-p{args.parallelism}", settings, topic, args.parallelism, port,
+        settings.flink_taskmanagers, settings.home / "bench" / "logs" / "jvm-profile.log",
+    )  # fmt: skip
+    try:
+        job.start()
+        proc, summary = start_producer(topic, args.rate, 15.0, args.users, seed=1)  # warm-up
+        finish_producer(proc, summary)
+        res = profile(
+            job, taskmanager_pids(settings), topic, args.rate, args.duration, args.users, args.out
+        )
+        (args.out / "jvm_profile.json").write_text(json.dumps(res, indent=1) + "\n")
+        print(json.dumps({k: res[k] for k in ("events_per_s", "cpu_us_per_event", "share")}))
+        print(table(res))
+    finally:
+        job.stop()
+        stack.delete_topics(settings, [topic])
+        if started_cluster:
+            cluster.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
