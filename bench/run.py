@@ -32,11 +32,9 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import jvm_profile, plots, report, state_size
+from bench import steps as after_steps
 from bench.ceiling import fill, measure
 from bench.config import BenchConfig, BenchConfigError
 from bench.freshness import Freshness, run_freshness
@@ -263,63 +262,6 @@ def _bench_userpulse(
     return out
 
 
-def _lookups(settings: Settings, duration_s: float) -> dict[str, Any]:
-    """Call ``bench.lookups.run`` (issue 5) with up to 1,000 synthetic users present in Redis."""
-    try:
-        from bench import lookups  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return {"error": f"bench/lookups.py not available: {exc}"}
-    r = redis_conn.connect(settings, "admin")
-    users: list[str] = []
-    for key in r.scan_iter(match="up:v1:{u*}", count=1000):
-        k = key.decode()
-        if k.endswith("}"):
-            users.append(k[k.index("{") + 1 : -1])
-        if len(users) >= 1000:
-            break
-    try:
-        return dict(lookups.run(settings, users, duration_s=duration_s))
-    except Exception as exc:  # another engineer's module: record, do not fail the bench
-        return {
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc()[-2000:],
-        }
-
-
-def _backfill(quick: bool, out_dir: Path) -> dict[str, Any]:
-    """``bench.backfill.run`` (issue 15), recorded as it answers; its table is printed."""
-    if os.environ.get("BENCH_SKIP_BACKFILL", "0") not in ("", "0", "false", "no"):
-        return {"skipped": "BENCH_SKIP_BACKFILL"}
-    from bench import backfill
-
-    try:
-        res = backfill.run(quick)
-    except Exception as exc:  # a failed case is recorded, not fatal to the rest of the bench
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    (out_dir / "backfill.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(backfill.table(res))
-    return res
-
-
-def _cleanup(settings: Settings, topics: list[str]) -> None:
-    """Delete the run's topics (and the peer's changelog topics), ``peer:*`` and probe keys."""
-    existing = stack.list_topics(settings)
-    names = {t for t in topics if t in existing}
-    names |= {t for t in existing if any(f"--{x}--" in t or f"{x}--" in t for x in topics)}
-    try:
-        stack.delete_topics(settings, sorted(names))
-    except stack.StackError as exc:
-        _log(f"clean-up: {exc}")
-    for t in topics:  # the peers' RocksDB state
-        for name in ("peer", "peer-tiles"):
-            shutil.rmtree(settings.home / "bench" / f"{name}-state-{t}", ignore_errors=True)
-    r = redis_conn.connect(settings, "admin")
-    for pattern in ("peer:*", "peer-tiles:*", "up:v1:{probe-*"):
-        batch = list(r.scan_iter(match=pattern, count=1000))
-        for i in range(0, len(batch), 1000):
-            r.delete(*batch[i : i + 1000])
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 = bad knob or stack down)."""
     ap = argparse.ArgumentParser(description="userpulse benchmark (docs/bench.md)")
@@ -409,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         if started_cluster:
             cluster.down()
             started_cluster = False
-        looks = _lookups(settings, 5.0 if cfg.quick else 10.0)
-        filled_backfill = _backfill(cfg.quick, cfg.out_dir)
+        looks = after_steps.lookups(settings, 5.0 if cfg.quick else 10.0)
+        filled_backfill = after_steps.backfill(cfg.quick, cfg.out_dir)
         meta["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         meta["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds())
@@ -446,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"report: {cfg.out_dir / 'report.json'}")
         return 0
     finally:
-        _cleanup(settings, topics)
+        after_steps.cleanup(settings, topics, _log)
         if started_cluster:
             cluster.down()
 
