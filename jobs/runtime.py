@@ -49,7 +49,8 @@ def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEn
     """A StreamExecutionEnvironment configured for the feature job.
 
     Sets the Python execution mode and interpreter (for Python functions; the feature job has
-    none), latency knobs (buffer timeout 5 ms, auto-watermark interval 100 ms: design section 10),
+    none), latency knobs (buffer timeout ``settings.buffer_timeout_ms``, auto-watermark interval
+    100 ms: design section 10),
     object reuse, checkpointing (retained on cancel),
     parallelism and max parallelism (``settings.max_parallelism``: fixed for the life of the
     job's state, so every rescale can restore) and the connector jars. Must run before the JVM
@@ -67,7 +68,7 @@ def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEn
     conf.set_string("python.execution-mode", settings.python_execution_mode)
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)
-    conf.set_string("execution.buffer-timeout", "5 ms")
+    conf.set_string("execution.buffer-timeout.interval", f"{settings.buffer_timeout_ms} ms")
     conf.set_string("pipeline.auto-watermark-interval", "100 ms")
     conf.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms} ms")
     conf.set_string(
@@ -83,6 +84,7 @@ def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEn
         conf.set_string("rest.bind-port", "0")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(settings.parallelism)
+    env.set_buffer_timeout(settings.buffer_timeout_ms)
     env.set_max_parallelism(settings.max_parallelism)
     # chained operators hand records on without a defensive copy (every step of the job is a
     # JVM function that keeps no reference to its input record)

@@ -263,6 +263,15 @@ class Settings(BaseSettings):
     # --- job -----------------------------------------------------------------------------------
     parallelism: int = Field(default=1, ge=1, description="Flink parallelism of the feature job.")
     checkpoint_interval_ms: int = Field(default=10_000, ge=100, description="Checkpoint interval.")
+    buffer_timeout_ms: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description=(
+            "Longest time (ms) a record waits in a network buffer between the job's operators "
+            "(Flink execution.buffer-timeout.interval; 0 = send every record at once)."
+        ),
+    )
     job_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Prometheus port of job workers; 0 = off."
     )
@@ -310,6 +319,19 @@ class Settings(BaseSettings):
     )
     flink_jobmanager_memory: str = Field(
         default="1024m", pattern=r"^[0-9]+[mg]$", description="Process memory of the JobManager."
+    )
+    flink_managed_memory_fraction: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=0.9,
+        description="Share of a TaskManager's Flink memory given to managed memory (RocksDB, "
+        "batch sorts); the rest of it is JVM heap, where the feature job's heap state lives "
+        "(Flink's default 0.4 suits RocksDB).",
+    )
+    flink_taskmanager_java_opts: str = Field(
+        default="",
+        description="Extra JVM options of the local cluster's TaskManagers (env.java.opts."
+        "taskmanager), e.g. a garbage collector: '-XX:+UseZGC'.",
     )
     flink_metrics_ports: str = Field(
         default="19249-19259",

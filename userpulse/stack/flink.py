@@ -107,6 +107,7 @@ class FlinkCluster:
             "rest.port": str(s.flink_rest_port),
             "jobmanager.memory.process.size": s.flink_jobmanager_memory,
             "taskmanager.memory.process.size": s.flink_taskmanager_memory,
+            "taskmanager.memory.managed.fraction": str(s.flink_managed_memory_fraction),
             "taskmanager.numberOfTaskSlots": str(s.flink_slots_per_taskmanager),
             "parallelism.default": "1",
             "jobmanager.execution.failover-strategy": "region",
@@ -130,6 +131,8 @@ class FlinkCluster:
         }
         if default_opts:
             conf["env.java.opts.all"] = default_opts
+        if s.flink_taskmanager_java_opts.strip():
+            conf["env.java.opts.taskmanager"] = s.flink_taskmanager_java_opts.strip()
         return conf
 
     def write_config(self) -> Path:

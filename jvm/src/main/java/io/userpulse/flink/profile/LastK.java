@@ -14,6 +14,12 @@ final class LastK {
     long[] times;
     String[] eventIds;
     String[] itemIds;
+    /**
+     * Cache of each entry's JSON ({@code [t,"event id","item id"]}), null where not built yet: an
+     * entry never changes once inserted, and a hot user's profile is written at every flush, so
+     * each entry is escaped once instead of once per flush. Not part of equality or state.
+     */
+    private String[] json;
     int size;
 
     LastK(String type, int capacity) {
@@ -22,6 +28,7 @@ final class LastK {
         times = new long[c];
         eventIds = new String[c];
         itemIds = new String[c];
+        json = new String[c];
     }
 
     /** Python's {@code _insert_last_k(lst, [t, eventId, itemId])} with {@code k} = LAST_K. */
@@ -42,18 +49,22 @@ final class LastK {
             times = Arrays.copyOf(times, c);
             eventIds = Arrays.copyOf(eventIds, c);
             itemIds = Arrays.copyOf(itemIds, c);
+            json = Arrays.copyOf(json, c);
         }
         System.arraycopy(times, i, times, i + 1, size - i);
         System.arraycopy(eventIds, i, eventIds, i + 1, size - i);
         System.arraycopy(itemIds, i, itemIds, i + 1, size - i);
+        System.arraycopy(json, i, json, i + 1, size - i);
         times[i] = t;
         eventIds[i] = eventId;
         itemIds[i] = itemId;
+        json[i] = null;
         size++;
         if (size > k) {
             for (int j = k; j < size; j++) {
                 eventIds[j] = null;
                 itemIds[j] = null;
+                json[j] = null;
             }
             size = k;
         }
@@ -66,6 +77,7 @@ final class LastK {
             times = Arrays.copyOf(times, c);
             eventIds = Arrays.copyOf(eventIds, c);
             itemIds = Arrays.copyOf(itemIds, c);
+            json = Arrays.copyOf(json, c);
         }
         times[size] = t;
         eventIds[size] = eventId;
@@ -103,11 +115,17 @@ final class LastK {
             if (i > 0) {
                 sb.append(',');
             }
-            sb.append('[').append(times[i]).append(',');
-            appendNullable(sb, eventIds[i]);
-            sb.append(',');
-            appendNullable(sb, itemIds[i]);
-            sb.append(']');
+            String j = json[i];
+            if (j == null) {
+                StringBuilder e = new StringBuilder(48);
+                e.append('[').append(times[i]).append(',');
+                appendNullable(e, eventIds[i]);
+                e.append(',');
+                appendNullable(e, itemIds[i]);
+                j = e.append(']').toString();
+                json[i] = j;
+            }
+            sb.append(j);
         }
         sb.append(']');
     }
@@ -125,6 +143,7 @@ final class LastK {
         System.arraycopy(times, 0, c.times, 0, size);
         System.arraycopy(eventIds, 0, c.eventIds, 0, size);
         System.arraycopy(itemIds, 0, c.itemIds, 0, size);
+        System.arraycopy(json, 0, c.json, 0, size);
         c.size = size;
         return c;
     }

@@ -1,6 +1,7 @@
 package io.userpulse.flink.tiles;
 
 import java.util.Arrays;
+import java.util.Base64;
 
 /**
  * KMV (k minimum values) distinct-count sketch: the sorted distinct 32-bit unsigned hashes of the
@@ -13,8 +14,17 @@ import java.util.Arrays;
 public final class Kmv {
 
     private static final int FLIP = Integer.MIN_VALUE;
+    /** Sketches of at least this many hashes keep their base64 between changes. */
+    static final int CACHE_MIN_SIZE = 16;
+    private static final Base64.Encoder BASE64 = Base64.getEncoder();
     private int[] flipped;
     private int size;
+    /**
+     * {@link #base64()} as last built, or null: a full sketch changes only when a hash below its
+     * largest arrives, while its tile is written at every flush that touches the tile. Small
+     * sketches are not cached (cheap to encode; saves heap per user).
+     */
+    private String base64;
 
     /** An empty sketch. */
     public Kmv() {
@@ -51,6 +61,22 @@ public final class Kmv {
         System.arraycopy(flipped, i, flipped, i + 1, n - i);
         flipped[i] = f;
         size = n + 1 > k ? n : n + 1;
+        base64 = null;
+    }
+
+    /**
+     * Base64 (RFC 4648, padded) of {@link #toBigEndianBytes()}: the sketch field of the v1 tile
+     * value ({@code sketch.encode}); the empty string for an empty sketch.
+     */
+    public String base64() {
+        String b = base64;
+        if (b == null) {
+            b = size == 0 ? "" : BASE64.encodeToString(toBigEndianBytes());
+            if (size >= CACHE_MIN_SIZE) {
+                base64 = b;
+            }
+        }
+        return b;
     }
 
     /** Hashes held. */
@@ -103,7 +129,9 @@ public final class Kmv {
 
     /** A deep copy. */
     public Kmv copy() {
-        return new Kmv(Arrays.copyOf(flipped, Math.max(size, 1)), size);
+        Kmv c = new Kmv(Arrays.copyOf(flipped, Math.max(size, 1)), size);
+        c.base64 = base64;
+        return c;
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.userpulse.flink.tiles;
 
 import io.userpulse.flink.profile.PyRepr;
 import java.math.BigInteger;
-import java.util.Base64;
 
 /**
  * The v1 tile value of the Redis layout, byte-identical to {@code sinks/layout.encode_tile}:
@@ -12,8 +11,6 @@ import java.util.Base64;
  * integer 0); a sketch as base64 of its hashes as big-endian uint32 ({@code sketch.encode}).
  */
 public final class TileCodec {
-
-    private static final Base64.Encoder BASE64 = Base64.getEncoder();
 
     private TileCodec() {}
 
@@ -59,10 +56,7 @@ public final class TileCodec {
                     }
                 }
                 default -> {
-                    Kmv s = t.sketches[i];
-                    if (s.size() > 0) {
-                        sb.append(BASE64.encodeToString(s.toBigEndianBytes()));
-                    }
+                    sb.append(t.sketches[i].base64());
                 }
             }
         }

@@ -1,0 +1,138 @@
+package io.userpulse.flink.operator;
+
+import io.userpulse.flink.event.Event;
+import io.userpulse.flink.spec.JobSpec;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Random;
+import redis.clients.jedis.Jedis;
+
+/**
+ * JVM time per event of the keyed feature step (fold + staging + pipelined Redis flush), JUnit-free
+ * (a measurement, not a test: the machines are shared and noisy). Drives {@link FeatureFunction}
+ * through {@link FeatureHarness} (heap state, test processing time) against a running
+ * {@code redis-server}, with synthetic-like traffic: Zipf(1.1) users, click 0.2 / scroll 0.3 /
+ * hover 0.5, event time advancing at {@code rate} events/s, the flush timer fired every
+ * {@code flush_interval_ms} of event time and the watermark every 200 ms.
+ *
+ * <p>Run (from jvm/, after {@code mvn test-compile} and {@code mvn dependency:build-classpath
+ * -Dmdep.outputFile=cp.txt}): {@code java -cp target/classes:target/test-classes:$(cat cp.txt)
+ * io.userpulse.flink.operator.FeatureFunctionBenchmark <redisPort> [events] [users] [rate]}.
+ */
+public final class FeatureFunctionBenchmark {
+
+    private FeatureFunctionBenchmark() {}
+
+    /**
+     * @param args redis port; events per round (default 300,000); users (default 10,000); rate in
+     *     events/s of event time (default 20,000)
+     */
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(args[0]);
+        int n = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
+        int users = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
+        int rate = args.length > 3 ? Integer.parseInt(args[3]) : 20_000;
+        JobSpec spec = FeatureHarness.spec(port);
+        Event[] events = events(n, users, rate);
+        try (FeatureHarness h = FeatureHarness.open(spec)) {
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            try (Jedis redis = new Jedis("127.0.0.1", port)) {
+                for (int round = 0; round < 4; round++) {
+                    long t0 = System.nanoTime();
+                    long c0 = mx.getCurrentThreadCpuTime();
+                    double r0 = redisCpuS(redis);
+                    run(h, events, rate, spec.job().flushIntervalMs(), round);
+                    long ns = System.nanoTime() - t0;
+                    long cpu = mx.getCurrentThreadCpuTime() - c0;
+                    double rs = redisCpuS(redis) - r0;
+                    System.out.printf("round %d: wall %.2f us/event (%.0f events/s), task thread"
+                            + " CPU %.2f us/event, redis-server CPU %.2f us/event%n", round,
+                            ns / 1e3 / n, n * 1e9 / ns, cpu / 1e3 / n, rs * 1e6 / n);
+                }
+            }
+        }
+    }
+
+    /** redis-server's CPU time (user + system, main thread and others) in s. */
+    private static double redisCpuS(Jedis redis) {
+        double s = 0;
+        for (String line : redis.info("cpu").split("\r\n")) {
+            if (line.startsWith("used_cpu_sys:") || line.startsWith("used_cpu_user:")) {
+                s += Double.parseDouble(line.substring(line.indexOf(':') + 1));
+            }
+        }
+        return s;
+    }
+
+    private static void run(FeatureHarness h, Event[] events, int rate, long flushMs, int round)
+            throws Exception {
+        long shift = (long) round * events.length * 1000L / rate;
+        long nextFlush = 0;
+        long nextWm = 0;
+        for (Event e : events) {
+            long t = e.eventTimeMs;
+            e.eventTimeMs = t + shift;
+            h.h.processElement(e, e.eventTimeMs);
+            e.eventTimeMs = t;
+            long sim = t - events[0].eventTimeMs;
+            if (sim >= nextFlush) {
+                h.fireFlushTimer();
+                nextFlush = sim + flushMs;
+            }
+            if (sim >= nextWm) {
+                h.watermark(t + shift - 2_000);
+                nextWm = sim + 200;
+            }
+        }
+        h.fireFlushTimer();
+    }
+
+    private static Event[] events(int n, int users, int rate) {
+        Random r = new Random(42);
+        double[] cdf = zipfCdf(users, 1.1);
+        long t0 = 1_750_000_000_000L;
+        Event[] out = new Event[n];
+        for (int i = 0; i < n; i++) {
+            String user = "u" + search(cdf, r.nextDouble());
+            long t = t0 + (long) i * 1000L / rate;
+            String id = "e" + i;
+            double x = r.nextDouble();
+            if (x < 0.2) {
+                out[i] = FeatureHarness.click(user, id, t, "i" + r.nextInt(50_000));
+            } else if (x < 0.5) {
+                out[i] = FeatureHarness.scroll(user, id, t, r.nextDouble());
+            } else {
+                out[i] = FeatureHarness.hover(user, id, t, "i" + r.nextInt(50_000),
+                        100 + r.nextInt(5_000));
+            }
+        }
+        return out;
+    }
+
+    private static double[] zipfCdf(int n, double s) {
+        double[] c = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += 1.0 / Math.pow(i + 1, s);
+            c[i] = sum;
+        }
+        for (int i = 0; i < n; i++) {
+            c[i] /= sum;
+        }
+        return c;
+    }
+
+    private static int search(double[] cdf, double x) {
+        int lo = 0;
+        int hi = cdf.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (cdf[mid] < x) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+}
