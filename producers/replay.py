@@ -27,6 +27,7 @@ from rich.console import Console
 
 from producers.kafka_out import EventSink
 from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
+from userpulse.errors import UserpulseError
 from userpulse.events import MAX_USER_ID_BYTES, Event, EventType
 from userpulse.settings import REPO_ROOT
 
@@ -38,7 +39,7 @@ EBNERD_DEVICES = {1: "desktop", 2: "mobile", 3: "tablet"}
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
 
-class DatasetError(ValueError):
+class DatasetError(UserpulseError, ValueError):
     """A dataset name is unknown or its files are missing or malformed."""
 
 

@@ -22,11 +22,12 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from userpulse.errors import UserpulseError
 from userpulse.events import Event, EventType
 
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -42,19 +43,36 @@ _PAYLOAD_NAMES = {
 _TYPE_BY_PAYLOAD = {v: k for k, v in _PAYLOAD_NAMES.items()}
 
 
-class DecodeError(Exception):
+class RecordCoordinates(NamedTuple):
+    """Where a Kafka record is: topic, partition, offset (``str``: ``topic[partition]@offset``)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+class DecodeError(UserpulseError):
     """A record that cannot become an :class:`Event`.
 
     Attributes:
         reason: human-readable reason, starting with the failing part.
         error_class: short class of the fault (``bad_framing``, ``unknown_schema``, ``bad_avro``,
             ``trailing_bytes``, ``too_large``, ``empty``, ``IndexError``...).
+        where: the record's topic, partition and offset when the caller passed them to
+            :meth:`Decoder.decode` (as confluent-kafka's errors carry their message), else None.
     """
 
-    def __init__(self, error_class: str, reason: str) -> None:
-        super().__init__(f"{error_class}: {reason}")
+    def __init__(
+        self, error_class: str, reason: str, where: RecordCoordinates | None = None
+    ) -> None:
+        at = f" (record {where})" if where is not None else ""
+        super().__init__(f"{error_class}: {reason}{at}")
         self.error_class = error_class
         self.reason = reason
+        self.where = where
 
 
 def _strip_logical_types(node: Any) -> Any:
@@ -232,16 +250,25 @@ class Decoder:
             return self._schemaless, 0
         raise DecodeError("bad_framing", f"no known framing, first bytes {data[:4].hex()}")
 
-    def decode(self, data: bytes) -> Event:
+    def decode(self, data: bytes, where: RecordCoordinates | None = None) -> Event:
         """Decode one record value.
 
         Args:
             data: the Kafka record value (not None: tombstones are handled by the caller).
+            where: the record's topic, partition and offset, carried by a :class:`DecodeError`.
 
         Raises:
             DecodeError: for every fault of the bytes (framing, unknown schema, Avro, trailing
                 bytes, size, empty). Registry outages (from ``schema_by_id``) propagate as-is.
         """
+        if where is None:
+            return self._decode(data)
+        try:
+            return self._decode(data)
+        except DecodeError as e:
+            raise DecodeError(e.error_class, e.reason, where) from None
+
+    def _decode(self, data: bytes) -> Event:
         if not data:
             raise DecodeError("empty", "record value has zero bytes")
         if len(data) > self._max:

@@ -85,4 +85,6 @@ def test_python_out_of_range_names_the_version(tmp_path: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line.startswith("missing: python >= 3.10, < 3.13 (found 3.9 at ")
-    assert line.endswith("-> install Python >= 3.10, < 3.13, then: make PYTHON=/path/to/python3.X ...")
+    assert line.endswith(
+        "-> install Python >= 3.10, < 3.13, then: make PYTHON=/path/to/python3.X ..."
+    )

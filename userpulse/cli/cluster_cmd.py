@@ -7,6 +7,7 @@ import time
 import typer
 from rich.console import Console
 
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 from userpulse.stack.flink import ClusterStatus, FlinkCluster
 from userpulse.stack.process import StackError
@@ -32,8 +33,7 @@ def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
 
 
 def _fail(e: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {e}")
-    return typer.Exit(1)
+    return fail(e)
 
 
 @app.command("up")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import control
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Run, submit and operate the feature job.")
@@ -28,8 +29,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _fail(e: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {e}")
-    return typer.Exit(1)
+    return fail(e)
 
 
 def _submit(s: Settings, from_path: str | None, doing: str) -> None:
