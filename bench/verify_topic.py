@@ -18,10 +18,10 @@ import uuid
 from confluent_kafka import Consumer
 
 from lookup import FeatureClient
-from schemas.codec import DecodeError, Decoder, RecordCoordinates
+from schemas.codec import Decoder, RecordCoordinates, decode_record
 from userpulse import kafka_conf
 from userpulse.compare import as_of_points, compare
-from userpulse.events import Event, validation_error
+from userpulse.events import Event
 from userpulse.settings import Settings
 
 
@@ -51,21 +51,14 @@ def topic_events(s: Settings, timeout_s: float = 60.0) -> tuple[list[Event], int
         value = m.value()
         if value is None:
             continue
-        now = int(time.time() * 1000)
-        try:
-            e = decoder.decode(
-                value, RecordCoordinates(m.topic() or "", m.partition() or 0, m.offset() or 0)
-            )
-        except DecodeError:
-            bad += 1
-            continue
-        key = m.key()
-        if validation_error(e, now, s.max_future_ms) is not None or (
-            key is not None and key != e.user_id.encode("utf-8")
-        ):
-            bad += 1  # dead-lettered by the job (invalid field, key mismatch)
+        where = RecordCoordinates(m.topic() or "", m.partition() or 0, m.offset() or 0)
+        out = decode_record(
+            decoder, m.key(), value, int(time.time() * 1000), s.max_future_ms, where
+        )
+        if out.error_class or out.event is None:
+            bad += 1  # dead-lettered by the job (bad bytes, invalid field, key mismatch)
         else:
-            events.append(e)
+            events.append(out.event)
     c.close()
     return events, bad
 

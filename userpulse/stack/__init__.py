@@ -135,8 +135,9 @@ def up(
         stop_started(settings, ours)
         if ours and isinstance(e, StackError):
             first, _, rest = str(e).partition("\n")
-            note = f" (stopped again what this call had started: {', '.join(ours)})"
-            raise StackError(first + note + ("\n" + rest if rest else "")) from e
+            note = f"; stopped again what this call had started: {', '.join(ours)}"
+            tail = ":\n" + rest if rest else ""
+            raise StackError(first.rstrip(" :") + note + tail) from e
         raise
     if started is not None:
         started.extend(ours)
