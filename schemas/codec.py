@@ -63,16 +63,22 @@ class DecodeError(UserpulseError):
             ``trailing_bytes``, ``too_large``, ``empty``, ``IndexError``...).
         where: the record's topic, partition and offset when the caller passed them to
             :meth:`Decoder.decode` (as confluent-kafka's errors carry their message), else None.
+        value: the record value's bytes, with ``where`` (to dead-letter it as it was), else None.
     """
 
     def __init__(
-        self, error_class: str, reason: str, where: RecordCoordinates | None = None
+        self,
+        error_class: str,
+        reason: str,
+        where: RecordCoordinates | None = None,
+        value: bytes | None = None,
     ) -> None:
         at = f" (record {where})" if where is not None else ""
         super().__init__(f"{error_class}: {reason}{at}")
         self.error_class = error_class
         self.reason = reason
         self.where = where
+        self.value = value
 
 
 def _strip_logical_types(node: Any) -> Any:
@@ -255,7 +261,8 @@ class Decoder:
 
         Args:
             data: the Kafka record value (not None: tombstones are handled by the caller).
-            where: the record's topic, partition and offset, carried by a :class:`DecodeError`.
+            where: the record's topic, partition and offset, carried by a :class:`DecodeError`
+                (with ``data``).
 
         Raises:
             DecodeError: for every fault of the bytes (framing, unknown schema, Avro, trailing
@@ -266,7 +273,7 @@ class Decoder:
         try:
             return self._decode(data)
         except DecodeError as e:
-            raise DecodeError(e.error_class, e.reason, where) from None
+            raise DecodeError(e.error_class, e.reason, where, data) from None
 
     def _decode(self, data: bytes) -> Event:
         if not data:
