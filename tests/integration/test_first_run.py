@@ -91,20 +91,10 @@ def test_missing_redis_server_is_one_line_naming_the_tool(home: Path, tmp_path: 
 def test_failed_up_stops_the_broker_it_started_and_only_that(home: Path) -> None:
     """Redis's port is taken by a plain socket (not a Redis): the broker this `up` started is
     stopped again, and the socket (not ours) is left alone."""
-    kafka_port, controller_port, redis_port = _free_ports(3)
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        home=home,
-        kafka_port=kafka_port,
-        kafka_controller_port=controller_port,
-        redis_port=redis_port,
-    )
-    env = {
-        "USERPULSE_HOME": str(home),
-        "USERPULSE_KAFKA_PORT": str(kafka_port),
-        "USERPULSE_KAFKA_CONTROLLER_PORT": str(controller_port),
-        "USERPULSE_REDIS_PORT": str(redis_port),
-    }
+    ports = ("kafka_port", "kafka_controller_port", "redis_port")
+    settings = Settings(_env_file=None, home=home, **dict(zip(ports, _free_ports(3), strict=True)))  # type: ignore[call-arg, arg-type]
+    kafka_port, controller_port, redis_port = (getattr(settings, p) for p in ports)
+    env = {f"USERPULSE_{k.upper()}": str(getattr(settings, k)) for k in ("home", *ports)}
     with socket.create_server(("127.0.0.1", redis_port)) as squatter:
         done = _cli("up", env=env)
         line = _one_line(done)
