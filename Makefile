@@ -14,10 +14,10 @@ JARS_STAMP := infra/lib/.stamp
 
 ## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need
 prereqs:
-	@infra/prereqs.sh demo
+	@PYTHON=$(PYTHON) infra/prereqs.sh demo
 
 prereqs-test:
-	@infra/prereqs.sh test
+	@PYTHON=$(PYTHON) infra/prereqs.sh test
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)

@@ -52,7 +52,9 @@ check_python() {
   python_range
   local want=">= $py_min${py_max:+, < $py_max}"
   if ! have "$PYTHON"; then
-    missing python "python3 python3-venv" "install Python $want with venv, or make PYTHON=/path/to/python3.X"
+    local pkg=""  # Debian's packages give `python3`, not another name or path
+    [[ "$PYTHON" == python3 ]] && pkg="python3 python3-venv"
+    missing "python ($PYTHON)" "$pkg" "install Python $want with venv, or make PYTHON=/path/to/python3.X"
     return
   fi
   # one interpreter start: "3.11 ok" (or "3.11 no-venv")

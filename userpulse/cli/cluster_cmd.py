@@ -17,7 +17,6 @@ app = typer.Typer(
     help="The local Flink standalone session cluster (JobManager + TaskManagers) for job submit.",
 )
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
@@ -30,10 +29,6 @@ def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
         )
     pids = ", ".join(f"{k}: {v}" for k, v in st.pids.items() if v) or "none of ours"
     console.print(f"daemons: {pids}; logs: {cluster.log_dir}")
-
-
-def _fail(e: Exception) -> typer.Exit:
-    return fail(e)
 
 
 @app.command("up")
@@ -51,7 +46,7 @@ def up(
         with console.status("starting the Flink session cluster ..."):
             st = cluster.up(timeout_s=timeout_s)
     except StackError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     _show(st, cluster)
     console.print(f"[green]cluster is up[/green] ({time.monotonic() - t0:.1f} s)")
 
@@ -63,7 +58,7 @@ def down() -> None:
     try:
         cluster.down()
     except StackError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     console.print("[green]cluster is down[/green]")
 
 
