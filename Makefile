@@ -1,6 +1,8 @@
 # userpulse: the common paths. `make demo` and `make test` work in a fresh clone: they create the
-# venv and fetch the jars first (stamp files keep re-runs quick). redis-server, java and mvn come
-# from the OS; .ci/run installs them (needs root), make does not.
+# venv and fetch the jars first (stamp files keep re-runs quick). Before any download they check
+# the OS prerequisites (infra/prereqs.sh: Python + venv, Java 17, Maven, redis-server; for `test`
+# also openssl, redis-tools): installed when the machine lets it (Debian, root or passwordless
+# sudo), else one line per missing tool with the command to get it.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,11 +10,18 @@ BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 
-.PHONY: venv deps up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: prereqs prereqs-test venv deps up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+
+## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need
+prereqs:
+	@PYTHON=$(PYTHON) infra/prereqs.sh demo
+
+prereqs-test:
+	@PYTHON=$(PYTHON) infra/prereqs.sh test
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
@@ -22,13 +31,13 @@ $(VENV_STAMP): pyproject.toml
 ## (again when a pom or a JVM source changes)
 JVM_SOURCES := jvm/pom.xml $(shell find jvm/src/main -type f 2>/dev/null)
 deps: $(JARS_STAMP)
-$(JARS_STAMP): infra/pom.xml $(JVM_SOURCES)
+$(JARS_STAMP): infra/pom.xml $(JVM_SOURCES) | prereqs
 	rm -rf infra/lib/kafka infra/lib/flink
 	mvn -q -B -f infra/pom.xml -DskipTests package
 	touch $@
 
 ## up / down / status: the local Kafka broker and Redis (data under .userpulse/)
-up: venv deps
+up: prereqs venv deps
 	$(BIN)/userpulse up
 
 down: venv
@@ -40,7 +49,7 @@ status: venv
 ## cluster-up / cluster-down: the local Flink session cluster (JobManager + 2 TaskManagers);
 ## submit: the feature job on it with parallelism P (default 2). docs/operations.md
 P ?= 2
-cluster-up: venv deps
+cluster-up: prereqs venv deps
 	$(BIN)/userpulse cluster up
 
 cluster-down: venv
@@ -54,12 +63,12 @@ serve: venv
 	$(BIN)/userpulse features serve
 
 ## demo: the end-to-end demo
-demo: venv deps
+demo: prereqs venv deps
 	$(BIN)/userpulse demo
 
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
 ## pytest (integration tests start their own stack on test ports)
-test: venv deps test-jvm
+test: prereqs-test venv deps test-jvm
 	$(BIN)/pytest -q tests
 
 test-jvm:

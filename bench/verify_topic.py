@@ -3,7 +3,7 @@
 Reads every record of ``settings.topic`` (from the beginning, all partitions), decodes the valid
 ones as the job does, computes every feature of every user with the offline reference
 (:mod:`userpulse.reference`) and compares it with what the lookup client reads from Redis, as of
-the end of the data and around each user's newest event (tests/integration/compare.py rules).
+the end of the data and around each user's newest event (userpulse/compare.py rules).
 For traffic without late records (the job counts every valid record); run it after the job has
 caught up. Used for the closing note of issue 6 (a live cluster after stop / rescale / resume):
 
@@ -18,10 +18,10 @@ import uuid
 from confluent_kafka import Consumer
 
 from lookup import FeatureClient
-from schemas.codec import DecodeError, Decoder
-from tests.integration.compare import as_of_points, compare
+from schemas.codec import Decoder, RecordCoordinates, decode_record
 from userpulse import kafka_conf
-from userpulse.events import Event, validation_error
+from userpulse.compare import as_of_points, compare
+from userpulse.events import Event
 from userpulse.settings import Settings
 
 
@@ -51,19 +51,14 @@ def topic_events(s: Settings, timeout_s: float = 60.0) -> tuple[list[Event], int
         value = m.value()
         if value is None:
             continue
-        now = int(time.time() * 1000)
-        try:
-            e = decoder.decode(value)
-        except DecodeError:
-            bad += 1
-            continue
-        key = m.key()
-        if validation_error(e, now, s.max_future_ms) is not None or (
-            key is not None and key != e.user_id.encode("utf-8")
-        ):
-            bad += 1  # dead-lettered by the job (invalid field, key mismatch)
+        where = RecordCoordinates(m.topic() or "", m.partition() or 0, m.offset() or 0)
+        out = decode_record(
+            decoder, m.key(), value, int(time.time() * 1000), s.max_future_ms, where
+        )
+        if out.error_class or out.event is None:
+            bad += 1  # dead-lettered by the job (bad bytes, invalid field, key mismatch)
         else:
-            events.append(e)
+            events.append(out.event)
     c.close()
     return events, bad
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from userpulse.errors import UserpulseError
 from userpulse.settings import REPO_ROOT, Settings
 from userpulse.stack.flink import FlinkCluster, flink_home, worker_python_path
 from userpulse.stack.flink_code import ensure_current_code
@@ -38,7 +39,7 @@ _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 RUNNING_STATES = ("RUNNING", "CREATED", "INITIALIZING", "RESTARTING", "RECONCILING")
 
 
-class JobControlError(RuntimeError):
+class JobControlError(UserpulseError, RuntimeError):
     """A job command failed; the message says what happened and what to do."""
 
 

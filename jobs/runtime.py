@@ -10,10 +10,11 @@ from pathlib import Path
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
+from userpulse.errors import UserpulseError
 from userpulse.settings import REPO_ROOT, Settings
 
 
-class JobConfigError(Exception):
+class JobConfigError(UserpulseError):
     """The job cannot start with these settings (message says what to change)."""
 
 

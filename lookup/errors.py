@@ -8,8 +8,10 @@ status (:class:`lookup.merge.Status`), not an exception.
 
 from __future__ import annotations
 
+from userpulse.errors import UserpulseError
 
-class FeatureLookupError(Exception):
+
+class FeatureLookupError(UserpulseError):
     """Root of every error the lookup client raises."""
 
 

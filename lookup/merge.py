@@ -109,18 +109,27 @@ _new_result = tuple.__new__  # FeatureResult without the keyword-argument wrappe
 _PRESENT = Status.PRESENT
 
 
+class _WindowSpec(NamedTuple):
+    """How to answer one window feature from its window's merged columns."""
+
+    name: str
+    window: tuple[int, int]  # (window_ms, tile_ms)
+    column: int  # the merged tile column of the value (or of the numerator)
+    divisor: int  # the column of the denominator, 0 when the feature is not a ratio
+
+
 class _Plan(NamedTuple):
     """What a list of feature names needs: windows (and their columns), and how to answer each."""
 
     windows: dict[tuple[int, int], frozenset[int]]  # (window_ms, tile_ms) -> columns
-    window_specs: list[tuple[str, tuple[int, int], int, int]]  # name, window, column, divisor
+    window_specs: list[_WindowSpec]
     state_features: list[tuple[str, StateFeature]]
 
 
 @lru_cache(maxsize=256)
 def _plan(names: tuple[str, ...]) -> _Plan:
     cols: dict[tuple[int, int], set[int]] = {}
-    specs: list[tuple[str, tuple[int, int], int, int]] = []
+    specs: list[_WindowSpec] = []
     sf: list[tuple[str, StateFeature]] = []
     for n in names:
         f = FEATURES_BY_NAME.get(n)
@@ -134,7 +143,7 @@ def _plan(names: tuple[str, ...]) -> _Plan:
         else:
             num, den = _AGG_INDEX[a.name], 0
         need.update((num, den) if den else (num,))
-        specs.append((n, wk, num, den))
+        specs.append(_WindowSpec(n, wk, num, den))
     return _Plan({k: frozenset(v) for k, v in cols.items()}, specs, sf)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, NamedTuple
 
+from userpulse.errors import UserpulseError
+
 
 class Status(str, Enum):
     """Status of one feature value."""
@@ -35,7 +37,7 @@ class FeatureResult(NamedTuple):
     error: str | None = None
 
 
-class StoredValueError(ValueError):
+class StoredValueError(UserpulseError, ValueError):
     """A stored value of one user that is not layout v1 (or a Redis error for one key).
 
     Attributes:

@@ -26,6 +26,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas import codec
 from userpulse import kafka_conf
+from userpulse.errors import UserpulseError
 from userpulse.events import Event
 from userpulse.settings import Settings
 
@@ -46,7 +47,7 @@ LOG = logging.getLogger("producers.kafka")
 """librdkafka's own log lines (connection failures, retries) go here, not straight to stderr."""
 
 
-class ProducerError(Exception):
+class ProducerError(UserpulseError):
     """Root of the errors raised by :mod:`producers`."""
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from producers.faults import FaultSpec, inject
 from producers.kafka_out import EventSink
-from producers.pacing import RawRecord, RunSummary, Tick, pump
+from producers.pacing import RawRecord, RunSummary, Tick, Timed, pump
 from producers.profile import RateProfile
 from producers.synthetic import EventMix, SyntheticTraffic
 from userpulse.events import Event
@@ -103,8 +103,8 @@ class LoadSpec:
         )
 
 
-def load_records(spec: LoadSpec, start_time_ms: int) -> Iterator[tuple[float, Event | RawRecord]]:
-    """``(due_s, item)`` pairs of the run, in send order.
+def load_records(spec: LoadSpec, start_time_ms: int) -> Iterator[Timed]:
+    """:class:`Timed` ``(due_s, item)`` records of the run, in send order.
 
     Args:
         spec: the run.
@@ -136,7 +136,7 @@ def load_records(spec: LoadSpec, start_time_ms: int) -> Iterator[tuple[float, Ev
     items: Iterator[Event | RawRecord] = (
         inject(events, spec.faults, spec.seed) if spec.faults.any else events
     )
-    return zip(dues, items, strict=False)
+    return map(Timed, dues, items)
 
 
 def run_load(

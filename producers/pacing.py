@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.progress import (
@@ -61,6 +61,18 @@ class RawRecord:
     value: bytes | None
     event_time_ms: int | None = None
     kind: str = "event"
+
+
+class Timed(NamedTuple):
+    """A record with the time it is due, what :func:`pump` sends.
+
+    Attributes:
+        due_s: seconds after the run's start when it should be sent; None = at once.
+        record: an :class:`Event` (the sink encodes it) or a :class:`RawRecord` (sent as is).
+    """
+
+    due_s: float | None
+    record: Event | RawRecord
 
 
 @dataclass(frozen=True)
@@ -188,7 +200,7 @@ def progress_bar(console: Console, source: str) -> Progress:
 
 def pump(
     sink: EventSink,
-    timed_events: Iterable[tuple[float | None, Event | RawRecord]],
+    timed_events: Iterable[Timed],
     *,
     source: str,
     total: int | None,
@@ -330,8 +342,9 @@ def pump(
 
 def schedule(
     events: Sequence[Event], speed: float | None, max_sleep_s: float = DEFAULT_MAX_SLEEP_S
-) -> Iterator[tuple[float | None, Event]]:
-    """``(due_s, event)`` pairs: event-time gaps divided by ``speed``, capped at ``max_sleep_s``.
+) -> Iterator[Timed]:
+    """:class:`Timed` ``(due_s, event)`` records: event-time gaps divided by ``speed``, capped
+    at ``max_sleep_s``.
 
     Args:
         events: in send order (normally sorted by event time).
@@ -349,16 +362,14 @@ def schedule(
     return _schedule(events, speed, max_sleep_s)
 
 
-def _schedule(
-    events: Sequence[Event], speed: float | None, max_sleep_s: float
-) -> Iterator[tuple[float | None, Event]]:
+def _schedule(events: Sequence[Event], speed: float | None, max_sleep_s: float) -> Iterator[Timed]:
     if speed is None or math.isinf(speed):
         for e in events:
-            yield None, e
+            yield Timed(None, e)
         return
     due_s, prev_ms = 0.0, None
     for e in events:
         if prev_ms is not None:
             due_s += min(max(e.event_time_ms - prev_ms, 0) / 1000 / speed, max_sleep_s)
         prev_ms = e.event_time_ms
-        yield due_s, e
+        yield Timed(due_s, e)

@@ -24,11 +24,13 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from userpulse.errors import UserpulseError
+
 MIN_RATE_PER_S = 1e-3
 """Rates are clamped to at least this (events/s) so a schedule always moves forward."""
 
 
-class ProfileError(ValueError):
+class ProfileError(UserpulseError, ValueError):
     """A profile or burst text does not parse or has out-of-range values (message says which)."""
 
 

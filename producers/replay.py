@@ -27,6 +27,7 @@ from rich.console import Console
 
 from producers.kafka_out import EventSink
 from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
+from userpulse.errors import UserpulseError
 from userpulse.events import MAX_USER_ID_BYTES, Event, EventType
 from userpulse.settings import REPO_ROOT
 
@@ -38,7 +39,7 @@ EBNERD_DEVICES = {1: "desktop", 2: "mobile", 3: "tablet"}
 _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
 
-class DatasetError(ValueError):
+class DatasetError(UserpulseError, ValueError):
     """A dataset name is unknown or its files are missing or malformed."""
 
 
@@ -64,8 +65,15 @@ class Dataset:
         return {t.value: c.get(t.value, 0) for t in EventType}
 
 
-def _epoch_ms(column: pa.ChunkedArray | pa.Array) -> list[int]:
-    """Timestamps (naive = UTC) as epoch ms, floored; nulls are not allowed."""
+def epoch_ms(column: pa.ChunkedArray | pa.Array) -> list[int]:
+    """Timestamps (naive = UTC) as epoch ms, floored; nulls are not allowed.
+
+    Args:
+        column: an Arrow timestamp column of unit s, ms, us or ns.
+
+    Returns:
+        UTC epoch milliseconds, one per value (integer arithmetic: no float rounding).
+    """
     unit = column.type.unit
     values = column.cast(pa.int64()).to_pylist()
     if unit == "ns":
@@ -110,7 +118,7 @@ def _ebnerd_behaviors(path: Path, events: list[Event], skipped: Counter[str]) ->
     """Each impression: in view -> HOVER, clicked -> CLICK, scroll_percentage -> SCROLL."""
     b = pq.read_table(path)
     cols = {n: b.column(n).to_pylist() for n in b.column_names if n != "impression_time"}
-    for row, t_ms in enumerate(_epoch_ms(b.column("impression_time"))):
+    for row, t_ms in enumerate(epoch_ms(b.column("impression_time"))):
         page = cols["article_id"][row]
         code = cols["device_type"][row]
         ctx = (
@@ -160,7 +168,7 @@ def _ebnerd_history(path: Path, events: list[Event], skipped: Counter[str]) -> N
     if len({tuple(o) for o in offsets.values()}) != 1 or any(a.null_count for a in lists.values()):
         raise DatasetError(f"{path}: the four *_fixed lists differ in length or are null")
     bounds = offsets["article_id_fixed"]
-    times = _epoch_ms(lists["impression_time_fixed"].values)
+    times = epoch_ms(lists["impression_time_fixed"].values)
     articles = lists["article_id_fixed"].values.to_pylist()
     pcts = lists["scroll_percentage_fixed"].values.to_pylist()
     reads = lists["read_time_fixed"].values.to_pylist()

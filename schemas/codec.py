@@ -22,12 +22,13 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
-from userpulse.events import Event, EventType
+from userpulse.errors import UserpulseError
+from userpulse.events import Event, EventType, validation_error
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
@@ -42,19 +43,42 @@ _PAYLOAD_NAMES = {
 _TYPE_BY_PAYLOAD = {v: k for k, v in _PAYLOAD_NAMES.items()}
 
 
-class DecodeError(Exception):
+class RecordCoordinates(NamedTuple):
+    """Where a Kafka record is: topic, partition, offset (``str``: ``topic[partition]@offset``)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+class DecodeError(UserpulseError):
     """A record that cannot become an :class:`Event`.
 
     Attributes:
         reason: human-readable reason, starting with the failing part.
         error_class: short class of the fault (``bad_framing``, ``unknown_schema``, ``bad_avro``,
             ``trailing_bytes``, ``too_large``, ``empty``, ``IndexError``...).
+        where: the record's topic, partition and offset when the caller passed them to
+            :meth:`Decoder.decode` (as confluent-kafka's errors carry their message), else None.
+        value: the record value's bytes, with ``where`` (to dead-letter it as it was), else None.
     """
 
-    def __init__(self, error_class: str, reason: str) -> None:
-        super().__init__(f"{error_class}: {reason}")
+    def __init__(
+        self,
+        error_class: str,
+        reason: str,
+        where: RecordCoordinates | None = None,
+        value: bytes | None = None,
+    ) -> None:
+        at = f" (record {where})" if where is not None else ""
+        super().__init__(f"{error_class}: {reason}{at}")
         self.error_class = error_class
         self.reason = reason
+        self.where = where
+        self.value = value
 
 
 def _strip_logical_types(node: Any) -> Any:
@@ -232,16 +256,26 @@ class Decoder:
             return self._schemaless, 0
         raise DecodeError("bad_framing", f"no known framing, first bytes {data[:4].hex()}")
 
-    def decode(self, data: bytes) -> Event:
+    def decode(self, data: bytes, where: RecordCoordinates | None = None) -> Event:
         """Decode one record value.
 
         Args:
             data: the Kafka record value (not None: tombstones are handled by the caller).
+            where: the record's topic, partition and offset, carried by a :class:`DecodeError`
+                (with ``data``).
 
         Raises:
             DecodeError: for every fault of the bytes (framing, unknown schema, Avro, trailing
                 bytes, size, empty). Registry outages (from ``schema_by_id``) propagate as-is.
         """
+        if where is None:
+            return self._decode(data)
+        try:
+            return self._decode(data)
+        except DecodeError as e:
+            raise DecodeError(e.error_class, e.reason, where, data) from None
+
+    def _decode(self, data: bytes) -> Event:
         if not data:
             raise DecodeError("empty", "record value has zero bytes")
         if len(data) > self._max:
@@ -266,3 +300,52 @@ class Decoder:
             raise DecodeError(
                 type(exc).__name__, f"record does not fit the event model: {exc}"
             ) from None
+
+
+class RecordOutcome(NamedTuple):
+    """What becomes of one Kafka record (:func:`decode_record`), as the job decides it.
+
+    Attributes:
+        event: the decoded event, or None when the bytes do not decode.
+        error_class: ``""`` for a counted event, else why it is dead-lettered: a
+            :class:`DecodeError` class, ``invalid_field`` or ``key_mismatch``.
+        reason: human-readable reason (``""`` for a counted event).
+    """
+
+    event: Event | None
+    error_class: str
+    reason: str
+
+
+def decode_record(
+    decoder: Decoder,
+    key: bytes | None,
+    value: bytes,
+    now_ms: int,
+    max_future_ms: int,
+    where: RecordCoordinates | None = None,
+) -> RecordOutcome:
+    """Decode, validate and key-check one record: the steps of the job's decode stage (the JVM
+    ``io.userpulse.flink.decode`` path, design section 6) for the Python readers of a topic.
+
+    Args:
+        decoder: the codec's decoder (writer schemas, reader schema, size limit).
+        key: the record key (the user id's UTF-8), or None.
+        value: the record value (not None: tombstones are skipped by the caller).
+        now_ms: the clock the event-time range is checked against, UTC epoch ms.
+        max_future_ms: how far ahead of ``now_ms`` an event time may be, ms.
+        where: the record's coordinates, named in the reason of a decode error.
+
+    Returns:
+        The outcome; never raises for a bad record (registry outages propagate).
+    """
+    try:
+        e = decoder.decode(value, where)
+    except DecodeError as exc:
+        return RecordOutcome(None, exc.error_class, exc.reason)
+    reason = validation_error(e, now_ms, max_future_ms)
+    if reason is not None:
+        return RecordOutcome(e, "invalid_field", reason)
+    if key is not None and key != e.user_id.encode("utf-8"):
+        return RecordOutcome(e, "key_mismatch", f"record key {key[:64]!r} is not the user_id")
+    return RecordOutcome(e, "", "")

@@ -23,6 +23,8 @@ tile. The profile's version is the number of events folded into it, same rule.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from userpulse import sketch
 from userpulse.features import LONGEST_WINDOW_MS, TILE_AGGREGATES
 from userpulse.tiles import N_AGGS, TileValue
@@ -65,7 +67,28 @@ def pruned_field(tile_ms: int) -> str:
     return f"p:{tile_ms}"
 
 
-def parse_field(field: str) -> tuple[str, int, int]:
+class FieldName(NamedTuple):
+    """A parsed field name of the tile hash (:func:`parse_field`).
+
+    Attributes:
+        kind: ``t`` (a tile), ``p`` (highest pruned index) or ``ls`` (last seen).
+        tile_ms: tile size in ms (0 for ``ls``).
+        tile_index: tile index, event time // tile_ms (0 for ``p`` and ``ls``).
+    """
+
+    kind: str
+    tile_ms: int
+    tile_index: int
+
+
+class StoredProfile(NamedTuple):
+    """A decoded profile value (:func:`decode_profile`): its version and its JSON document."""
+
+    version: int
+    doc_json: str
+
+
+def parse_field(field: str) -> FieldName:
     """``("t", tile_ms, index)``, ``("p", tile_ms, 0)`` or ``("ls", 0, 0)`` for a field name.
 
     Raises:
@@ -74,11 +97,11 @@ def parse_field(field: str) -> tuple[str, int, int]:
     kind, _, rest = field.partition(":")
     if kind == "t":
         g, _, k = rest.partition(":")
-        return "t", int(g), int(k)
+        return FieldName("t", int(g), int(k))
     if kind == "p":
-        return "p", int(rest), 0
+        return FieldName("p", int(rest), 0)
     if field == META_LAST_SEEN:
-        return "ls", 0, 0
+        return FieldName("ls", 0, 0)
     raise ValueError(f"not a v1 field: {field!r}")
 
 
@@ -139,7 +162,7 @@ def encode_profile(version: int, doc_json: str) -> str:
     return f"{version};{doc_json}"
 
 
-def decode_profile(raw: str | bytes) -> tuple[int, str]:
+def decode_profile(raw: str | bytes) -> StoredProfile:
     """Inverse of :func:`encode_profile`: ``(version, json text)``.
 
     Raises:
@@ -149,4 +172,4 @@ def decode_profile(raw: str | bytes) -> tuple[int, str]:
     v, sep, doc = s.partition(";")
     if not sep or not v.isdigit():
         raise ValueError(f"not a v1 profile value: {s[:40]!r}")
-    return int(v), doc
+    return StoredProfile(int(v), doc)

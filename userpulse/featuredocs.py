@@ -18,6 +18,7 @@ from userpulse.features import (
     TILE_AGGREGATES,
     WINDOWS,
     Window,
+    empty_value,
 )
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "features.md"
@@ -30,18 +31,25 @@ def _dur(ms: int) -> str:
     return f"{ms} ms"
 
 
+def _empty(name: str) -> str:
+    """The empty-window answer of a feature as the docs write it (``0``, ``null``, ``[]``)."""
+    v = empty_value(name)
+    return "null" if v is None else "[]" if v == [] else str(v)
+
+
 def _window_rows(w: Window) -> list[str]:
     rows = []
     for a in TILE_AGGREGATES:
         ev = a.event_type.value if a.event_type else "any"
         rows.append(
             f"| `{a.name}_{w.name}` | {a.meaning} | {a.unit} | {ev} | {a.kind} |"
-            f" {_dur(w.window_ms)} | {_dur(w.tile_ms)} |"
+            f" {_dur(w.window_ms)} | {_dur(w.tile_ms)} | {_empty(f'{a.name}_{w.name}')} |"
         )
     for d in DERIVED:
         rows.append(
             f"| `{d.name}_{w.name}` | {d.meaning} | {d.unit} | - |"
             f" {d.numerator} / {d.denominator} | {_dur(w.window_ms)} | {_dur(w.tile_ms)} |"
+            f" {_empty(f'{d.name}_{w.name}')} |"
         )
     return rows
 
@@ -60,15 +68,24 @@ def render() -> str:
         "",
         "Sliding windows evaluated as of the lookup time t (design section 4): the window covers",
         "the W/g most recent whole tiles of size g up to the tile containing t, i.e. event times",
-        "in `[(floor(t/g) - W/g + 1)*g, (floor(t/g) + 1)*g)`. Counts and sums of an empty window",
-        "are 0; maxima, means and ratios of an empty window (or with no hover) are null.",
+        "in `[(floor(t/g) - W/g + 1)*g, (floor(t/g) + 1)*g)`.",
+        "",
+        "**Empty window.** When the window holds none of a feature's events, the status is",
+        "still `present` (the user is known, the window is retained) and the value is the one",
+        "in column *empty*: counts, sums and distinct counts are 0 (the sum of nothing); a",
+        "maximum, mean or ratio is null, meaning *no value* (a maximum of nothing is undefined;",
+        "a mean or ratio would divide by a count of 0), never 0, which would be a real value.",
+        "`userpulse features get` and the demo show null as `—` with a note. The reference",
+        "implementation (userpulse/reference.py), the lookup merge and this table agree",
+        "(tested for every feature).",
+        "",
         f"`distinct_items` is a KMV sketch (k = {DISTINCT_SKETCH_K}): exact below"
         f" {DISTINCT_SKETCH_K} distinct items in the window,",
         f"relative standard error about {100 / (DISTINCT_SKETCH_K - 2) ** 0.5:.1f} % above"
         " (see userpulse/sketch.py).",
         "",
-        "| feature | meaning | unit | events | aggregation | window | tile |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| feature | meaning | unit | events | aggregation | window | tile | empty |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for w in WINDOWS:
         lines += _window_rows(w)
@@ -88,17 +105,22 @@ def render() -> str:
         "last-k while the list is not full or nothing newer than t was cut); otherwise the",
         "status is `out_of_retention`, never a wrong value.",
         "",
-        "| feature | meaning | unit | events |",
-        "| --- | --- | --- | --- |",
+        "**No event yet, no current session.** Column *empty*: the value (status `present`) of a",
+        "known user with no event up to t (lifetime counts 0, first / last seen null, last-k `[]`)",
+        "or, for the session features, with no current session (null: there is no session to",
+        "describe, e.g. `session_events` is null rather than 0).",
+        "",
+        "| feature | meaning | unit | events | empty |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for f in STATE_FEATURES:
         ev = f.event_type.value if f.event_type else "any"
-        lines.append(f"| `{f.name}` | {f.meaning} | {f.unit} | {ev} |")
+        lines.append(f"| `{f.name}` | {f.meaning} | {f.unit} | {ev} | {_empty(f.name)} |")
     lines += [
         "",
         "## Statuses",
         "",
-        "- `present`: the value as of t (null where the table says so).",
+        "- `present`: the value as of t (null where column *empty* says so: no value).",
         "- `not_found`: nothing stored for the user.",
         "- `out_of_retention`: the tiles or profile needed for this t are gone; no value.",
         "",

@@ -12,7 +12,7 @@ generated from them (``userpulse features docs``). Adding a window is one line i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from userpulse.events import EventType
 
@@ -263,3 +263,42 @@ if AS_OF_RESOLUTION_MS not in TILE_SIZES_MS:
 def retention_tiles(tile_ms: int) -> int:
     """How many tiles of size ``tile_ms`` a live lookup can need: the longest window using it."""
     return max(w.tiles for w in WINDOWS if w.tile_ms == tile_ms)
+
+
+EMPTY_BY_KIND: dict[str, Any] = {
+    "count": 0,
+    "sum": 0,
+    "distinct": 0,
+    "max": None,
+    "mean": None,
+    "ratio": None,
+    "lifetime_count": 0,
+    "first_seen": None,
+    "last_seen": None,
+    "last_k": [],
+    "session_start": None,
+    "session_events": None,
+    "session_duration": None,
+}
+"""What a feature answers (status ``present``) when nothing is there to aggregate, by kind.
+
+Window features: no event of theirs in the window as of t (design section 4): counts, sums and
+distinct counts are 0 (the sum of nothing); a max, mean or ratio has no value (None: a max of
+nothing is undefined, a mean or ratio would divide by a count of 0). Profile features: no event
+up to t: lifetime counts 0, first / last seen None, last-k ``[]``. Session features: no current
+session (no event, or the newest one is :data:`SESSION_GAP_MS` or more before t): None. The
+same in the reference implementation (:mod:`userpulse.reference`) and the lookup merge
+(:mod:`lookup.merge`); ``docs/features.md`` shows it per feature."""
+
+
+def empty_value(name: str) -> Any:
+    """The value (status ``present``) of feature ``name`` with an empty window, no event as of
+    t or no current session; see :data:`EMPTY_BY_KIND`. A fresh object for ``[]``.
+
+    Raises:
+        KeyError: ``name`` is not a feature of the catalogue.
+    """
+    f = FEATURES_BY_NAME.get(name)
+    kind = f.aggregate.kind if f is not None else STATE_FEATURES_BY_NAME[name].kind
+    v = EMPTY_BY_KIND[kind]
+    return list(v) if isinstance(v, list) else v

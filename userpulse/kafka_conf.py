@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from userpulse.errors import UserpulseError
 from userpulse.settings import Settings
 
 LOGIN_MODULES: dict[str, str] = {
@@ -43,7 +44,7 @@ SECRET_KEYS = frozenset({"sasl.password", "sasl.jaas.config", "ssl.key.password"
 MASK = "**********"
 
 
-class KafkaConfError(ValueError):
+class KafkaConfError(UserpulseError, ValueError):
     """The settings cannot be expressed for one of the clients (the message says what to do)."""
 
 

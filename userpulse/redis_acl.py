@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from sinks.layout import PREFIX
+from userpulse.errors import UserpulseError
 from userpulse.settings import Settings
 
 Role = Literal["job", "lookup", "admin"]
@@ -51,6 +52,10 @@ RULES: dict[Role, str] = {
 DEFAULT_USER_RULE = "user default off resetkeys resetchannels -@all"
 
 
+class CredentialsError(UserpulseError, ValueError):
+    """A Redis user name or password file that cannot be used (the message says what to do)."""
+
+
 def user_name(settings: Settings, role: Role) -> str:
     """The ACL user name of ``role`` (``settings.redis_<role>_user``)."""
     return str(getattr(settings, f"redis_{role}_user"))
@@ -69,7 +74,7 @@ def password(settings: Settings, role: Role) -> SecretStr | None:
         without ACL users).
 
     Raises:
-        ValueError: the password file exists but is empty, or readable by group or others.
+        CredentialsError: the password file exists but is empty, or readable by group or others.
     """
     configured = getattr(settings, f"redis_{role}_password")
     if configured is not None:
@@ -80,10 +85,10 @@ def password(settings: Settings, role: Role) -> SecretStr | None:
     except FileNotFoundError:
         return None
     if st.st_mode & 0o077:
-        raise ValueError(f"{path} is readable by group or others: chmod 600 {path}")
+        raise CredentialsError(f"{path} is readable by group or others: chmod 600 {path}")
     text = path.read_text().strip()
     if not text:
-        raise ValueError(f"{path} is empty: delete it (`userpulse up` writes a new one)")
+        raise CredentialsError(f"{path} is empty: delete it (`userpulse up` writes a new one)")
     return SecretStr(text)
 
 
@@ -127,11 +132,11 @@ def write_aclfile(settings: Settings, path: Path) -> Path:
     """Write the aclfile of the local Redis to ``path`` (mode 0600); generates missing passwords.
 
     Raises:
-        ValueError: two roles share a user name, or a user name contains whitespace.
+        CredentialsError: two roles share a user name, or a user name contains whitespace.
     """
     names = [user_name(settings, r) for r in ROLES]
     if len(set(names)) != len(names) or any(not n or n.split() != [n] for n in names):
-        raise ValueError(
+        raise CredentialsError(
             f"redis_job_user / redis_lookup_user / redis_admin_user must be distinct single "
             f"words, got {names}"
         )

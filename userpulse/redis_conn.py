@@ -19,6 +19,8 @@ from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+import redis.retry
 from redis.cluster import RedisCluster
 
 from userpulse.redis_acl import ROLES, Role, password, user_name
@@ -76,15 +78,42 @@ def _path(p: object) -> str | None:
     return None if p is None else str(p)
 
 
+try:  # redis-py >= 5.3; before it the same formula is called FullJitterBackoff
+    from redis.backoff import (  # type: ignore[attr-defined,unused-ignore]
+        ExponentialWithJitterBackoff as _Backoff,
+    )
+except ImportError:  # pragma: no cover - older redis-py
+    from redis.backoff import FullJitterBackoff as _Backoff  # type: ignore[assignment,unused-ignore]
+
+RETRY_BASE_S = 0.01
+RETRY_CAP_S = 0.5
+"""Backoff of a retried command: ``random() * min(RETRY_CAP_S, RETRY_BASE_S * 2**failures)``
+seconds (redis-py's ``ExponentialWithJitterBackoff``, i.e. "full jitter" of the AWS
+Architecture Blog's "Exponential Backoff And Jitter", 2015)."""
+RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
+"""What is retried: the connection failed or timed out (every command the project's Python
+clients send is a read or an absolute write, so repeating one is safe)."""
+
+
+def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
+    """``retry`` / ``retry_on_error`` keyword arguments of a redis-py client: up to
+    ``settings.redis_retries`` retries of :data:`RETRY_ON` with :data:`RETRY_BASE_S` /
+    :data:`RETRY_CAP_S` backoff with jitter. ``asyncio`` selects ``redis.asyncio``'s Retry."""
+    cls = redis.asyncio.retry.Retry if asyncio else redis.retry.Retry
+    policy = cls(_Backoff(cap=RETRY_CAP_S, base=RETRY_BASE_S), settings.redis_retries)
+    return {"retry": policy, "retry_on_error": list(RETRY_ON)}
+
+
 def connect(settings: Settings, role: Role, timeout_s: float | None = None) -> redis.Redis:
     """A ``redis.Redis`` for ``role`` on ``settings.redis_host:redis_port`` / ``redis_db``.
 
-    No I/O happens until the first command. See :func:`client_kwargs` for the arguments.
+    No I/O happens until the first command; a command that meets a connection error or timeout
+    is retried (:func:`retry_kwargs`). See :func:`client_kwargs` for the arguments.
 
     Raises:
         ValueError: an unknown role or an unusable password file.
     """
-    return redis.Redis(**client_kwargs(settings, role, timeout_s))
+    return redis.Redis(**client_kwargs(settings, role, timeout_s), **retry_kwargs(settings))
 
 
 def connect_async(
@@ -99,7 +128,9 @@ def connect_async(
         ValueError: an unknown role or an unusable password file.
     """
     return redis.asyncio.Redis(
-        **client_kwargs(settings, role, timeout_s), max_connections=max_connections
+        **client_kwargs(settings, role, timeout_s),
+        **retry_kwargs(settings, asyncio=True),
+        max_connections=max_connections,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from userpulse.events import Event
 from userpulse.features import (
@@ -50,8 +50,16 @@ def _derived(d: Derived, events: list[Event], by_name: dict[str, TileAggregate])
     return num / den if den else None
 
 
-def _current_session(times: list[int], t: int) -> tuple[int, int, int] | None:
-    """(start, end, events) of the session containing the newest time, if t is within the gap."""
+class Session(NamedTuple):
+    """A session: first and newest event time (UTC epoch ms) and its number of events."""
+
+    start_ms: int
+    end_ms: int
+    events: int
+
+
+def _current_session(times: list[int], t: int) -> Session | None:
+    """The session containing the newest time, if t is within the gap of it."""
     if not times:
         return None
     times = sorted(times)
@@ -63,7 +71,7 @@ def _current_session(times: list[int], t: int) -> tuple[int, int, int] | None:
         start = a
         n += 1
     end = times[-1]
-    return (start, end, n) if max(0, t - end) < SESSION_GAP_MS else None
+    return Session(start, end, n) if max(0, t - end) < SESSION_GAP_MS else None
 
 
 def _state(f: StateFeature, events: list[Event], t: int) -> FeatureValue:
@@ -85,10 +93,10 @@ def _state(f: StateFeature, events: list[Event], t: int) -> FeatureValue:
     if s is None:
         return None
     if f.kind == "session_start":
-        return s[0]
+        return s.start_ms
     if f.kind == "session_events":
-        return s[2]
-    return s[1] - s[0]
+        return s.events
+    return s.end_ms - s.start_ms
 
 
 class Reference:

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     redis_timeout_s: float = Field(
         default=5.0, gt=0, description="Redis connect and socket timeout, seconds."
     )
+    redis_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of a Redis command after a connection error or timeout (the "
+        "Python clients: redis-py Retry, exponential backoff with full jitter, 10 ms doubling "
+        "to at most 500 ms); 0 = none.",
+    )
     redis_cluster: bool = Field(
         default=False,
         description="Redis Cluster for the job's writes and the lookups "

@@ -14,7 +14,6 @@ from producers.kafka_out import EventSink
 from producers.replay import load_dataset
 from schemas.codec import encode
 from tests.cases import DATA_DIR
-from tests.integration.compare import as_of_points, compare
 from tests.integration.jobkit import (
     drop_topics,
     flush_redis,
@@ -23,6 +22,7 @@ from tests.integration.jobkit import (
     run_bounded,
     send_events,
 )
+from userpulse.compare import as_of_points, compare
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
 

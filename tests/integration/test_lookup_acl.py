@@ -152,6 +152,7 @@ def test_wrong_password_is_a_clear_error_and_never_leaks(stack: Settings) -> Non
         timeout=60,
         check=False,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # an expected error: one line, exit 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
     assert "refused the lookup user's credentials" in done.stderr
     assert CANARY not in done.stdout + done.stderr

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from lookup import FeatureClient
 from producers.kafka_out import EventSink
-from tests.integration.compare import as_of_points, compare
 from tests.integration.jobkit import (
     drop_topics,
     flush_redis,
@@ -29,6 +28,7 @@ from tests.integration.jobkit import (
     read_topic,
     unbounded_job,
 )
+from userpulse.compare import as_of_points, compare
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
 

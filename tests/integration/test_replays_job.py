@@ -14,7 +14,6 @@ import pytest
 from lookup import FeatureClient
 from producers.replay import load_dataset
 from tests.cases import DATA_DIR
-from tests.integration.compare import compare
 from tests.integration.jobkit import (
     drop_topics,
     flush_redis,
@@ -22,6 +21,7 @@ from tests.integration.jobkit import (
     run_bounded,
     send_events,
 )
+from userpulse.compare import compare
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

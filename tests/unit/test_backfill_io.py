@@ -113,7 +113,7 @@ def test_cli_feature_subset_to_parquet_and_errors(tmp_path: Path) -> None:
     # as of T0 the events before the end of T0's second count (design section 4)
     assert t.column("session_events").to_pylist() == [3, 3, None]
     bad = CliRunner().invoke(app, [*args, "--out", str(out), "-f", "count_click_2m"])
-    assert bad.exit_code == 1 and "unknown features" in bad.output
+    assert bad.exit_code == 2 and "unknown features" in bad.output
 
 
 def test_bad_inputs_are_named() -> None:

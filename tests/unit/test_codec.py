@@ -10,12 +10,14 @@ from schemas.codec import (
     CURRENT,
     DecodeError,
     Decoder,
+    RecordCoordinates,
     WriterSchema,
     encode,
     encode_body,
     encode_confluent,
     load_schema_json,
 )
+from userpulse.errors import UserpulseError
 from userpulse.events import Event, EventType
 
 HOVER = Event("e1", EventType.HOVER, "u1", 1717243201000, "s1", item_id="i9", dwell_ms=1500)
@@ -88,6 +90,20 @@ def test_bad_bytes_become_typed_errors() -> None:
     assert classes["header_only"] == "bad_avro"
     # the decoder is not poisoned: a good record still decodes after all of that
     assert d.decode(good) == CLICK.replace(item_id="i9")
+
+
+def test_decode_error_carries_the_records_coordinates() -> None:
+    where = RecordCoordinates("userpulse.events", 3, 41_207)
+    with pytest.raises(DecodeError) as got:
+        Decoder().decode(encode(CLICK)[:-1], where)
+    e = got.value
+    assert (e.where, e.error_class, e.value) == (where, "EOFError", encode(CLICK)[:-1])
+    assert str(e).endswith("(record userpulse.events[3]@41207)")
+    assert isinstance(e, UserpulseError)  # the CLI reports it in one line
+    with pytest.raises(DecodeError) as bare:  # without coordinates: as before
+        Decoder().decode(b"\x00")
+    assert bare.value.where is None and "record" not in str(bare.value)
+    assert Decoder().decode(encode(CLICK), where) == CLICK  # a good record is unaffected
 
 
 def test_evolution_v1_v2_both_ways() -> None:

@@ -27,15 +27,16 @@ from typing import Any
 
 from schemas.codec import (
     CURRENT,
-    DecodeError,
     Decoder,
+    RecordOutcome,
     WriterSchema,
+    decode_record,
     encode,
     encode_body,
     encode_confluent,
     load_schema_json,
 )
-from userpulse.events import MIN_EVENT_TIME_MS, Event, EventType, validation_error
+from userpulse.events import MIN_EVENT_TIME_MS, Event, EventType
 
 _RESOURCES = Path(__file__).resolve().parents[2] / "jvm" / "src" / "test" / "resources"
 VECTORS_PATH = _RESOURCES / "decode" / "vectors.json"
@@ -94,21 +95,10 @@ def _event_json(e: Event) -> dict[str, Any]:
     }
 
 
-def _python_outcome(decoder: str, key: bytes | None, value: bytes) -> tuple[Any, str, str]:
-    """What the Python path makes of a record: (event or None, error class, reason).
-
-    Same steps as the Python job (``jobs/records.py::decode_record``): decode, validate, key.
-    """
-    try:
-        e = _py_decoder(decoder).decode(value)
-    except DecodeError as exc:
-        return None, exc.error_class, exc.reason
-    reason = validation_error(e, NOW_MS, MAX_FUTURE_MS)
-    if reason is not None:
-        return e, "invalid_field", reason
-    if key is not None and key != e.user_id.encode("utf-8"):
-        return e, "key_mismatch", f"record key {key[:64]!r} is not the user_id"
-    return e, "", ""
+def _python_outcome(decoder: str, key: bytes | None, value: bytes) -> RecordOutcome:
+    """What the Python path makes of a record: (event or None, error class, reason), by the
+    production function (``schemas.codec.decode_record``: decode, validate, key)."""
+    return decode_record(_py_decoder(decoder), key, value, NOW_MS, MAX_FUTURE_MS)
 
 
 def _jvm_class(python_class: str) -> str:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from lookup.merge import Status, features_for
 from sinks import layout
-from tests.integration.compare import same
 from tests.unit.test_tilestate import DictTiles
 from userpulse import profile
+from userpulse.compare import same
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES, LAST_K, SESSION_GAP_MS, STATE_FEATURES_BY_NAME
 from userpulse.reference import Reference

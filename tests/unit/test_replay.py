@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from producers.pacing import schedule
@@ -23,6 +24,7 @@ from producers.replay import (
     DEFAULT_DATA_DIR,
     Dataset,
     DatasetError,
+    epoch_ms,
     load_dataset,
     read_dataset,
 )
@@ -38,9 +40,10 @@ Row = tuple[str, str, int, str | None, int | None, float | None]
 """(user_id, type, event_time_ms, item_id, dwell_ms, scroll_depth)"""
 
 
-def _ms(ts: pd.Series) -> pd.Series:
-    """Naive timestamps read as UTC -> epoch ms (integer arithmetic)."""
-    return (ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(milliseconds=1)
+def _ms(ts: pd.Series) -> list[int]:
+    """Naive timestamps read as UTC -> epoch ms: the production conversion (the mapping rules
+    below are re-derived independently; the unit arithmetic is not worth a second copy)."""
+    return epoch_ms(pa.Array.from_pandas(ts))
 
 
 def _ebnerd_reference() -> list[Row]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import time
 import uuid
 from collections import Counter
@@ -37,6 +38,7 @@ from userpulse.settings import Settings
 KAFKA_PREFIX = "kafka:"
 _PARTITION_EOF = -191
 REPLAY_PREFIX = "replay:"
+LOG = logging.getLogger("userpulse.backfill")
 
 
 def _files(spec: str) -> list[Path]:
@@ -103,7 +105,7 @@ def read_topic(
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    from schemas.codec import DecodeError, Decoder
+    from schemas.codec import DecodeError, Decoder, RecordCoordinates
     from userpulse import kafka_conf
 
     conf = {
@@ -146,8 +148,10 @@ def read_topic(
                 if value is None:
                     continue
                 try:
-                    e = decoder.decode(value)
+                    e = decoder.decode(value, RecordCoordinates(topic, p, off))
                 except DecodeError as exc:
+                    if not bad[exc.error_class]:
+                        LOG.warning("first undecodable record of its class: %s", exc)
                     bad[exc.error_class] += 1
                     continue
                 key = m.key()

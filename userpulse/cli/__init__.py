@@ -13,12 +13,13 @@ from __future__ import annotations
 import importlib
 import sys
 from types import ModuleType
-from typing import Any
 
 import typer
 from pydantic import ValidationError
 
 from userpulse.cli import features_cmd
+from userpulse.cli.errors import EXIT_EXPECTED, fail
+from userpulse.errors import UserpulseError
 
 # Importable without the `job` extra (a lookup-only install has no PyFlink, Kafka client, Avro):
 # the commands that need it are registered only when their modules import, else they say what
@@ -54,7 +55,7 @@ def _needs_job_extra(command: str) -> typer.Typer:
         sys.stderr.write(
             f"error: `userpulse {command}` needs the job extra: pip install 'userpulse[job]'\n"
         )
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_EXPECTED)
 
     return stub
 
@@ -76,17 +77,9 @@ else:
     app.add_typer(_needs_job_extra("demo"), name="demo")
 
 
-def _setting_error(e: Any) -> str:
-    """One line of a settings error; the value is shown unless it may be a secret."""
-    loc = ".".join(str(p) for p in e["loc"])
-    value = e.get("input")
-    if not loc or isinstance(value, dict) or "password" in loc:
-        return f"  {loc or 'settings'}: {e['msg']}"
-    return f"  {loc}: {e['msg']} (got {value!r})"
-
-
 def main() -> None:
-    """Console-script entry point; a bad setting ends with one line saying what to change."""
+    """Console-script entry point: an expected error (:class:`userpulse.errors.UserpulseError`,
+    an invalid setting, a missing extra) ends with one line naming what to change, exit 2."""
     try:
         app()
     except ModuleNotFoundError as exc:
@@ -96,12 +89,7 @@ def main() -> None:
             f"error: this command needs the job extra ({exc.name} is not installed): "
             "pip install 'userpulse[job]'\n"
         )
-        sys.exit(2)
-    except ValidationError as exc:
-        lines = [_setting_error(e) for e in exc.errors()]
-        sys.stderr.write(
-            "error: invalid settings (flags, USERPULSE_* environment variables or userpulse.env):\n"
-            + "\n".join(lines)
-            + "\n"
-        )
-        sys.exit(2)
+        sys.exit(EXIT_EXPECTED)
+    except (UserpulseError, ValidationError) as exc:
+        fail(exc)
+        sys.exit(EXIT_EXPECTED)

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from userpulse.cli.errors import fail
+
 _err = Console(stderr=True)
 
 
@@ -120,8 +122,7 @@ def backfill(
         else:
             raise BackfillError(f"--engine must be local or flink, got {engine!r}")
     except BackfillError as exc:
-        _err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     text = json.dumps(summary, indent=2)
     if summary_json is not None:
         summary_json.write_text(text + "\n")

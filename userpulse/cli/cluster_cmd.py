@@ -7,6 +7,7 @@ import time
 import typer
 from rich.console import Console
 
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 from userpulse.stack.flink import ClusterStatus, FlinkCluster
 from userpulse.stack.process import StackError
@@ -16,7 +17,6 @@ app = typer.Typer(
     help="The local Flink standalone session cluster (JobManager + TaskManagers) for job submit.",
 )
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
@@ -29,11 +29,6 @@ def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
         )
     pids = ", ".join(f"{k}: {v}" for k, v in st.pids.items() if v) or "none of ours"
     console.print(f"daemons: {pids}; logs: {cluster.log_dir}")
-
-
-def _fail(e: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {e}")
-    return typer.Exit(1)
 
 
 @app.command("up")
@@ -51,7 +46,7 @@ def up(
         with console.status("starting the Flink session cluster ..."):
             st = cluster.up(timeout_s=timeout_s)
     except StackError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     _show(st, cluster)
     console.print(f"[green]cluster is up[/green] ({time.monotonic() - t0:.1f} s)")
 
@@ -63,7 +58,7 @@ def down() -> None:
     try:
         cluster.down()
     except StackError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     console.print("[green]cluster is down[/green]")
 
 

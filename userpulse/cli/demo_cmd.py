@@ -44,6 +44,24 @@ def demo(
     users: int = typer.Option(3, min=1, help="How many of the most active users to show."),
 ) -> None:
     """Start the stack, replay real events, run the job bounded, show looked-up features."""
+    t_start = time.monotonic()
+    started: list[str] = []  # services this demo started: stopped again when a step fails
+    try:
+        top, end = _run(dataset, users, started)
+    except BaseException:
+        stack.stop_started(Settings(), started)
+        if started:
+            console.print(f"[yellow]stopped what the demo had started: {', '.join(started)}[/]")
+        raise
+    console.print(
+        f"[green]demo finished in {time.monotonic() - t_start:.1f} s[/]. Try: "
+        f"userpulse features get {top[0]} --as-of {end}"
+    )
+
+
+def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
+    """The demo's steps; appends the services it starts to ``started``; returns the users shown
+    and the lookup time (UTC epoch ms)."""
     from jobs.runner import run_job
     from lookup import FeatureClient
     from producers.kafka_out import EventSink
@@ -51,7 +69,6 @@ def demo(
     from sinks import layout
     from userpulse.cli.features_cmd import render
 
-    t_start = time.monotonic()
     settings = Settings(
         topic=DEMO_TOPIC,
         dead_letter_topic=DEMO_TOPIC + ".dlq",
@@ -60,7 +77,7 @@ def demo(
     )
     console.rule("1. local stack")
     # the default topics, for `produce` / `job run` afterwards; the demo's own are recreated below
-    stack.up(Settings())
+    stack.up(Settings(), started=started)
     console.print(f"Kafka {settings.kafka_bootstrap}, Redis {settings.redis_url}")
     # the partition counts `up` expects (default_topics), so that a second demo starts cleanly
     for t, partitions in stack.default_topics(settings).items():
@@ -110,7 +127,4 @@ def demo(
     ]
     for u in top:
         console.print(render(u, client.get(u, names, as_of=end), end))
-    console.print(
-        f"[green]demo finished in {time.monotonic() - t_start:.1f} s[/]. Try: "
-        f"userpulse features get {top[0]} --as-of {end}"
-    )
+    return top, end

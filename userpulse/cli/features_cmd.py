@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lookup import FeatureClient, FeatureResult, InvalidRequest, StoreUnavailable
+from lookup import FeatureClient, FeatureResult, InvalidRequest, Status, StoreUnavailable
 from lookup.request import result_json
 from userpulse import redis_conn
 from userpulse.cli.backfill_cmd import backfill as backfill_command
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Look features up (feature consumers).")
@@ -37,11 +38,23 @@ def _fmt_time(ms: int | None) -> str:
     )
 
 
-def _fmt_value(v: object) -> str:
-    """A value for the table: last-k lists as their item ids, floats to 4 digits."""
+NO_VALUE = "—"
+"""How the tables show a ``present`` feature without a value (null: an empty window's max, mean or
+ratio, no current session, no event yet; docs/features.md, column *empty*)."""
+NO_VALUE_NOTE = (
+    f"{NO_VALUE} = no value: nothing in the window to take a max, mean or ratio of, no current"
+    " session, or no event yet (docs/features.md, column 'empty')"
+)
+
+
+def _fmt_value(v: object, status: Status) -> str:
+    """A value for the table: last-k lists as their item ids (``[]`` when empty), floats to 4
+    digits, :data:`NO_VALUE` for a present feature without a value, blank for other statuses."""
     if v is None:
-        return ""
+        return NO_VALUE if status is Status.PRESENT else ""
     if isinstance(v, list):
+        if not v:
+            return "[]"
         return ", ".join(str(x.get("item_id")) for x in v[:5]) + (" …" if len(v) > 5 else "")
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -49,7 +62,7 @@ def _fmt_value(v: object) -> str:
 
 
 def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table:
-    """A rich table of one user's features."""
+    """A rich table of one user's features; a caption explains :data:`NO_VALUE` when shown."""
     title = f"features of {user!r} as of {_fmt_time(as_of) if as_of else 'now'}"
     t = Table(title=title)
     for col in ("feature", "value", "status", "newest event (UTC)"):
@@ -57,10 +70,12 @@ def render(user: str, res: dict[str, FeatureResult], as_of: int | None) -> Table
     for name, r in res.items():
         t.add_row(
             name,
-            _fmt_value(r.value),
+            _fmt_value(r.value, r.status),
             r.status.value,
             _fmt_time(r.newest_event_time_ms),
         )
+    if any(r.value is None and r.status is Status.PRESENT for r in res.values()):
+        t.caption = NO_VALUE_NOTE
     return t
 
 
@@ -81,8 +96,7 @@ def get(
     except InvalidRequest as exc:
         raise typer.BadParameter(str(exc)) from None
     except (StoreUnavailable, ValueError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     if as_json:
         out = {n: result_json(r) for n, r in res.items()}
         typer.echo(json.dumps({"user_id": user, "as_of": as_of, "features": out}, indent=2))
@@ -110,8 +124,7 @@ def serve(
     try:  # an unusable password file fails here, in one line
         who = redis_conn.client_kwargs(settings, "lookup").get("username", "the default user")
     except ValueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     console.print(
         f"serving lookups on http://{host or settings.service_host}:{port or settings.service_port}"
         f" (Redis {settings.redis_url} as {who})"
@@ -119,8 +132,7 @@ def serve(
     try:
         run_service(settings, host, port)
     except (StoreUnavailable, ValueError) as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
 
 
 @app.command("docs")

@@ -16,20 +16,15 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import control
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Run, submit and operate the feature job.")
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _settings(**overrides: object) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-
-
-def _fail(e: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {e}")
-    return typer.Exit(1)
 
 
 def _submit(s: Settings, from_path: str | None, doing: str) -> None:
@@ -38,7 +33,7 @@ def _submit(s: Settings, from_path: str | None, doing: str) -> None:
         with console.status(f"{doing} ..."):
             job_id = control.submit(s, from_path=from_path)
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     console.print(f"[green]running[/green] job {job_id} with parallelism {s.parallelism}")
 
 
@@ -85,7 +80,7 @@ def list_jobs() -> None:
     try:
         jobs = control.FlinkRest(s.rest_url).jobs()
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     table = Table(title=f"jobs at {s.rest_url}")
     for col in ("job id", "name", "state", "started (UTC)"):
         table.add_column(col)
@@ -105,7 +100,7 @@ def status(job_id: str | None = typer.Argument(None, help="Default: the running 
         info = rest.job(jid)
         cps = rest.get(f"/jobs/{jid}/checkpoints")
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     console.print(f"job {jid} ({info['name']}): [bold]{info['state']}[/bold]")
     for v in info["vertices"]:
         console.print(f"  {v['parallelism']} x {v['name']} ({v['status']})")
@@ -136,7 +131,7 @@ def _stop(s: Settings, job_id: str | None, drain: bool = False) -> str:
         with console.status(f"stopping {jid} with a savepoint ..."):
             location = control.stop_with_savepoint(s, jid, drain=drain)
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     control.record_savepoint(s, jid, p, location)
     console.print(f"[green]stopped[/green] {jid} (parallelism {p}); savepoint: {location}")
     return location
@@ -162,7 +157,7 @@ def resume(
             from_path = row["location"]
             parallelism = parallelism or int(row["parallelism"])
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     _submit(_settings(parallelism=parallelism), from_path, f"resuming from {from_path}")
 
 
@@ -186,5 +181,5 @@ def cancel(job_id: str | None = typer.Argument(None, help="Default: the running 
         jid = control.the_running_job(s, job_id)
         control.cancel(s, jid)
     except control.JobControlError as e:
-        raise _fail(e) from e
+        raise fail(e) from None
     console.print(f"canceled {jid}")

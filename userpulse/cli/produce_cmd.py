@@ -28,6 +28,7 @@ from producers.replay import (
 )
 from producers.synthetic import EventMix
 from userpulse import kafka_conf
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Produce events to Kafka: synthetic load or replay.")
@@ -39,8 +40,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        _err.print(f"[red]invalid settings[/] (environment USERPULSE_* or settings file):\n{exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
 
 
 def _open_sink(settings: Settings, topic: str | None) -> EventSink:
@@ -48,8 +48,7 @@ def _open_sink(settings: Settings, topic: str | None) -> EventSink:
     try:
         partitions = sink.check_connection()
     except ProducerError as exc:
-        _err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     if partitions is None:
         _err.print(
             f"[yellow]topic {sink.topic!r} does not exist on {sink.bootstrap}; it is created only "
@@ -227,8 +226,7 @@ def synthetic(
                 producer_config=kafka_conf.librdkafka_config(settings),
             )
         except ProducerError as exc:
-            _err.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
+            raise fail(exc) from None
     if out is not None:
         out.print(summary.table())
     _write_summary(summary, summary_json)

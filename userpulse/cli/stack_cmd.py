@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from userpulse import stack
+from userpulse.cli.errors import fail
 from userpulse.settings import Settings
 
 console = Console()
@@ -39,11 +40,6 @@ def _render(status: stack.StackStatus) -> None:
         )
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
 def up(
     timeout_s: float = typer.Option(90.0, help="Seconds to wait for each service to be healthy."),
 ) -> None:
@@ -54,7 +50,7 @@ def up(
         with console.status("starting Kafka and Redis ..."):
             status = stack.up(settings, timeout_s=timeout_s)
     except (stack.StackError, KafkaException) as e:
-        raise _fail(str(e)) from e
+        raise fail(e) from None
     _render(status)
     console.print(f"[green]stack is up[/green] ({time.monotonic() - started:.1f} s)")
 
@@ -65,7 +61,7 @@ def down() -> None:
     try:
         status = stack.down(settings)
     except (stack.StackError, OSError) as e:
-        raise _fail(str(e)) from e
+        raise fail(e) from None
     _render(status)
     if status.kafka.reachable or status.redis.reachable:
         console.print("[yellow]still reachable services were not started by userpulse[/yellow]")
@@ -79,10 +75,11 @@ def status() -> None:
     try:
         st = stack.status(settings)
     except (stack.StackError, KafkaException) as e:
-        raise _fail(str(e)) from e
+        raise fail(e) from None
     _render(st)
-    if not st.healthy:
-        raise _fail("the stack is not (fully) up: run `userpulse up` (or `make up`)")
+    if not st.healthy:  # an answer, not an error: exit 1
+        err_console.print("the stack is not (fully) up: run `userpulse up` (or `make up`)")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ the log file to read.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,7 @@ __all__ = [
     "list_topics",
     "recreate_topic",
     "status",
+    "stop_started",
     "up",
 ]
 
@@ -102,21 +104,65 @@ class StackStatus:
         return self.kafka.reachable and self.redis.reachable
 
 
-def up(settings: Settings, timeout_s: float = 90.0) -> StackStatus:
+def up(
+    settings: Settings, timeout_s: float = 90.0, started: list[str] | None = None
+) -> StackStatus:
     """Start what is not running (jars, broker, Redis) and create the project's topics.
 
     With ``settings.bootstrap_servers`` set, Kafka is external: no broker is started.
-    Idempotent: a second call changes nothing and returns the same pids.
+    Idempotent: a second call changes nothing and returns the same pids. All or nothing: when a
+    part fails (or the call is interrupted), the services this call started are stopped again
+    before the error propagates; those that ran before it (or an external Redis) are left alone.
+
+    Args:
+        settings: ports, home, credentials.
+        timeout_s: seconds to wait for the broker to serve metadata.
+        started: when given, the names (``kafka``, ``redis``) of the services this call started
+            are appended, for :func:`stop_started` by a caller with more steps after ``up``.
 
     Raises:
-        StackError: any part failed to start (the message names its log file).
+        StackError: any part failed to start (the message names its log file and what was
+            stopped again).
     """
-    if settings.bootstrap_servers is None:
-        ensure_jars(settings)
-        KafkaBroker(settings).start(timeout_s)
-    RedisServer(settings).start()
-    ensure_topics(settings)
+    ours: list[str] = []
+    try:
+        if settings.bootstrap_servers is None:
+            ensure_jars(settings)
+            _start(KafkaBroker(settings), ours, timeout_s)
+        _start(RedisServer(settings), ours)
+        ensure_topics(settings)
+    except BaseException as e:
+        stop_started(settings, ours)
+        if ours and isinstance(e, StackError):
+            first, _, rest = str(e).partition("\n")
+            note = f"; stopped again what this call had started: {', '.join(ours)}"
+            tail = ":\n" + rest if rest else ""
+            raise StackError(first.rstrip(" :") + note + tail) from e
+        raise
+    if started is not None:
+        started.extend(ours)
     return status(settings)
+
+
+def _start(
+    service: KafkaBroker | RedisServer, ours: list[str], timeout_s: float | None = None
+) -> None:
+    """Start ``service`` (``timeout_s`` seconds, or its default); append its name to ``ours``
+    when this call started its process."""
+    before = service.pid()
+    pid = service.start() if timeout_s is None else service.start(timeout_s)
+    if before is None and pid is not None:
+        ours.append(service.name)
+
+
+def stop_started(settings: Settings, names: list[str]) -> None:
+    """Stop the services named in ``names`` (``kafka``, ``redis``; from :func:`up`'s
+    ``started``), last started first. Errors while stopping are not raised: this runs on the way
+    out of a failure, whose error is the one to report."""
+    services = {"kafka": KafkaBroker, "redis": RedisServer}
+    for name in reversed(names):
+        with contextlib.suppress(OSError, StackError):
+            services[name](settings).stop()
 
 
 def down(settings: Settings) -> StackStatus:

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from userpulse.errors import UserpulseError
 from userpulse.settings import Settings
 
 # Live Popen objects of processes started by this Python process, kept so that they are reaped
@@ -20,7 +21,7 @@ from userpulse.settings import Settings
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class StackError(RuntimeError):
+class StackError(UserpulseError, RuntimeError):
     """The local stack could not be prepared, started, checked or stopped."""
 
 

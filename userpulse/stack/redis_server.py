@@ -59,7 +59,8 @@ class RedisServer(_ManagedProcess):
         A refusal of our credentials (a Redis with other users, e.g. not ours) still counts as
         an answer: the server is up.
         """
-        client = redis_conn.connect(self.settings, "admin", timeout_s=1.0)
+        once = self.settings.model_copy(update={"redis_retries": 0})  # a probe: no retries
+        client = redis_conn.connect(once, "admin", timeout_s=1.0)
         try:
             return bool(client.ping())
         except redis.AuthenticationError:

@@ -1,5 +1,8 @@
 """Compare the job's features, read back through the lookup client, with the reference.
 
+Shared by the integration tests and ``bench/verify_topic.py`` (a live cluster), so it lives in
+the package rather than under ``tests/``.
+
 Rules (design section 4 and docs/features.md):
 - PRESENT values must equal the reference: exact for counts, sums, maxima, times and last-k
   lists; 1e-9 relative for means and ratios; ``distinct_items`` exact below the sketch size k and
@@ -14,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from lookup import FeatureClient, Status
 from userpulse.events import Event
@@ -27,15 +30,33 @@ from userpulse.features import (
 from userpulse.reference import Reference
 
 
+class Mismatch(NamedTuple):
+    """One value that differs from the reference.
+
+    Attributes:
+        user_id: the user.
+        as_of_ms: lookup time, UTC epoch ms.
+        feature: feature name.
+        got: what the lookup answered.
+        want: what the reference computes.
+    """
+
+    user_id: str
+    as_of_ms: int
+    feature: str
+    got: Any
+    want: Any
+
+
 @dataclass
 class Comparison:
-    """Counts of a comparison run; ``bad`` holds the first mismatches."""
+    """Counts of a comparison run; ``bad`` holds the first 20 mismatches."""
 
     compared: int = 0
     nonzero: int = 0
     out_of_retention: int = 0
     mismatches: int = 0
-    bad: list[tuple[Any, ...]] = field(default_factory=list)
+    bad: list[Mismatch] = field(default_factory=list)
 
 
 def same(name: str, got: Any, want: Any) -> bool:
@@ -103,7 +124,7 @@ def compare(
                     if not same(name, got.value, want[name]):
                         out.mismatches += 1
                         if len(out.bad) < 20:
-                            out.bad.append((u, t, name, got.value, want[name]))
+                            out.bad.append(Mismatch(u, t, name, got.value, want[name]))
                     elif want[name]:
                         out.nonzero += 1
     return out
