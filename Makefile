@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
+REGISTRY_STAMP := infra/lib/registry/.stamp
 
-.PHONY: venv deps up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: venv deps registry up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
@@ -25,6 +26,15 @@ deps: $(JARS_STAMP)
 $(JARS_STAMP): infra/pom.xml $(JVM_SOURCES)
 	rm -rf infra/lib/kafka infra/lib/flink
 	mvn -q -B -f infra/pom.xml -DskipTests package
+	touch $@
+
+## registry: the local schema registry (Apicurio Registry 3, ~160 MB from Maven Central, run on
+## Java 21+) into infra/lib/registry. Not part of `deps` (`make demo` does not need it); `make
+## test` fetches it (the registry tests start one). Start it with `userpulse up --registry`.
+registry: $(REGISTRY_STAMP)
+$(REGISTRY_STAMP): infra/registry/pom.xml
+	rm -rf infra/lib/registry
+	mvn -q -B -f infra/registry/pom.xml package
 	touch $@
 
 ## up / down / status: the local Kafka broker and Redis (data under .userpulse/)
@@ -59,7 +69,7 @@ demo: venv deps
 
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
 ## pytest (integration tests start their own stack on test ports)
-test: venv deps test-jvm
+test: venv deps registry test-jvm
 	$(BIN)/pytest -q tests
 
 test-jvm:
@@ -68,7 +78,7 @@ test-jvm:
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
-test-integration: venv deps
+test-integration: venv deps registry
 	$(BIN)/pytest -q -m integration tests/integration
 
 ## bench: the benchmark (docs/bench.md) on the local stack and Flink session cluster (started and

@@ -8,6 +8,7 @@ Everything lives under ``settings.home`` (default ``<repo>/.userpulse``)::
     <home>/kafka/stdout.log          JVM stdout/stderr (crashes before logging starts)
     <home>/kafka/kafka.pid
     <home>/redis/redis.log, redis.pid, stdout.log; also Redis's working dir
+    <home>/registry/             the schema registry, when wanted (settings.registry; registry.py)
 
 Processes are started detached (own session), so they outlive the command that started them;
 ``down`` stops them by the pid in the pid file. Starting twice is a no-op. A Redis that already
@@ -36,6 +37,7 @@ from userpulse.stack.kafka import (
 )
 from userpulse.stack.process import StackError
 from userpulse.stack.redis_server import RedisServer
+from userpulse.stack.registry import RegistryServer
 from userpulse.stack.topics import (
     _kafka_metadata_ok,
     default_topics,
@@ -54,6 +56,7 @@ __all__ = [
     "SERVER_PROPERTIES_TEMPLATE",
     "KafkaBroker",
     "RedisServer",
+    "RegistryServer",
     "ServiceStatus",
     "StackError",
     "StackStatus",
@@ -90,20 +93,24 @@ class ServiceStatus:
 
 @dataclass(frozen=True)
 class StackStatus:
-    """Both services plus the topics (name -> partitions; empty when Kafka is unreachable)."""
+    """Both services plus the topics (name -> partitions; empty when Kafka is unreachable), and
+    the local schema registry when it is wanted (``settings.registry``) or running."""
 
     kafka: ServiceStatus
     redis: ServiceStatus
     topics: dict[str, int]
+    registry: ServiceStatus | None = None
 
     @property
     def healthy(self) -> bool:
         """True when Kafka and Redis are both reachable."""
-        return self.kafka.reachable and self.redis.reachable
+        ok = self.kafka.reachable and self.redis.reachable
+        return ok and (self.registry is None or self.registry.reachable)
 
 
 def up(settings: Settings, timeout_s: float = 90.0) -> StackStatus:
-    """Start what is not running (jars, broker, Redis) and create the project's topics.
+    """Start what is not running (jars, broker, Redis, and the schema registry when
+    ``settings.registry``) and create the project's topics.
 
     With ``settings.bootstrap_servers`` set, Kafka is external: no broker is started.
     Idempotent: a second call changes nothing and returns the same pids.
@@ -115,12 +122,15 @@ def up(settings: Settings, timeout_s: float = 90.0) -> StackStatus:
         ensure_jars(settings)
         KafkaBroker(settings).start(timeout_s)
     RedisServer(settings).start()
+    if settings.registry:
+        RegistryServer(settings).start(timeout_s=max(timeout_s, 120.0))
     ensure_topics(settings)
     return status(settings)
 
 
 def down(settings: Settings) -> StackStatus:
-    """Stop the Redis and the broker that userpulse started; data dirs are kept."""
+    """Stop the registry, Redis and broker that userpulse started; data dirs are kept."""
+    RegistryServer(settings).stop()
     RedisServer(settings).stop()
     KafkaBroker(settings).stop()
     return status(settings)
@@ -133,6 +143,11 @@ def status(settings: Settings) -> StackStatus:
         settings.kafka_bootstrap, timeout_s=3.0, config=kafka_conf.librdkafka_config(settings)
     )
     topics = list_topics(settings) if kafka_ok else {}
+    reg = RegistryServer(settings)
+    reg_pid = reg.pid()
+    registry = None
+    if settings.registry or reg_pid is not None:
+        registry = ServiceStatus("registry", reg.address, reg.healthy(), reg_pid, reg.log_file)
     return StackStatus(
         kafka=ServiceStatus(
             "kafka", settings.kafka_bootstrap, kafka_ok, broker.pid(), broker.log_file
@@ -141,4 +156,5 @@ def status(settings: Settings) -> StackStatus:
             "redis", server.address, server.healthy(), server.pid(), server.log_file
         ),
         topics=topics,
+        registry=registry,
     )
