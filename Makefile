@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 REGISTRY_STAMP := infra/lib/registry/.stamp
 
-.PHONY: venv deps registry up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## venv: create .venv and install userpulse with its dev extras (again when pyproject.toml changes)
 venv: $(VENV_STAMP)
@@ -68,9 +68,14 @@ demo: venv deps
 	$(BIN)/userpulse demo
 
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
-## pytest (integration tests start their own stack on test ports)
+## pytest (integration tests start their own stack on test ports), without the `long` ones.
+## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
+## a savepoint with the schema registry)
 test: venv deps registry test-jvm
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -m "not long" tests
+
+test-long: venv deps registry
+	$(BIN)/pytest -q -m long tests
 
 test-jvm:
 	mvn -B -ntp -f jvm/pom.xml test
@@ -79,7 +84,7 @@ test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
 test-integration: venv deps registry
-	$(BIN)/pytest -q -m integration tests/integration
+	$(BIN)/pytest -q -m "integration and not long" tests/integration
 
 ## bench: the benchmark (docs/bench.md) on the local stack and Flink session cluster (started and
 ## stopped by it when not up): bench/report.json + PNGs, ~45 min.

@@ -85,8 +85,6 @@ class EventSink:
     Args:
         bootstrap: Kafka bootstrap servers, ``host:port[,host:port...]``.
         topic: topic every record goes to.
-        encoder: event -> record value; default :func:`schemas.codec.encode` (single-object
-            framing); :class:`schemas.registry.ConfluentEncoder` for the Confluent wire format.
         **config: librdkafka producer properties overriding :data:`DEFAULT_PRODUCER_CONFIG`
             (``bootstrap.servers`` and ``on_delivery`` are set by the sink).
 
@@ -98,14 +96,7 @@ class EventSink:
     local queue is full), on the calling thread. Not meant to be shared between threads.
     """
 
-    def __init__(
-        self,
-        bootstrap: str,
-        topic: str,
-        *,
-        encoder: Callable[[Event], bytes] | None = None,
-        **config: Any,
-    ) -> None:
+    def __init__(self, bootstrap: str, topic: str, **config: Any) -> None:
         if not bootstrap:
             raise ProducerConfigError("bootstrap must name at least one broker (host:port)")
         if not topic:
@@ -127,7 +118,9 @@ class EventSink:
             raise ProducerConfigError(f"invalid producer configuration: {exc}") from None
         self.topic = topic
         self.bootstrap = bootstrap
-        self.encoder: Callable[[Event], bytes] = encoder or codec.encode
+        self.encoder: Callable[[Event], bytes] = codec.encode
+        """Event -> record value: single-object framing by default; assign a
+        :class:`schemas.registry.ConfluentEncoder` for the Confluent wire format."""
         self._lock = threading.Lock()
         self._sent = 0
         self._delivered = 0
@@ -163,7 +156,10 @@ class EventSink:
                 encoder = encoder_for(settings, topic)
             except RegistryError as exc:
                 raise ProducerConfigError(str(exc)) from None
-        return cls(settings.kafka_bootstrap, topic, encoder=encoder, **{**security, **config})
+        sink = cls(settings.kafka_bootstrap, topic, **{**security, **config})
+        if encoder is not None:
+            sink.encoder = encoder
+        return sink
 
     # --- delivery reports ------------------------------------------------------------------
 

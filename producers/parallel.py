@@ -42,7 +42,9 @@ def _child(
     encoder: Callable[[Event], bytes] | None = None,
 ) -> None:
     try:
-        sink = EventSink(bootstrap, topic, encoder=encoder, **config)
+        sink = EventSink(bootstrap, topic, **config)
+        if encoder is not None:
+            sink.encoder = encoder
         summary = run_load(
             sink,
             spec.share(index, count),

@@ -1,4 +1,4 @@
-"""The schema registry in the local stack and through the job (case H09; docs/schemas.md).
+"""The schema registry in the local stack and through the job (cases H09 and H10; docs/schemas.md).
 
 The registry is the real Apicurio Registry (session fixture ``registry``); outages are played by
 a TCP proxy in front of it (:class:`FaultProxy`: connection resets, then a registry that accepts
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from producers.kafka_out import EventSink
-from schemas.codec import encode_confluent
+from schemas.codec import WriterSchema, encode, encode_confluent, load_schema_json
 from schemas.registry import encoder_for, register
 from tests.cases import case_events, load_cases
 from tests.integration.conftest import _free_ports
@@ -30,12 +31,14 @@ from tests.integration.jobkit import (
     read_topic,
     run_bounded,
 )
+from tests.integration.registrykit import v2_schema_dir
 from userpulse import stack as stack_lib
 from userpulse.cli import app
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
-H09 = load_cases()["H09"]
+CASES = load_cases()
+H09, H10 = CASES["H09"], CASES["H10"]
 
 
 def _wait(cond: Any, timeout_s: float, what: str) -> float:
@@ -88,10 +91,15 @@ def test_status_shows_the_registry_and_the_ccompat_api_answers(registry: Setting
         assert f"00000000:{port:04X}" not in listening
 
 
-def test_h09_unknown_id_dead_lettered_outage_and_hang_retried(registry: Settings) -> None:
-    """a: id 9999 -> dead-letter topic naming the id; b: resets for 20 s -> retried, nothing
+def test_h09_h10_both_framings_one_topic_registry_outage_and_hang(
+    registry: Settings, tmp_path: Path
+) -> None:
+    """H09 a: id 9999 -> dead-letter topic naming the id; b: resets for 20 s -> retried, nothing
     dead-lettered meanwhile; c: a registry that never answers -> each try ends within the
-    timeout and is retried; then the 10 clicks count exactly."""
+    timeout and is retried; then the 10 clicks count exactly. On the same topic, H10 with the
+    job on v1: a v1 record in Confluent framing and a v2 record in single-object framing (its
+    fingerprint found in the topic's subject) both count. The job on v2 reading v1, and both
+    across a savepoint: test_registry_evolution.py (`make test-long`)."""
     proxy = FaultProxy(registry.registry_port, mode="reset")
     metrics_port = _free_ports(1)[0]
     s = job_settings(
@@ -102,12 +110,20 @@ def test_h09_unknown_id_dead_lettered_outage_and_hang_retried(registry: Settings
     )
     flush_redis(s)
     events = case_events(H09)
+    v2 = WriterSchema.from_json(load_schema_json(v2_schema_dir(tmp_path)))
     try:
-        with EventSink(s.kafka_bootstrap, s.topic, encoder=encoder_for(registry, s.topic)) as sink:
+        url = registry.registry_url
+        assert url is not None
+        register(url, s.value_subject, v2)  # registered on the registry itself, not the proxy
+        with EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.encoder = encoder_for(registry, s.topic)
             stray = events[0].replace(event_id="unknown-id")
             sink.send(stray, value=encode_confluent(stray, 9999))  # a: an id nobody registered
             for e in events:
-                sink.send(e)  # Confluent framing, the id registered on the registry itself
+                sink.send(e)  # Confluent framing, v1 (this build's schema)
+            h10_v1, h10_v2 = case_events(H10)
+            sink.send(h10_v1)
+            sink.send(h10_v2, value=encode(h10_v2, v2))  # single-object, v2
             sink.flush(30)
         result: dict[str, Any] = {}
         job = threading.Thread(target=lambda: result.update(run_bounded(s)), daemon=True)
@@ -129,6 +145,7 @@ def test_h09_unknown_id_dead_lettered_outage_and_hang_retried(registry: Settings
             ("unknown_schema", "unknown schema id 9999")
         ]
         assert_case_features(s, H09)  # the 10 clicks of u1, none skipped
+        assert_case_features(s, H10)  # the hovers of both versions and framings
     finally:
         proxy.close()
         drop_topics(s)
