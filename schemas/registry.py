@@ -9,7 +9,9 @@ returns the same id.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -81,3 +83,34 @@ def encoder_for(settings: Settings, topic: str) -> ConfluentEncoder:
     return ConfluentEncoder(
         register(url, f"{topic}-value", timeout_s=settings.schema_registry_timeout_s)
     )
+
+
+def schema_lookup(settings: Settings) -> Callable[[int], WriterSchema] | None:
+    """The readers' side: schema id -> writer schema from ``settings.registry_url`` (None: no
+    registry), for :class:`schemas.codec.Decoder` (``schema_by_id``), cached
+    (``schema_registry_cache_size`` schemas, least recently used out).
+
+    The returned function raises ``KeyError`` for an id the registry answers 404 for (a bad
+    record), and :class:`RegistryError` when the registry fails or is unreachable (not a bad
+    record: the caller stops or retries).
+    """
+    url = settings.registry_url
+    if url is None:
+        return None
+    client = SchemaRegistryClient({"url": url, "timeout": settings.schema_registry_timeout_s})
+
+    @functools.lru_cache(maxsize=settings.schema_registry_cache_size)
+    def by_id(schema_id: int) -> WriterSchema:
+        try:
+            found = client.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise KeyError(schema_id) from None
+            raise RegistryError(f"schema registry {url}: id {schema_id}: {exc}") from None
+        except Exception as exc:  # httpx connection errors and timeouts
+            raise RegistryError(
+                f"schema registry {url} not reachable ({type(exc).__name__}: {exc})"
+            ) from None
+        return WriterSchema.from_json(json.loads(found.schema_str or "null"))
+
+    return by_id

@@ -149,3 +149,22 @@ def test_h09_h10_both_framings_one_topic_registry_outage_and_hang(
     finally:
         proxy.close()
         drop_topics(s)
+
+
+def test_backfill_reads_both_framings_like_the_job(registry: Settings) -> None:
+    from userpulse.backfill.sources import read_topic as backfill_read
+
+    s = job_settings(registry)
+    events = case_events(H09)[:3]
+    try:
+        with EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.send(events[0])  # single-object
+            sink.encoder = encoder_for(registry, s.topic)
+            sink.send(events[1])  # Confluent
+            sink.send(events[2], value=encode_confluent(events[2], 9999))
+            sink.flush(30)
+        table, bad = backfill_read(s, s.topic, timeout_s=60)
+        assert table.column("event_id").to_pylist() == [events[0].event_id, events[1].event_id]
+        assert bad == {"unknown_schema": 1}
+    finally:
+        drop_topics(s)
