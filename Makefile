@@ -33,7 +33,7 @@ $(JARS_STAMP): infra/pom.xml $(JVM_SOURCES)
 ## test` fetches it (the registry tests start one). Start it with `userpulse up --registry`.
 registry: $(REGISTRY_STAMP)
 $(REGISTRY_STAMP): infra/registry/pom.xml
-	rm -rf infra/lib/registry
+	rm -rf infra/lib/registry infra/registry/target
 	mvn -q -B -f infra/registry/pom.xml package
 	touch $@
 
