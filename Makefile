@@ -9,8 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
+REGISTRY_STAMP := infra/lib/registry/.stamp
 
-.PHONY: prereqs prereqs-test venv deps up down status cluster-up cluster-down submit demo test test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
 
 ## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need
 prereqs:
@@ -34,6 +35,15 @@ deps: $(JARS_STAMP)
 $(JARS_STAMP): infra/pom.xml $(JVM_SOURCES) | prereqs
 	rm -rf infra/lib/kafka infra/lib/flink
 	mvn -q -B -f infra/pom.xml -DskipTests package
+	touch $@
+
+## registry: the local schema registry (Apicurio Registry 3, ~160 MB from Maven Central, run on
+## Java 21+) into infra/lib/registry. Not part of `deps` (`make demo` does not need it); `make
+## test` fetches it (the registry tests start one). Start it with `userpulse up --registry`.
+registry: $(REGISTRY_STAMP)
+$(REGISTRY_STAMP): infra/registry/pom.xml
+	rm -rf infra/lib/registry infra/registry/target
+	mvn -q -B -f infra/registry/pom.xml package
 	touch $@
 
 ## up / down / status: the local Kafka broker and Redis (data under .userpulse/)
@@ -67,9 +77,14 @@ demo: prereqs venv deps
 	$(BIN)/userpulse demo
 
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
-## pytest (integration tests start their own stack on test ports)
-test: prereqs-test venv deps test-jvm
-	$(BIN)/pytest -q tests
+## pytest (integration tests start their own stack on test ports), without the `long` ones.
+## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
+## a savepoint with the schema registry)
+test: prereqs-test venv deps registry test-jvm
+	$(BIN)/pytest -q -m "not long" tests
+
+test-long: venv deps registry
+	$(BIN)/pytest -q -m long tests
 
 test-jvm:
 	mvn -B -ntp -f jvm/pom.xml test
@@ -77,8 +92,8 @@ test-jvm:
 test-unit: venv
 	$(BIN)/pytest -q tests/unit
 
-test-integration: venv deps
-	$(BIN)/pytest -q -m integration tests/integration
+test-integration: venv deps registry
+	$(BIN)/pytest -q -m "integration and not long" tests/integration
 
 ## bench: the benchmark (docs/bench.md) on the local stack and Flink session cluster (started and
 ## stopped by it when not up): bench/report.json + PNGs, ~45 min.

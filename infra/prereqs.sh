@@ -112,9 +112,18 @@ check_redis() { have redis-server || missing redis-server redis-server "install 
 check_redis_benchmark() { have redis-benchmark || missing redis-benchmark redis-tools "install Redis 7's tools (redis-benchmark)"; }
 check_openssl() { have openssl || missing openssl openssl "install openssl"; }
 check_make() { have make || missing make make "install GNU make"; }
+# The schema registry of the registry tests (Apicurio Registry 3) runs on Java 21+, which Debian 12
+# does not package; machines of this kind carry a Temurin 25 JDK beside the default Java 17.
+REGISTRY_JAVA="${USERPULSE_REGISTRY_JAVA:-/usr/lib/jvm/temurin-25-jdk-amd64/bin/java}"
+check_registry_java() {
+  if [[ ! -x "$REGISTRY_JAVA" ]] || (($(java_major "$REGISTRY_JAVA") < 21)); then
+    missing "java 21+ for the schema registry (at $REGISTRY_JAVA)" "" \
+      "install a Java 21+ (https://adoptium.net) and set USERPULSE_REGISTRY_JAVA to its bin/java"
+  fi
+}
 
 CHECKS_demo=(check_python check_java check_maven check_redis)
-CHECKS_test=("${CHECKS_demo[@]}" check_openssl check_redis_benchmark check_make)
+CHECKS_test=("${CHECKS_demo[@]}" check_openssl check_redis_benchmark check_make check_registry_java)
 
 target="${1:-demo}"
 case "$target" in

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -118,6 +119,9 @@ class EventSink:
             raise ProducerConfigError(f"invalid producer configuration: {exc}") from None
         self.topic = topic
         self.bootstrap = bootstrap
+        self.encoder: Callable[[Event], bytes] = codec.encode
+        """Event -> record value: single-object framing by default; assign a
+        :class:`schemas.registry.ConfluentEncoder` for the Confluent wire format."""
         self._lock = threading.Lock()
         self._sent = 0
         self._delivered = 0
@@ -127,20 +131,36 @@ class EventSink:
 
     @classmethod
     def for_settings(cls, settings: Settings, topic: str | None = None, **config: Any) -> EventSink:
-        """A sink on ``settings``' bootstrap servers with its Kafka security (SASL / TLS).
+        """A sink on ``settings``' bootstrap servers with its Kafka security (SASL / TLS) and its
+        framing (``settings.framing``: with ``confluent``, the schema is registered under the
+        topic's subject first).
 
         Args:
-            settings: bootstrap servers, ``topic`` default and ``kafka_*`` security settings
-                (mapped by :func:`userpulse.kafka_conf.librdkafka_config`).
+            settings: bootstrap servers, ``topic`` default, ``framing`` and registry, and
+                ``kafka_*`` security settings (mapped by
+                :func:`userpulse.kafka_conf.librdkafka_config`).
             topic: default ``settings.topic``.
             **config: librdkafka producer properties, as for the constructor (they win over the
                 security properties).
 
         Raises:
-            ProducerConfigError: as for the constructor.
+            ProducerConfigError: as for the constructor, and for Confluent framing without a
+                reachable registry or with a schema the registry refuses.
         """
         security = kafka_conf.librdkafka_config(settings)
-        return cls(settings.kafka_bootstrap, topic or settings.topic, **{**security, **config})
+        topic = topic or settings.topic
+        encoder = None
+        if settings.framing == "confluent":
+            from schemas.registry import RegistryError, encoder_for
+
+            try:
+                encoder = encoder_for(settings, topic)
+            except RegistryError as exc:
+                raise ProducerConfigError(str(exc)) from None
+        sink = cls(settings.kafka_bootstrap, topic, **{**security, **config})
+        if encoder is not None:
+            sink.encoder = encoder
+        return sink
 
     # --- delivery reports ------------------------------------------------------------------
 
@@ -160,13 +180,13 @@ class EventSink:
 
         Args:
             event: the event; its ``user_id`` (UTF-8) becomes the record key.
-            value: record value to send instead of ``codec.encode(event)`` (tests use it to send
+            value: record value to send instead of the encoder's (tests use it to send
                 a deliberately broken value under a real user's key).
 
         Raises:
             ProducerError: the producer refused the record for a reason other than a full queue.
         """
-        payload = codec.encode(event) if value is None else value
+        payload = self.encoder(event) if value is None else value
         self._produce(event.user_id.encode("utf-8", "surrogatepass"), payload, None, None)
 
     def send_raw(

@@ -24,6 +24,7 @@ from rich.console import Console
 from producers.kafka_out import EventSink, ProducerError
 from producers.load import LoadSpec, run_load
 from producers.pacing import RunSummary, Tick, progress_bar
+from userpulse.events import Event
 
 START_DELAY_S = 3.0
 """Wall-clock delay before the common start: time for the processes to import and connect."""
@@ -38,9 +39,12 @@ def _child(
     config: dict[str, Any],
     start_wall_s: float,
     out: Any,
+    encoder: Callable[[Event], bytes] | None = None,
 ) -> None:
     try:
         sink = EventSink(bootstrap, topic, **config)
+        if encoder is not None:
+            sink.encoder = encoder
         summary = run_load(
             sink,
             spec.share(index, count),
@@ -97,6 +101,7 @@ def run_parallel(
     console: Console | None = None,
     on_tick: Callable[[Tick], None] | None = None,
     producer_config: dict[str, Any] | None = None,
+    encoder: Callable[[Event], bytes] | None = None,
 ) -> RunSummary:
     """Run ``spec`` split over ``processes`` producer processes; return the merged summary.
 
@@ -108,6 +113,8 @@ def run_parallel(
         console: rich console for the combined progress; None = silent.
         on_tick: called with the combined :class:`Tick` (for Prometheus metrics).
         producer_config: librdkafka overrides for every process's :class:`EventSink`.
+        encoder: the record values' framing (picklable; default single-object), e.g. a
+            :class:`schemas.registry.ConfluentEncoder`.
 
     Raises:
         ValueError: ``processes`` out of range.
@@ -123,7 +130,17 @@ def run_parallel(
     procs = [
         ctx.Process(
             target=_child,
-            args=(i, processes, spec, bootstrap, topic, producer_config or {}, start_wall_s, out),
+            args=(
+                i,
+                processes,
+                spec,
+                bootstrap,
+                topic,
+                producer_config or {},
+                start_wall_s,
+                out,
+                encoder,
+            ),
             daemon=True,
         )
         for i in range(processes)

@@ -137,6 +137,24 @@ class WriterSchema:
 CURRENT = WriterSchema.from_json(load_schema_json())
 """The event schema this build writes and reads into."""
 
+RELEASED_DIR = SCHEMA_DIR / "released"
+
+
+def released_schemas(directory: Path = RELEASED_DIR) -> list[WriterSchema]:
+    """The released versions of the event schema, oldest first: one numbered folder each
+    (``schemas/released/1/``, ...) holding the four ``.avsc`` files as released.
+
+    The job knows them as writer schemas, so a new job reads data of older producers without a
+    registry (single-object framing); ``SchemaCompatibilityTest`` checks ``schemas/`` against the
+    newest one with the BACKWARD rule.
+    """
+    if not directory.is_dir():
+        return []
+    folders = sorted(
+        (d for d in directory.iterdir() if d.name.isdigit()), key=lambda d: int(d.name)
+    )
+    return [WriterSchema.from_json(load_schema_json(d)) for d in folders]
+
 
 def event_to_record(event: Event) -> dict[str, Any]:
     """The Avro record (dict) of ``event`` for the current schema."""

@@ -24,7 +24,9 @@ Format (JSON, ``spec_version`` 1; every time is ms unless the name says ``_s``):
              "flush_interval_ms": 5, "flush_max_pending": 500, "max_record_bytes": 65536,
              "retention_granularity_ms": 60000},
      "avro": {"reader": {...schema...},
-              "writers": [{"fingerprint": "<16 hex digits>", "schema": {...}}, ...]},
+              "writers": [{"fingerprint": "<16 hex digits>", "schema": {...}}, ...],
+              "registry": null | {"url": "http://.../apis/ccompat/v7", "subject": "<topic>-value",
+                                  "timeout_ms": 5000, "cache_size": 1000}},
      "redis": {"host": "127.0.0.1", "port": 16379, "db": 0, "cluster": false,
                "username": "userpulse-job" | null, "password": "..." | null, "timeout_ms": 5000,
                "tls": false, "tls_ca_file": null, "tls_cert_file": null, "tls_key_file": null,
@@ -37,7 +39,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.codec import CURRENT, DEFAULT_MAX_RECORD_BYTES, WriterSchema
+from schemas.codec import (
+    CURRENT,
+    DEFAULT_MAX_RECORD_BYTES,
+    WriterSchema,
+    load_schema_json,
+    released_schemas,
+)
 from sinks import layout
 from userpulse import features, redis_acl
 from userpulse.settings import Settings
@@ -90,6 +98,32 @@ def _writer(schema: WriterSchema) -> dict[str, Any]:
     return {"fingerprint": schema.fingerprint.hex(), "schema": schema.json}
 
 
+def avro_spec(settings: Settings) -> dict[str, Any]:
+    """The ``avro`` part: the reader schema (``settings.schema_dir``, else this build's
+    ``schemas/``), the writers (the reader, this build's schema and every released one), and
+    the registry of Confluent-framed records (``settings.registry_url``; None: none)."""
+    reader = CURRENT
+    if settings.schema_dir is not None:
+        reader = WriterSchema.from_json(load_schema_json(settings.schema_dir))
+    writers: dict[bytes, WriterSchema] = {}
+    for w in (reader, CURRENT, *released_schemas()):
+        writers.setdefault(w.fingerprint, w)
+    url = settings.registry_url
+    registry = None
+    if url is not None:
+        registry = {
+            "url": url,
+            "subject": settings.value_subject,
+            "timeout_ms": int(settings.schema_registry_timeout_s * 1000),
+            "cache_size": settings.schema_registry_cache_size,
+        }
+    return {
+        "reader": reader.json,
+        "writers": [_writer(w) for w in writers.values()],
+        "registry": registry,
+    }
+
+
 def job_spec(settings: Settings) -> dict[str, Any]:
     """The whole spec for a job run with ``settings`` (see the module doc for the format).
 
@@ -114,7 +148,7 @@ def job_spec(settings: Settings) -> dict[str, Any]:
             "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
             "retention_granularity_ms": RETENTION_GRANULARITY_MS,
         },
-        "avro": {"reader": CURRENT.json, "writers": [_writer(CURRENT)]},
+        "avro": avro_spec(settings),
         "redis": {
             "host": settings.redis_host,
             "port": settings.redis_port,

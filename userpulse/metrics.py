@@ -38,3 +38,7 @@ FRESHNESS_MS = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 60000),
 )
 REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis flushes")
+SCHEMA_REGISTRY_RETRIES = Counter(
+    "userpulse_schema_registry_retries_total",
+    "Schema registry lookups that failed and were retried",
+)

@@ -246,6 +246,70 @@ class Settings(BaseSettings):
             )
         return v
 
+    # --- schema registry and framing (design section 3; docs/schemas.md) ---------------------
+    registry: bool = Field(
+        default=False,
+        description="Start the local schema registry (Apicurio Registry, `make registry`) with "
+        "`userpulse up`, and use it (producers, job) when schema_registry_url is not set.",
+    )
+    registry_port: int = Field(
+        default=18085, ge=1, le=65535, description="HTTP port of the local schema registry."
+    )
+    registry_management_port: int = Field(
+        default=18086, ge=1, le=65535, description="Health port of the local schema registry."
+    )
+    registry_java: Path = Field(
+        default=Path("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"),
+        description="Java 21+ that runs the local registry (Kafka and Flink stay on Java 17).",
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="Confluent-compatible Schema Registry API, e.g. "
+        "http://host:8081 or http://host:8080/apis/ccompat/v7; default: the local registry "
+        "when `registry` is on, else none (single-object framing only).",
+    )
+    schema_registry_timeout_s: float = Field(
+        default=5.0, gt=0, le=10, description="Bound of one registry request, seconds (<= 10)."
+    )
+    schema_registry_cache_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Schemas the job keeps per registry cache (ids, fingerprints).",
+    )
+    schema_dir: Path | None = Field(
+        default=None,
+        description="Folder of the event .avsc files the job reads into (its reader schema); "
+        "default: schemas/ of this build. For a job deployed on another schema version.",
+    )
+    framing: str = Field(
+        default="single-object",
+        validate_default=True,  # checked against the registry settings even when unset
+        description="Producers' wire format: single-object (registry-free) or confluent "
+        "(needs a registry: schema_registry_url or registry).",
+    )
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(f"schema_registry_url must start with http:// or https://, got {v!r}")
+        return None if v is None else v.rstrip("/")
+
+    @field_validator("framing")
+    @classmethod
+    def _framing(cls, v: str, info: ValidationInfo) -> str:
+        if v not in ("single-object", "confluent"):
+            raise ValueError(f"framing must be 'single-object' or 'confluent', got {v!r}")
+        if v == "confluent" and not (
+            info.data.get("schema_registry_url") or info.data.get("registry")
+        ):
+            raise ValueError(
+                "framing=confluent needs a schema registry: set USERPULSE_SCHEMA_REGISTRY_URL, "
+                "or USERPULSE_REGISTRY=true for the local one (`userpulse up --registry`), or "
+                "use framing=single-object"
+            )
+        return v
+
     # --- event-time semantics (design section 4) --------------------------------------------
     out_of_orderness_ms: int = Field(default=5_000, ge=0, description="Bounded out-of-orderness.")
     allowed_lateness_ms: int = Field(default=600_000, ge=0, description="Allowed lateness.")
@@ -407,6 +471,21 @@ class Settings(BaseSettings):
     def savepoints(self) -> Path:
         """Savepoint folder (``savepoint_dir``, else ``<home>/savepoints``)."""
         return self.savepoint_dir or self.home / "savepoints"
+
+    @property
+    def registry_url(self) -> str | None:
+        """The schema registry's Confluent-compatible API (``schema_registry_url``, else the local
+        registry's ``/apis/ccompat/v7`` when ``registry`` is on), or None: no registry."""
+        if self.schema_registry_url:
+            return self.schema_registry_url
+        if self.registry:
+            return f"http://127.0.0.1:{self.registry_port}/apis/ccompat/v7"
+        return None
+
+    @property
+    def value_subject(self) -> str:
+        """The registry subject of the input topic's values (TopicNameStrategy: <topic>-value)."""
+        return f"{self.topic}-value"
 
     @property
     def kafka_bootstrap(self) -> str:

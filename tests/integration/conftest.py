@@ -75,3 +75,25 @@ def fresh_topic(stack: Settings) -> Iterator[Callable[[int], str]]:
 
     yield make
     stack_lib.delete_topics(stack, created)
+
+
+@pytest.fixture(scope="session")
+def registry(stack: Settings) -> Iterator[Settings]:
+    """The stack plus the local schema registry (Apicurio, ``make registry``), started once per
+    session (~30 s) on free ports under the session's home; yields Settings with
+    ``registry=True`` (so ``registry_url`` points at it); stopped at the end."""
+    http_port, management_port = _free_ports(2)
+    s = stack.model_copy(
+        update={
+            "registry": True,
+            "registry_port": http_port,
+            "registry_management_port": management_port,
+        }
+    )
+    server = stack_lib.RegistryServer(s)
+    try:
+        server.start()
+    except stack_lib.StackError as e:
+        pytest.fail(f"could not start the schema registry: {e}")
+    yield s
+    server.stop()

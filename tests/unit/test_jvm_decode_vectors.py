@@ -629,6 +629,7 @@ def generate_metrics() -> str:
                 metrics.WRITE_SECONDS,
                 metrics.FRESHNESS_MS,
                 metrics.REDIS_RETRIES,
+                metrics.SCHEMA_REGISTRY_RETRIES,
             ):
                 yield from m.collect()
 

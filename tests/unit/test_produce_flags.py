@@ -37,3 +37,38 @@ def test_synthetic_bad_flag(args: list[str], flag: str, text: str) -> None:
 def test_replay_bad_copies() -> None:
     res = CliRunner().invoke(app, ["produce", "replay", "otto", "--copies", "0"], env=ENV)
     assert res.exit_code == 2 and "--copies" in res.output
+
+
+@pytest.mark.parametrize("cmd", [["synthetic"], ["replay", "otto"]])
+def test_confluent_framing_without_a_registry(cmd: list[str]) -> None:
+    res = CliRunner().invoke(app, ["produce", *cmd, "--framing", "confluent"], env=ENV)
+    assert res.exit_code == 2, res.output
+    assert "--framing" in res.output and "USERPULSE_SCHEMA_REGISTRY_URL" in res.output
+
+
+def test_confluent_framing_setting_without_a_registry_fails_at_start() -> None:
+    from pydantic import ValidationError
+
+    from userpulse.settings import Settings
+
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None, framing="confluent")  # type: ignore[call-arg]
+    assert "framing=confluent needs a schema registry" in str(err.value)
+    assert "USERPULSE_SCHEMA_REGISTRY_URL" in str(err.value)
+    ok = Settings(_env_file=None, framing="confluent", registry=True)  # type: ignore[call-arg]
+    assert ok.registry_url == "http://127.0.0.1:18085/apis/ccompat/v7"
+    assert ok.value_subject == "userpulse.events-value"
+    ext = Settings(  # type: ignore[call-arg]
+        _env_file=None, framing="confluent", schema_registry_url="http://reg:8081/"
+    )
+    assert ext.registry_url == "http://reg:8081"
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        Settings(_env_file=None, schema_registry_url="reg:8081")  # type: ignore[call-arg]
+
+
+def test_a_bad_framing_setting_fails_through_the_cli() -> None:
+    env = {**ENV, "USERPULSE_FRAMING": "confluent"}
+    res = CliRunner().invoke(app, ["produce", "synthetic"], env=env)
+    assert res.exit_code == 2, res.output
+    assert "framing=confluent needs a schema registry" in res.output
+    assert "Traceback" not in res.output

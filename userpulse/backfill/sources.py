@@ -99,13 +99,17 @@ def read_topic(
     """Every record of ``topic`` from its beginning to its end when called (all partitions).
 
     Records that do not decode, or whose key is not the user id, are counted by error class.
+    Both framings are read as the job reads them: single-object with this build's and the
+    released schemas, Confluent through ``s.registry_url`` when a registry is configured.
 
     Raises:
-        BackfillError: the topic does not exist or the read does not finish within ``timeout_s``.
+        BackfillError: the topic does not exist, the read does not finish within ``timeout_s``,
+            or the schema registry fails.
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    from schemas.codec import DecodeError, Decoder, RecordCoordinates
+    from schemas.codec import DecodeError, Decoder, RecordCoordinates, released_schemas
+    from schemas.registry import RegistryError, schema_lookup
     from userpulse import kafka_conf
 
     conf = {
@@ -128,7 +132,9 @@ def read_topic(
                 ends[p] = hi
                 starts.append(TopicPartition(topic, p, lo))
         c.assign(starts)
-        decoder, events, bad = Decoder(), [], Counter[str]()
+        decoder = Decoder(known=released_schemas(), schema_by_id=schema_lookup(s))
+        events: list[Any] = []
+        bad = Counter[str]()
         deadline = time.monotonic() + timeout_s
         while ends:
             if time.monotonic() > deadline:
@@ -154,6 +160,8 @@ def read_topic(
                         LOG.warning("first undecodable record of its class: %s", exc)
                     bad[exc.error_class] += 1
                     continue
+                except RegistryError as exc:
+                    raise BackfillError(f"reading {topic!r}: {exc}") from None
                 key = m.key()
                 if key is not None and key != e.user_id.encode("utf-8"):
                     bad["key_mismatch"] += 1

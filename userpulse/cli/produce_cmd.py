@@ -43,8 +43,29 @@ def _settings() -> Settings:
         raise fail(exc) from None
 
 
+def _framed(settings: Settings, framing: str | None) -> Settings:
+    """``settings`` with ``--framing`` applied (it wins over USERPULSE_FRAMING)."""
+    if framing is None:
+        return settings
+    if framing not in ("single-object", "confluent"):
+        raise typer.BadParameter(
+            f"must be single-object or confluent, got {framing!r}", param_hint="--framing"
+        )
+    if framing == "confluent" and settings.registry_url is None:
+        raise typer.BadParameter(
+            "confluent framing needs a schema registry: set USERPULSE_SCHEMA_REGISTRY_URL, or "
+            "USERPULSE_REGISTRY=true with the local one (`userpulse up --registry`)",
+            param_hint="--framing",
+        )
+    return settings.model_copy(update={"framing": framing})
+
+
 def _open_sink(settings: Settings, topic: str | None) -> EventSink:
-    sink = EventSink.for_settings(settings, topic)
+    try:
+        sink = EventSink.for_settings(settings, topic)
+    except ProducerError as exc:
+        _err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
     try:
         partitions = sink.check_connection()
     except ProducerError as exc:
@@ -130,6 +151,12 @@ def synthetic(
         None, "--summary-json", help="Write the final summary as JSON to PATH ('-' = stdout)."
     ),
     topic: str | None = typer.Option(None, "--topic", help="Topic (default: USERPULSE_TOPIC)."),
+    framing: str | None = typer.Option(
+        None,
+        "--framing",
+        help="single-object (registry-free default) or confluent (schema id from the registry; "
+        "default: USERPULSE_FRAMING).",
+    ),
     progress: bool = typer.Option(
         True, "--progress/--quiet", help="Live progress bar (the summary is always printed)."
     ),
@@ -141,7 +168,7 @@ def synthetic(
     from producers.parallel import run_parallel
     from producers.profile import ProfileError, RateProfile
 
-    settings = _settings()
+    settings = _framed(_settings(), framing)
     if not (math.isfinite(rate) and rate > 0):
         raise typer.BadParameter(
             f"must be > 0 events/s, got {rate}; e.g. --rate 1000", param_hint="--rate"
@@ -224,6 +251,7 @@ def synthetic(
                 console=out,
                 on_tick=metrics.update,
                 producer_config=kafka_conf.librdkafka_config(settings),
+                encoder=None if settings.framing == "single-object" else sink.encoder,
             )
         except ProducerError as exc:
             raise fail(exc) from None
@@ -257,12 +285,18 @@ def replay_cmd(
     max_sleep: float = typer.Option(
         DEFAULT_MAX_SLEEP_S, "--max-sleep", help="Paced replay: longest pause between events, s."
     ),
+    framing: str | None = typer.Option(
+        None,
+        "--framing",
+        help="single-object (registry-free default) or confluent (schema id from the registry; "
+        "default: USERPULSE_FRAMING).",
+    ),
     progress: bool = typer.Option(
         True, "--progress/--quiet", help="Live progress bar (the summary is always printed)."
     ),
 ) -> None:
     """Replay a recorded log (EB-NeRD, Globo.com G1, OTTO) in event-time order."""
-    settings = _settings()
+    settings = _framed(_settings(), framing)
     if dataset not in DATASETS:
         raise typer.BadParameter(
             f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}",

@@ -21,7 +21,10 @@ def _render(status: stack.StackStatus) -> None:
     table = Table(title="userpulse local stack")
     for col in ("service", "address", "reachable", "pid (ours)", "log"):
         table.add_column(col)
-    for svc in (status.kafka, status.redis):
+    services = [status.kafka, status.redis]
+    if status.registry is not None:
+        services.append(status.registry)
+    for svc in services:
         table.add_row(
             svc.name,
             svc.address,
@@ -42,12 +45,21 @@ def _render(status: stack.StackStatus) -> None:
 
 def up(
     timeout_s: float = typer.Option(90.0, help="Seconds to wait for each service to be healthy."),
+    registry: bool = typer.Option(
+        False,
+        "--registry",
+        help="Also start the local schema registry (Apicurio, ~30 s; `make registry` fetches it). "
+        "Same as USERPULSE_REGISTRY=true.",
+    ),
 ) -> None:
     """Start the local Kafka broker and Redis (if not running) and create the topics."""
     settings = Settings()
+    if registry:
+        settings = settings.model_copy(update={"registry": True})
     started = time.monotonic()
+    what = "Kafka, Redis and the schema registry" if settings.registry else "Kafka and Redis"
     try:
-        with console.status("starting Kafka and Redis ..."):
+        with console.status(f"starting {what} ..."):
             status = stack.up(settings, timeout_s=timeout_s)
     except (stack.StackError, KafkaException) as e:
         raise fail(e) from None
@@ -56,21 +68,23 @@ def up(
 
 
 def down() -> None:
-    """Stop the Kafka broker and Redis that `userpulse up` started (data is kept)."""
+    """Stop the Kafka broker, Redis and registry that `userpulse up` started (data is kept)."""
     settings = Settings()
     try:
         status = stack.down(settings)
     except (stack.StackError, OSError) as e:
         raise fail(e) from None
     _render(status)
-    if status.kafka.reachable or status.redis.reachable:
+    registry_up = status.registry is not None and status.registry.reachable
+    if status.kafka.reachable or status.redis.reachable or registry_up:
         console.print("[yellow]still reachable services were not started by userpulse[/yellow]")
     else:
         console.print("[green]stack is down[/green]")
 
 
 def status() -> None:
-    """Show whether Kafka and Redis are reachable; exit 1 when either is not."""
+    """Show whether Kafka and Redis (and the registry, when wanted or running) are reachable;
+    exit 1 when one is not."""
     settings = Settings()
     try:
         st = stack.status(settings)

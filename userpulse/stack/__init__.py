@@ -8,6 +8,7 @@ Everything lives under ``settings.home`` (default ``<repo>/.userpulse``)::
     <home>/kafka/stdout.log          JVM stdout/stderr (crashes before logging starts)
     <home>/kafka/kafka.pid
     <home>/redis/redis.log, redis.pid, stdout.log; also Redis's working dir
+    <home>/registry/             the schema registry, when wanted (settings.registry; registry.py)
 
 Processes are started detached (own session), so they outlive the command that started them;
 ``down`` stops them by the pid in the pid file. Starting twice is a no-op. A Redis that already
@@ -37,6 +38,7 @@ from userpulse.stack.kafka import (
 )
 from userpulse.stack.process import StackError
 from userpulse.stack.redis_server import RedisServer
+from userpulse.stack.registry import RegistryServer
 from userpulse.stack.topics import (
     _kafka_metadata_ok,
     default_topics,
@@ -55,6 +57,7 @@ __all__ = [
     "SERVER_PROPERTIES_TEMPLATE",
     "KafkaBroker",
     "RedisServer",
+    "RegistryServer",
     "ServiceStatus",
     "StackError",
     "StackStatus",
@@ -92,22 +95,26 @@ class ServiceStatus:
 
 @dataclass(frozen=True)
 class StackStatus:
-    """Both services plus the topics (name -> partitions; empty when Kafka is unreachable)."""
+    """Both services plus the topics (name -> partitions; empty when Kafka is unreachable), and
+    the local schema registry when it is wanted (``settings.registry``) or running."""
 
     kafka: ServiceStatus
     redis: ServiceStatus
     topics: dict[str, int]
+    registry: ServiceStatus | None = None
 
     @property
     def healthy(self) -> bool:
         """True when Kafka and Redis are both reachable."""
-        return self.kafka.reachable and self.redis.reachable
+        ok = self.kafka.reachable and self.redis.reachable
+        return ok and (self.registry is None or self.registry.reachable)
 
 
 def up(
     settings: Settings, timeout_s: float = 90.0, started: list[str] | None = None
 ) -> StackStatus:
-    """Start what is not running (jars, broker, Redis) and create the project's topics.
+    """Start what is not running (jars, broker, Redis, and the schema registry when
+    ``settings.registry``) and create the project's topics.
 
     With ``settings.bootstrap_servers`` set, Kafka is external: no broker is started.
     Idempotent: a second call changes nothing and returns the same pids. All or nothing: when a
@@ -117,7 +124,8 @@ def up(
     Args:
         settings: ports, home, credentials.
         timeout_s: seconds to wait for the broker to serve metadata.
-        started: when given, the names (``kafka``, ``redis``) of the services this call started
+        started: when given, the names (``kafka``, ``redis``, ``registry``) of the services this
+            call started
             are appended, for :func:`stop_started` by a caller with more steps after ``up``.
 
     Raises:
@@ -130,6 +138,8 @@ def up(
             ensure_jars(settings)
             _start(KafkaBroker(settings), ours, timeout_s)
         _start(RedisServer(settings), ours)
+        if settings.registry:
+            _start(RegistryServer(settings), ours, max(timeout_s, 120.0))
         ensure_topics(settings)
     except BaseException as e:
         stop_started(settings, ours)
@@ -145,7 +155,9 @@ def up(
 
 
 def _start(
-    service: KafkaBroker | RedisServer, ours: list[str], timeout_s: float | None = None
+    service: KafkaBroker | RedisServer | RegistryServer,
+    ours: list[str],
+    timeout_s: float | None = None,
 ) -> None:
     """Start ``service`` (``timeout_s`` seconds, or its default); append its name to ``ours``
     when this call started its process."""
@@ -156,17 +168,22 @@ def _start(
 
 
 def stop_started(settings: Settings, names: list[str]) -> None:
-    """Stop the services named in ``names`` (``kafka``, ``redis``; from :func:`up`'s
+    """Stop the services named in ``names`` (``kafka``, ``redis``, ``registry``; from :func:`up`'s
     ``started``), last started first. Errors while stopping are not raised: this runs on the way
     out of a failure, whose error is the one to report."""
-    services = {"kafka": KafkaBroker, "redis": RedisServer}
+    services: dict[str, type[KafkaBroker | RedisServer | RegistryServer]] = {
+        "kafka": KafkaBroker,
+        "redis": RedisServer,
+        "registry": RegistryServer,
+    }
     for name in reversed(names):
         with contextlib.suppress(OSError, StackError):
             services[name](settings).stop()
 
 
 def down(settings: Settings) -> StackStatus:
-    """Stop the Redis and the broker that userpulse started; data dirs are kept."""
+    """Stop the registry, Redis and broker that userpulse started; data dirs are kept."""
+    RegistryServer(settings).stop()
     RedisServer(settings).stop()
     KafkaBroker(settings).stop()
     return status(settings)
@@ -179,6 +196,11 @@ def status(settings: Settings) -> StackStatus:
         settings.kafka_bootstrap, timeout_s=3.0, config=kafka_conf.librdkafka_config(settings)
     )
     topics = list_topics(settings) if kafka_ok else {}
+    reg = RegistryServer(settings)
+    reg_pid = reg.pid()
+    registry = None
+    if settings.registry or reg_pid is not None:
+        registry = ServiceStatus("registry", reg.address, reg.healthy(), reg_pid, reg.log_file)
     return StackStatus(
         kafka=ServiceStatus(
             "kafka", settings.kafka_bootstrap, kafka_ok, broker.pid(), broker.log_file
@@ -187,4 +209,5 @@ def status(settings: Settings) -> StackStatus:
             "redis", server.address, server.healthy(), server.pid(), server.log_file
         ),
         topics=topics,
+        registry=registry,
     )

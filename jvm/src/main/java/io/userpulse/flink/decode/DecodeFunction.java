@@ -2,6 +2,7 @@ package io.userpulse.flink.decode;
 
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.metrics.JobMetrics;
+import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -28,6 +29,12 @@ import org.apache.flink.util.OutputTag;
  * {@code userpulse_events_dead_lettered_total{error_class}} ({@link JobMetrics}).
  *
  * <p>Validation uses the wall clock ({@code System.currentTimeMillis()}) as the job's clock.
+ *
+ * <p>With a {@link SchemaRegistryLookup}, a registry that fails, refuses or does not answer
+ * within its timeout is not a bad record (case H09): the same record is decoded again after a
+ * backoff ({@link #RETRY_FIRST_MS} doubling up to {@link #RETRY_MAX_MS}), each failure counted in
+ * {@code userpulse_schema_registry_retries_total}, until the registry answers. The task waits
+ * meanwhile (Kafka is not read further: backpressure, nothing skipped or dead-lettered).
  */
 public class DecodeFunction extends ProcessFunction<Row, Event>
         implements ResultTypeQueryable<Event> {
@@ -36,12 +43,20 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
 
     private static final OutputTag<String> DEAD_LETTER = new OutputTag<>("dead-letter", Types.STRING);
 
+    /** First wait after a failed registry lookup, ms. */
+    public static final long RETRY_FIRST_MS = 100;
+
+    /** Longest wait between registry lookups, ms. */
+    public static final long RETRY_MAX_MS = 5_000;
+
     private final String readerSchemaJson;
     private final TreeMap<String, String> writerSchemas;
     private final int maxRecordBytes;
     private final long maxFutureMs;
     private final int metricsPort;
     private final String metricsHost;
+    private final SchemaRegistryLookup registry;
+    private final int cacheSize;
 
     private transient RecordDecoder decoder;
     private transient JobMetrics metrics;
@@ -61,6 +76,20 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
      */
     public DecodeFunction(String readerSchemaJson, Map<String, String> writerSchemas,
             int maxRecordBytes, long maxFutureMs, int metricsPort, String metricsHost) {
+        this(readerSchemaJson, writerSchemas, maxRecordBytes, maxFutureMs, metricsPort,
+                metricsHost, null, EventDecoder.DEFAULT_CACHE_SIZE);
+    }
+
+    /**
+     * Same as {@link #DecodeFunction(String, Map, int, long, int, String)}, also reading the
+     * Confluent wire format.
+     *
+     * @param registry the schema registry (null: none; Confluent framing is {@code bad_framing})
+     * @param cacheSize the most registry schemas kept per cache (ids; fingerprints), >= 1
+     */
+    public DecodeFunction(String readerSchemaJson, Map<String, String> writerSchemas,
+            int maxRecordBytes, long maxFutureMs, int metricsPort, String metricsHost,
+            SchemaRegistryLookup registry, int cacheSize) {
         if (maxRecordBytes <= 0 || maxFutureMs < 0) {
             throw new IllegalArgumentException("maxRecordBytes must be > 0 and maxFutureMs >= 0, "
                     + "got " + maxRecordBytes + ", " + maxFutureMs);
@@ -71,6 +100,8 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
         this.maxFutureMs = maxFutureMs;
         this.metricsPort = metricsPort;
         this.metricsHost = Objects.requireNonNull(metricsHost, "metricsHost");
+        this.registry = registry;
+        this.cacheSize = cacheSize;
     }
 
     /** The side output of dead-letter JSON payloads (id {@code dead-letter}, type STRING). */
@@ -81,14 +112,16 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
     @Override
     public void open(OpenContext openContext) throws Exception {
         decoder = new RecordDecoder(
-                new EventDecoder(readerSchemaJson, writerSchemas, maxRecordBytes),
+                new EventDecoder(readerSchemaJson, writerSchemas, maxRecordBytes, registry,
+                        cacheSize, System::currentTimeMillis),
                 new EventValidator(maxFutureMs),
                 System::currentTimeMillis);
         metrics = JobMetrics.acquire(metricsPort, metricsHost);
     }
 
     @Override
-    public void processElement(Row row, Context ctx, Collector<Event> out) {
+    public void processElement(Row row, Context ctx, Collector<Event> out)
+            throws InterruptedException {
         metrics.eventsIn().inc();
         byte[] value = (byte[]) row.getField(1);
         if (value == null) {
@@ -100,7 +133,7 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
         Integer partition = (Integer) row.getField(3);
         Long offset = (Long) row.getField(4);
         long t0 = System.nanoTime();
-        DecodeResult r = decoder.decode(key, value, topic, partition == null ? -1 : partition,
+        DecodeResult r = decodeRetrying(key, value, topic, partition == null ? -1 : partition,
                 offset == null ? -1L : offset);
         metrics.decodeSeconds().observe((System.nanoTime() - t0) / 1e9);
         if (r.isOk()) {
@@ -111,6 +144,21 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
         metrics.deadLettered(cls).inc();
         ctx.output(DEAD_LETTER, DeadLetterRecord.json(key, value, topic, partition,
                 offset == null ? -1L : offset, cls, r.reason(), System.currentTimeMillis()));
+    }
+
+    /** Decodes, retrying with backoff while the schema registry fails (see the class doc). */
+    private DecodeResult decodeRetrying(byte[] key, byte[] value, String topic, int partition,
+            long offset) throws InterruptedException {
+        long waitMs = RETRY_FIRST_MS;
+        while (true) {
+            try {
+                return decoder.decode(key, value, topic, partition, offset);
+            } catch (UncheckedIOException e) {
+                metrics.schemaRegistryRetries().inc();
+                Thread.sleep(waitMs); // interrupted on cancel: the task ends
+                waitMs = Math.min(RETRY_MAX_MS, waitMs * 2);
+            }
+        }
     }
 
     @Override

@@ -3,11 +3,13 @@ package io.userpulse.flink.decode;
 import io.userpulse.flink.event.Event;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.ResolvingDecoder;
 
 /**
@@ -17,7 +19,10 @@ import org.apache.avro.io.ResolvingDecoder;
  * <p>Framing: Avro single-object encoding, {@code C3 01} + the writer schema's 8-byte
  * CRC-64-AVRO fingerprint (little-endian) + the Avro binary body. With a {@link
  * SchemaRegistryLookup}, also the Confluent wire format, {@code 00} + 4-byte big-endian schema id
- * + body; without one a record starting with {@code 00} is {@code bad_framing}. The body is
+ * + body; without one a record starting with {@code 00} is {@code bad_framing}. The first byte
+ * tells the two apart on one topic. Schemas from the registry are kept in bounded caches (ids;
+ * fingerprints of the topic's subject, asked when a fingerprint is not among the given writers;
+ * a fingerprint the subject lacks is not asked again for {@link #FINGERPRINT_MISS_TTL_MS}). The body is
  * resolved from the writer schema to the reader schema (Avro's {@link ResolvingDecoder}, so an
  * optional field added with a default works both ways) over a strict binary decoder (strict
  * UTF-8, no overlong varints, bounded lengths: see {@link ErrorClass#BAD_AVRO}), and every byte
@@ -33,6 +38,12 @@ public final class EventDecoder {
     /** Default bound of a record value, in bytes (as {@code schemas/codec.py}). */
     public static final int DEFAULT_MAX_RECORD_BYTES = 65_536;
 
+    /** Default bound of each registry cache (ids, fingerprints), in schemas. */
+    public static final int DEFAULT_CACHE_SIZE = 1_000;
+
+    /** How long a fingerprint the registry's subject lacks is not asked again, ms. */
+    public static final long FINGERPRINT_MISS_TTL_MS = 30_000;
+
     private static final int SINGLE_OBJECT_HEADER_BYTES = 10;
     private static final int CONFLUENT_HEADER_BYTES = 5;
 
@@ -42,7 +53,10 @@ public final class EventDecoder {
     private final EventReader eventReader;
     private final int maxRecordBytes;
     private final SchemaRegistryLookup registry;
-    private final Map<Integer, ResolvingDecoder> byId = new HashMap<>();
+    private final BoundedCache<Integer, ResolvingDecoder> byId;
+    private final BoundedCache<Long, ResolvingDecoder> byFingerprint;
+    private final BoundedCache<Long, Long> fingerprintMisses;
+    private final LongSupplier clockMs;
 
     /**
      * A decoder for single-object encoded records.
@@ -57,15 +71,29 @@ public final class EventDecoder {
      */
     public EventDecoder(String readerSchemaJson, Map<String, String> writerSchemasByFingerprint,
             int maxRecordBytes) {
-        this(readerSchemaJson, writerSchemasByFingerprint, maxRecordBytes, null);
+        this(readerSchemaJson, writerSchemasByFingerprint, maxRecordBytes, null,
+                DEFAULT_CACHE_SIZE, System::currentTimeMillis);
+    }
+
+    /** {@link #EventDecoder(String, Map, int, SchemaRegistryLookup, int, LongSupplier)} with the
+     * default cache size and the wall clock. */
+    public EventDecoder(String readerSchemaJson, Map<String, String> writerSchemasByFingerprint,
+            int maxRecordBytes, SchemaRegistryLookup registry) {
+        this(readerSchemaJson, writerSchemasByFingerprint, maxRecordBytes, registry,
+                DEFAULT_CACHE_SIZE, System::currentTimeMillis);
     }
 
     /**
      * Same as {@link #EventDecoder(String, Map, int)}, also reading the Confluent wire format
-     * with writer schemas from {@code registry} (null: Confluent framing is {@code bad_framing}).
+     * with writer schemas from {@code registry} (null: Confluent framing is {@code bad_framing}),
+     * and asking it for fingerprints the given writers lack.
+     *
+     * @param cacheSize the most schemas kept per registry cache (ids; fingerprints), >= 1
+     * @param clockMs a clock, ms (the expiry of fingerprint misses)
      */
     public EventDecoder(String readerSchemaJson, Map<String, String> writerSchemasByFingerprint,
-            int maxRecordBytes, SchemaRegistryLookup registry) {
+            int maxRecordBytes, SchemaRegistryLookup registry, int cacheSize,
+            LongSupplier clockMs) {
         if (maxRecordBytes <= 0) {
             throw new IllegalArgumentException("maxRecordBytes must be > 0, got " + maxRecordBytes);
         }
@@ -74,6 +102,10 @@ public final class EventDecoder {
         this.writers = new WriterSchemas(reader, writerSchemasByFingerprint, in);
         this.maxRecordBytes = maxRecordBytes;
         this.registry = registry;
+        this.byId = new BoundedCache<>(cacheSize);
+        this.byFingerprint = new BoundedCache<>(cacheSize);
+        this.fingerprintMisses = new BoundedCache<>(cacheSize);
+        this.clockMs = clockMs;
     }
 
     /**
@@ -92,7 +124,7 @@ public final class EventDecoder {
      * @param value the Kafka record value (null is {@code empty}: tombstones are the caller's)
      * @return the event, or the error class and reason; never null
      * @throws UncheckedIOException only from a {@link SchemaRegistryLookup} that cannot reach its
-     *     registry (an outage is not a bad record)
+     *     registry (an outage is not a bad record: the caller retries the same record)
      */
     public DecodeResult decode(byte[] value) {
         if (value == null) {
@@ -112,7 +144,7 @@ public final class EventDecoder {
                 return DecodeResult.failure(ErrorClass.BAD_FRAMING,
                         "single-object header truncated (" + n + " bytes)");
             }
-            rd = writers.forFingerprint(WriterSchemas.readFingerprint(value, 2));
+            rd = forFingerprint(WriterSchemas.readFingerprint(value, 2));
             if (rd == null) {
                 return DecodeResult.failure(ErrorClass.UNKNOWN_SCHEMA, "unknown writer schema "
                         + "fingerprint " + HexFormat.of().formatHex(value, 2, 10));
@@ -181,9 +213,65 @@ public final class EventDecoder {
             if (json == null) {
                 return null;
             }
-            rd = WriterSchemas.resolving(WriterSchemas.parse(json), reader, in);
+            rd = resolvingOrNull(json);
+            if (rd == null) {
+                return null;
+            }
             byId.put(id, rd);
         }
         return rd;
+    }
+
+    /** A given writer, else one of the registry's subject schemas (cached), else null. */
+    private ResolvingDecoder forFingerprint(long fp) {
+        ResolvingDecoder rd = writers.forFingerprint(fp);
+        if (rd != null || registry == null) {
+            return rd;
+        }
+        rd = byFingerprint.get(fp);
+        if (rd != null) {
+            return rd;
+        }
+        Long missed = fingerprintMisses.get(fp);
+        long now = clockMs.getAsLong();
+        if (missed != null && now - missed < FINGERPRINT_MISS_TTL_MS) {
+            return null;
+        }
+        List<String> schemas;
+        try {
+            schemas = registry.subjectSchemasJson();
+        } catch (IOException e) {
+            throw new UncheckedIOException("schema registry lookup of the subject's schemas", e);
+        }
+        for (String json : schemas) {
+            Schema s = parseOrNull(json);
+            if (s != null && SchemaNormalization.parsingFingerprint64(s) == fp) {
+                rd = resolvingOrNull(json);
+                if (rd != null) {
+                    byFingerprint.put(fp, rd);
+                }
+                return rd;
+            }
+        }
+        fingerprintMisses.put(fp, now);
+        return null;
+    }
+
+    /** A resolving decoder of a registry schema, or null when it does not parse or resolve. */
+    private ResolvingDecoder resolvingOrNull(String json) {
+        Schema s = parseOrNull(json);
+        try {
+            return s == null ? null : WriterSchemas.resolving(s, reader, in);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static Schema parseOrNull(String json) {
+        try {
+            return WriterSchemas.parse(json);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 }

@@ -56,6 +56,8 @@ public final class JobMetrics implements AutoCloseable {
                 "Redis write time minus event_time, ms",
                 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 60000);
         final Counter redisWriteRetries = counter("userpulse_redis_write_retries", "Retried Redis flushes");
+        final Counter schemaRegistryRetries = counter("userpulse_schema_registry_retries",
+                "Schema registry lookups that failed and were retried");
 
         private Counter counter(String name, String help) {
             return Counter.builder().name(name).help(help).withoutExemplars().register(registry);
@@ -180,5 +182,13 @@ public final class JobMetrics implements AutoCloseable {
     /** {@code userpulse_redis_write_retries_total}: retried Redis flushes. */
     public Counter redisWriteRetries() {
         return m.redisWriteRetries;
+    }
+
+    /**
+     * {@code userpulse_schema_registry_retries_total}: schema registry lookups that failed (outage,
+     * HTTP error, timeout) and were retried; records are not dead-lettered for it (case H09).
+     */
+    public Counter schemaRegistryRetries() {
+        return m.schemaRegistryRetries;
     }
 }

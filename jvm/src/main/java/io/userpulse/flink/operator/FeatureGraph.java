@@ -1,6 +1,9 @@
 package io.userpulse.flink.operator;
 
 import io.userpulse.flink.decode.DecodeFunction;
+import io.userpulse.flink.decode.EventDecoder;
+import io.userpulse.flink.decode.HttpSchemaRegistry;
+import io.userpulse.flink.spec.AvroSpec;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.spec.JobSpec;
 import org.apache.flink.api.common.functions.FilterFunction;
@@ -25,17 +28,22 @@ public final class FeatureGraph {
      * The decode step: Kafka rows (k, v, topic, partition, offset, rt) to {@link Event}s; bad
      * records to {@link #deadLetterTag()}.
      *
-     * @param spec the job spec (Avro schemas, record size limit, sane event-time range, metrics)
+     * @param spec the job spec (Avro schemas and registry, record size limit, sane event-time
+     *     range, metrics)
      * @return a new function (Java-serialized into the job graph)
      */
     public static DecodeFunction decodeFunction(JobSpec spec) {
+        AvroSpec.Registry reg = spec.avro().registry();
         return new DecodeFunction(
                 spec.avro().readerSchemaJson(),
                 spec.avro().writerSchemasByFingerprintHex(),
                 spec.job().maxRecordBytes(),
                 spec.job().maxFutureMs(),
                 spec.metrics().port(),
-                spec.metrics().host());
+                spec.metrics().host(),
+                reg == null ? null : new HttpSchemaRegistry(reg.url(), reg.subject(),
+                        reg.timeoutMs()),
+                reg == null ? EventDecoder.DEFAULT_CACHE_SIZE : reg.cacheSize());
     }
 
     /**

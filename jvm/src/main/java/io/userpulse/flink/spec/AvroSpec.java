@@ -11,16 +11,38 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMap
 
 /**
  * The Avro schemas of {@code schemas/} ({@code avro}): the reader schema and every writer schema
- * the decoder accepts, by CRC-64-AVRO fingerprint (single-object encoding).
+ * the decoder accepts, by CRC-64-AVRO fingerprint (single-object encoding), and the schema
+ * registry of Confluent-framed records ({@code avro.registry}: optional key, null = none).
  *
  * @param readerSchemaJson the reader schema, JSON text
  * @param writers writer schemas (unmodifiable)
+ * @param registry the schema registry, or null
  */
-public record AvroSpec(String readerSchemaJson, List<WriterSchema> writers) implements Serializable {
+public record AvroSpec(String readerSchemaJson, List<WriterSchema> writers, Registry registry)
+        implements Serializable {
 
     /** Copies {@code writers}. */
     public AvroSpec {
         writers = List.copyOf(writers);
+    }
+
+    /**
+     * The schema registry ({@code avro.registry}).
+     *
+     * @param url base URL of its Confluent-compatible API (Apicurio: {@code .../apis/ccompat/v7})
+     * @param subject the subject of the input topic's value schemas ({@code <topic>-value})
+     * @param timeoutMs bound of one registry request, ms (1..10000: case H09 c)
+     * @param cacheSize the most schemas kept per cache (ids; fingerprints)
+     */
+    public record Registry(String url, String subject, int timeoutMs, int cacheSize)
+            implements Serializable {
+
+        static Registry parse(SpecReader r) {
+            String fix = "fix schema_registry_url / schema_registry_timeout_s";
+            return new Registry(r.string("url", false), r.string("subject", false),
+                    (int) r.integer("timeout_ms", 1, 10_000, fix),
+                    (int) r.integer("cache_size", 1, 1_000_000, fix));
+        }
     }
 
     /**
@@ -65,7 +87,10 @@ public record AvroSpec(String readerSchemaJson, List<WriterSchema> writers) impl
             writers.add(new WriterSchema(hex.toLowerCase(java.util.Locale.ROOT),
                     schemaText(w, "schema", mapper, fix)));
         }
-        return new AvroSpec(schemaText(r, "reader", mapper, fix), writers);
+        JsonNode reg = r.raw("registry");
+        Registry registry = reg == null || reg.isNull() ? null : Registry.parse(SpecReader.object(
+                reg, r.path("registry"), "url", "subject", "timeout_ms", "cache_size"));
+        return new AvroSpec(schemaText(r, "reader", mapper, fix), writers, registry);
     }
 
     private static String schemaText(SpecReader r, String key, ObjectMapper mapper, String fix) {

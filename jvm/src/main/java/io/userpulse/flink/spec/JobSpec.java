@@ -68,10 +68,18 @@ public record JobSpec(
                         "distinct_sketch_k")),
                 LayoutSpec.parse(r.child("layout", "prefix", "ttl_s", "profile_ttl_s")),
                 job,
-                AvroSpec.parse(r.child("avro", "reader", "writers"), mapper),
+                AvroSpec.parse(avro(r), mapper),
                 RedisSpec.parse(r.child("redis", "host", "port", "db", "cluster", "username",
                         "password", "timeout_ms", "tls", "tls_ca_file", "tls_cert_file",
                         "tls_key_file", "tls_check_hostname")),
                 MetricsSpec.parse(r.child("metrics", "port", "host")));
+    }
+
+    /** {@code avro} holds {@code reader}, {@code writers} and, optionally, {@code registry}. */
+    private static SpecReader avro(SpecReader r) {
+        JsonNode a = r.raw("avro");
+        return a != null && a.has("registry")
+                ? r.child("avro", "reader", "writers", "registry")
+                : r.child("avro", "reader", "writers");
     }
 }

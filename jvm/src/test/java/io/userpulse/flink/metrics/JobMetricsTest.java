@@ -74,6 +74,7 @@ class JobMetricsTest {
             m.late().inc();
             m.tombstones().inc();
             m.redisWriteRetries().inc();
+            m.schemaRegistryRetries().inc();
             String text = scrape(port);
             List<String> lines = List.of(text.split("\n"));
             List<String> python = pythonExposition();
