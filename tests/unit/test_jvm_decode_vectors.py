@@ -639,6 +639,12 @@ def generate_metrics() -> str:
                 metrics.WRITE_SECONDS,
                 metrics.FRESHNESS_MS,
                 metrics.REDIS_RETRIES,
+                metrics.STORE_ERRORS,
+                metrics.STORE_RETRIES,
+                metrics.STORE_BLOCKED,
+                metrics.STORE_LOSSES,
+                metrics.STORE_REWRITES,
+                metrics.STORE_REWRITE_PENDING,
             ):
                 yield from m.collect()
 
