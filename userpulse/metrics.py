@@ -44,7 +44,9 @@ STORE_ERRORS = Counter(
     ["op"],
 )
 STORE_RETRIES = Counter(
-    "userpulse_store_retries", "Redis reads and flushes retried, by the state that caused it", ["state"]
+    "userpulse_store_retries",
+    "Redis reads and flushes retried, by the state that caused it",
+    ["state"],
 )
 STORE_BLOCKED = Gauge(
     "userpulse_store_blocked", "Writers waiting for Redis (down, slow or in a transient state)"
