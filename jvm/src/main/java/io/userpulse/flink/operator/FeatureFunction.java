@@ -56,6 +56,12 @@ import org.apache.flink.util.OutputTag;
  * tile and the profile) at the user's first event, since Redis may have lost the keys meanwhile
  * (case H19). A user the job holds nothing of is revived from its stored profile (lifetime
  * features outlive the windows; replay-safe, see {@link ProfileFolder#revive}).
+ *
+ * <p>Store faults (docs/job.md, "When the store refuses or loses data"): a user's key Redis
+ * refuses for good, on the revival read or a write, is reported by {@link StoreFaults} and the
+ * job goes on (case H20). A write holding only what new events touched is applied only if the
+ * store still holds the user; a user the store lost is queued in {@link StoreRepair} and staged
+ * in full, at its next event or by {@link FeatureOperator}'s rewrite pass (case H22).
  */
 public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         implements CheckpointedFunction {
