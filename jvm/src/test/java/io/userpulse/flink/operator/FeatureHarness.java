@@ -17,6 +17,7 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Test helper: {@link FeatureFunction} in a {@link KeyedOneInputStreamOperatorTestHarness} (heap
@@ -68,14 +69,7 @@ final class FeatureHarness implements AutoCloseable {
 
     /** The store-error side output's records (dead-letter JSON). */
     List<String> storeErrors() {
-        List<String> out = new ArrayList<>();
-        var q = h.getSideOutput(FeatureGraph.storeErrorTag());
-        if (q != null) {
-            for (StreamRecord<String> r : q) {
-                out.add(r.getValue());
-            }
-        }
-        return out;
+        return sideOutput(FeatureGraph.storeErrorTag());
     }
 
     /** An opened harness restored from {@code snapshot} (a checkpoint of another harness). */
@@ -123,8 +117,12 @@ final class FeatureHarness implements AutoCloseable {
 
     /** The late side output's records. */
     List<String> late() {
+        return sideOutput(FeatureGraph.lateTag());
+    }
+
+    private List<String> sideOutput(OutputTag<String> tag) {
         List<String> out = new ArrayList<>();
-        var q = h.getSideOutput(FeatureGraph.lateTag());
+        var q = h.getSideOutput(tag);
         if (q != null) {
             for (StreamRecord<String> r : q) {
                 out.add(r.getValue());

@@ -17,8 +17,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
@@ -37,16 +35,8 @@ class FeatureOperatorStoreTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String P = RedisLayout.PREFIX;
-    static JobMetrics metrics;
-
-    @BeforeAll
-    static void acquireMetrics() throws Exception {
-        metrics = JobMetrics.acquire(0, "127.0.0.1");
-    }
-
-    @AfterAll
-    static void releaseMetrics() {
-        metrics.release();
+    private static JobMetrics metrics() throws Exception {
+        return JobMetrics.acquire(0, "127.0.0.1"); // the operators' registry: read as deltas
     }
 
     private static JobSpec spec(boolean lossRewrite) {
@@ -68,11 +58,11 @@ class FeatureOperatorStoreTest {
 
     @Test
     void aKeyRedisRefusesIsOneDeadLetterAndTheOthersAreWritten() throws Exception {
-        double read0 = metrics.storeErrors("read").get();
-        double write0 = metrics.storeErrors("write").get();
-        double counted0 = metrics.counted().get();
-        try (Jedis r = REDIS.admin();
+        try (JobMetrics metrics = metrics(); Jedis r = REDIS.admin();
                 FeatureHarness f = FeatureHarness.operator(spec(true), null)) {
+            double read0 = metrics.storeErrors("read").get();
+            double write0 = metrics.storeErrors("write").get();
+            double counted0 = metrics.counted().get();
             r.hset(RedisLayout.profileKey(P, "r2"), "x", "a hash where a string belongs");
             f.send(click("r1", "e1", T0 + 1_000, "i1"), click("r2", "e2", T0 + 1_000, "i1"),
                     click("r3", "e3", T0 + 1_000, "i1"));
@@ -126,10 +116,10 @@ class FeatureOperatorStoreTest {
 
     @Test
     void aFlushedStoreIsRewrittenInFullUnderANewGeneration() throws Exception {
-        double losses0 = metrics.storeLosses().get();
-        double rewrites0 = metrics.storeRewrites().get();
-        try (Jedis r = REDIS.admin();
+        try (JobMetrics metrics = metrics(); Jedis r = REDIS.admin();
                 FeatureHarness f = FeatureHarness.operator(spec(true), null)) {
+            double losses0 = metrics.storeLosses().get();
+            double rewrites0 = metrics.storeRewrites().get();
             Map<String, Map<String, String>> before = writeUsers(f, r);
             assertEquals("1", r.get(RedisLayout.generationKey(P)));
             assertEquals("1", r.hget(RedisLayout.userKey(P, "u1"), RedisLayout.META_GENERATION));
