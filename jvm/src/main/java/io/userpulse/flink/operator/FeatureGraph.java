@@ -17,7 +17,8 @@ import org.apache.flink.util.OutputTag;
  *
  * <pre>
  *   Kafka rows -> decodeFunction (dead letters: deadLetterTag)
- *              -> keyBy(userKey) -> featureFunction (Redis writes; late events: lateTag)
+ *              -> keyBy(userKey) -> features: featureOperator (Redis writes; late events:
+ *                 lateTag; a user's store errors: storeErrorTag)
  * </pre>
  */
 public final class FeatureGraph {
