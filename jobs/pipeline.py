@@ -3,9 +3,10 @@
     Kafka (Table API source: raw bytes + topic/partition/offset metadata; per-partition
            event-time watermarks from the payload, idleness)
       -> decode (JVM: io.userpulse.flink.decode.DecodeFunction)   -> dead-letter topic (JSON)
-      -> key_by(user_id) -> features (JVM: io.userpulse.flink.operator.FeatureFunction)
+      -> key_by(user_id) -> features (JVM: io.userpulse.flink.operator.FeatureOperator)
                                tiles + profile in keyed state -> Redis (pipelined, versioned)
                                late events                     -> late topic (JSON)
+                               a user's store errors           -> dead-letter topic (JSON)
 
 The graph is built here, in Python; every per-event step runs in the JVM (``jvm/``), configured
 from the feature catalogue through the job spec (:mod:`userpulse.jvmspec`): no event crosses into
@@ -167,14 +168,17 @@ def build_pipeline(
     graph = jvm.operator.FeatureGraph
     decoded = DataStream(raw._j_data_stream.process(graph.decodeFunction(spec)))
     decoded.name("decode").uid("decode")
-    DataStream(decoded._j_data_stream.getSideOutput(graph.deadLetterTag())).sink_to(
-        _string_sink(settings, settings.dead_letter_topic)
-    ).name("dead-letter-sink").uid("dead-letter-sink")
+    dead_letters = decoded._j_data_stream.getSideOutput(graph.deadLetterTag())
     if decoded_step is not None:
         decoded = decoded_step(decoded)
     keyed = decoded._j_data_stream.keyBy(graph.userKey())
-    features = DataStream(keyed.process(graph.featureFunction(spec)))
+    features = DataStream(graph.features(keyed, spec))
     features.name("features").uid("features")
+    # store errors of one user (a key Redis refuses: case H20) join the decode step's dead letters
+    store_errors = features._j_data_stream.getSideOutput(graph.storeErrorTag())
+    DataStream(dead_letters).union(DataStream(store_errors)).sink_to(
+        _string_sink(settings, settings.dead_letter_topic)
+    ).name("dead-letter-sink").uid("dead-letter-sink")
     DataStream(features._j_data_stream.getSideOutput(graph.lateTag())).sink_to(
         _string_sink(settings, settings.late_topic)
     ).name("late-sink").uid("late-sink")

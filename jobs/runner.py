@@ -41,7 +41,9 @@ def run_job(
     """Build and execute the job; blocks until it ends (bounded) or is cancelled.
 
     Returns:
-        ``{"dead_lettered": n, "late": n}``: sizes of the dead-letter and late topics afterwards.
+        ``{"dead_lettered": n, "late": n}``: sizes of the dead-letter and late topics afterwards
+        (the dead-letter topic also holds one ``store_error`` record per user whose key Redis
+        refused: docs/job.md).
     """
     env = create_env(settings)
     build_pipeline(env, settings, bounded=bounded)

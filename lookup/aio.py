@@ -13,7 +13,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 
 from lookup.client import now_ms, where_of
-from lookup.merge import FeatureResult, queue_reads
+from lookup.merge import FeatureResult, queue_generation, queue_reads
 from lookup.request import STORE_ERRORS, plan, store_error
 from userpulse import redis_conn
 from userpulse.settings import Settings
@@ -106,6 +106,7 @@ class AsyncFeatureClient:
             async with self._r.pipeline(transaction=False) as pipe:
                 for u in p.users:  # merge.queue_reads: tile hash + profile key
                     queue_reads(pipe, u)
+                queue_generation(pipe)
                 replies = await pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None

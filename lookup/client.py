@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import redis
 from redis.cluster import RedisCluster
 
-from lookup.merge import FeatureResult, Status, queue_reads
+from lookup.merge import FeatureResult, Status, queue_generation, queue_reads
 from lookup.request import STORE_ERRORS, plan, store_error
 from userpulse import redis_conn
 from userpulse.settings import Settings
@@ -136,6 +136,7 @@ class FeatureClient:
             pipe = self._r.pipeline(transaction=False)
             for u in p.users:  # merge.queue_reads: tile hash + profile key
                 queue_reads(pipe, u)
+            queue_generation(pipe)
             replies = pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None

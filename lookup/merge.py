@@ -36,12 +36,15 @@ from userpulse.tiles import IDX_MAX_TIME, window_tiles
 
 __all__ = [
     "READS_PER_USER",
+    "REWRITING",
     "FeatureResult",
     "Status",
     "StoredValueError",
     "features_for",
     "features_from_replies",
     "features_many",
+    "is_rewriting",
+    "queue_generation",
     "queue_reads",
     "store_error_results",
     "validate",
@@ -69,6 +72,26 @@ def queue_reads(pipe: Any, user_id: str) -> None:
     """Queue the reads of one user on a redis-py pipeline (sync or asyncio): HGETALL, GET."""
     pipe.hgetall(layout.user_key(user_id))
     pipe.get(layout.profile_key(user_id))
+
+
+def queue_generation(pipe: Any) -> None:
+    """Queue the read of the store generation marker (once per lookup, after the users' reads)."""
+    pipe.get(layout.GENERATION_KEY)
+
+
+_GEN_FIELD = layout.META_GENERATION.encode()
+REWRITING = FeatureResult(None, Status.REWRITING, None)
+
+
+def is_rewriting(h: Any, store_generation: int | None) -> bool:
+    """Whether a user's tile hash (HGETALL reply) was written under an older store generation
+    than ``store_generation`` (the marker's value, None when there is none): the store lost data
+    and the job has not rewritten this user yet. A hash without the field (written before
+    generations existed) is not."""
+    if store_generation is None or not h:
+        return False
+    g = h.get(_GEN_FIELD)
+    return g is not None and int(g) < store_generation
 
 
 def store_error_results(

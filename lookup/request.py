@@ -18,9 +18,11 @@ import redis
 from lookup.errors import InvalidUserId, StoreUnavailable, TooManyUsers, UnknownFeature
 from lookup.merge import (
     READS_PER_USER,
+    REWRITING,
     FeatureResult,
     StoredValueError,
     features_many,
+    is_rewriting,
     store_error_results,
     validate,
 )
@@ -64,27 +66,34 @@ class LookupPlan:
         self, replies: Sequence[Any], where: str = "?"
     ) -> dict[str, dict[str, FeatureResult]]:
         """user id -> feature name -> result, from the replies to
-        :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order), sent
-        with ``raise_on_error=False``.
+        :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order) and then
+        :func:`lookup.merge.queue_generation`, sent with ``raise_on_error=False``.
 
         A reply that is a Redis error for one key (``WRONGTYPE``, ...) makes that user's
-        features ``STORE_ERROR`` naming the key; the other users are answered.
+        features ``STORE_ERROR`` naming the key; a user written under an older store generation
+        than the marker's is ``REWRITING`` (the store lost data and the job has not rewritten
+        the user yet); the other users are answered.
 
         Raises:
             StoreUnavailable: a reply says Redis itself could not be reached, timed out, or
                 refused the lookup user (see :func:`raise_if_unavailable`).
         """
         n = READS_PER_USER
-        if len(replies) != n * len(self.users):
+        if len(replies) != n * len(self.users) + 1:
             raise ValueError(f"{len(replies)} replies for {len(self.users)} users")
         raise_if_unavailable(replies, where)
+        store_gen = _generation(replies[-1])
         stored: list[tuple[Any, Any]] = []
         failed: dict[int, tuple[str, BaseException]] = {}
+        rewriting: set[int] = set()
         for i in range(len(self.users)):
             h, p = replies[i * n], replies[i * n + 1]
             if isinstance(h, Exception) or isinstance(p, Exception):
                 which, err = ("tiles", h) if isinstance(h, Exception) else ("profile", p)
                 failed[i] = (which, err)
+                h, p = {}, None
+            elif is_rewriting(h, store_gen):
+                rewriting.add(i)
                 h, p = {}, None
             stored.append((h or {}, p))
         got = features_many(self.names, self.as_of_ms, stored)
@@ -92,11 +101,24 @@ class LookupPlan:
         for i, (u, r) in enumerate(zip(self.users, got, strict=True)):
             if i in failed:
                 out[u] = store_error_results(self.names, u, *failed[i])
+            elif i in rewriting:
+                out[u] = dict.fromkeys(self.names, REWRITING)
             elif isinstance(r, StoredValueError):
                 out[u] = store_error_results(self.names, u, r.which, r)
             else:
                 out[u] = r
         return out
+
+
+def _generation(reply: Any) -> int | None:
+    """The store generation marker's value (GET reply), or None when it is missing or not a
+    number (an error reply for the marker alone does not fail the lookup)."""
+    if reply is None or isinstance(reply, Exception):
+        return None
+    try:
+        return int(reply)
+    except ValueError:
+        return None
 
 
 def plan(

@@ -15,6 +15,7 @@ class Status(str, Enum):
     NOT_FOUND = "not_found"
     OUT_OF_RETENTION = "out_of_retention"
     STORE_ERROR = "store_error"
+    REWRITING = "rewriting"
 
 
 class FeatureResult(NamedTuple):
@@ -24,9 +25,10 @@ class FeatureResult(NamedTuple):
         value: int, float, None, or for last-k features a list of
             ``{"item_id": str, "event_time_ms": int}`` newest first; None unless PRESENT
             (a PRESENT None means "no value as of t": empty max / mean, no current session).
-        status: PRESENT, NOT_FOUND (no data for the user), OUT_OF_RETENTION, or STORE_ERROR
+        status: PRESENT, NOT_FOUND (no data for the user), OUT_OF_RETENTION, STORE_ERROR
             (Redis answered an error for this user's key, or the stored value is not layout v1;
-            ``error`` says which key and what).
+            ``error`` says which key and what), or REWRITING (the store lost data and the job
+            has not rewritten this user yet: its stored values may be too old; ask again soon).
         newest_event_time_ms: newest event (any type) behind the value, UTC epoch ms, or None.
         error: with STORE_ERROR, the key and the error; else None.
     """

@@ -8,8 +8,12 @@ One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
                       field  ls               -> last seen event time (UTC epoch ms)
                       field  p:<tile_ms>      -> highest tile index pruned (dropped) so far
 
+                      field  g                -> store generation written under (see below)
+
     up:v1:{<tag>}:p   string <version>;<profile JSON>  (lifetime counts, first/last seen,
                                                      last-k items, current session)
+
+    up:v1:gen         string <generation>  (the store generation marker, one per store)
 
 Both keys share the hash tag, so a user's lookup is one Redis Cluster slot. The tile hash has a
 TTL of the longest window + allowed lateness + margin, refreshed on every write; the profile key
@@ -32,6 +36,13 @@ from userpulse.tiles import N_AGGS, TileValue
 LAYOUT_VERSION = 1
 PREFIX = f"up:v{LAYOUT_VERSION}"
 META_LAST_SEEN = "ls"
+META_GENERATION = "g"
+"""Field of the tile hash: the store generation the user was last written in full under (or
+since); see :func:`generation_key`."""
+GENERATION_KEY = f"{PREFIX}:gen"
+"""The store generation marker (a decimal integer > 0), raised by the job each time it finds the
+store lost data (restart, older snapshot, ``FLUSHDB``). A user whose hash has ``g`` below it has
+not been rewritten since: lookups answer ``rewriting`` instead of values (docs/key-layout.md)."""
 
 
 def user_tag(user_id: str) -> str:
@@ -89,7 +100,8 @@ class StoredProfile(NamedTuple):
 
 
 def parse_field(field: str) -> FieldName:
-    """``("t", tile_ms, index)``, ``("p", tile_ms, 0)`` or ``("ls", 0, 0)`` for a field name.
+    """``("t", tile_ms, index)``, ``("p", tile_ms, 0)``, ``("ls", 0, 0)`` or ``("g", 0, 0)`` for
+    a field name.
 
     Raises:
         ValueError: not a v1 field name.
@@ -102,6 +114,8 @@ def parse_field(field: str) -> FieldName:
         return FieldName("p", int(rest), 0)
     if field == META_LAST_SEEN:
         return FieldName("ls", 0, 0)
+    if field == META_GENERATION:
+        return FieldName("g", 0, 0)
     raise ValueError(f"not a v1 field: {field!r}")
 
 

@@ -164,6 +164,10 @@ def job_spec(settings: Settings) -> dict[str, Any]:
             "tls_check_hostname": settings.redis_tls_check_hostname,
         },
         "metrics": {"port": settings.job_metrics_port, "host": settings.job_metrics_host},
+        "store": {
+            "loss_rewrite": settings.store_loss_rewrite,
+            "check_interval_ms": settings.store_check_interval_ms,
+        },
     }
 
 

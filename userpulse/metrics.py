@@ -13,7 +13,7 @@ Source of naming rules: Prometheus docs, "Metric and label naming" (base units, 
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_IN = Counter("userpulse_events_in_total", "Records read from the input topic")
 EVENTS_COUNTED = Counter("userpulse_events_counted_total", "Events folded into features")
@@ -41,4 +41,22 @@ REDIS_RETRIES = Counter("userpulse_redis_write_retries_total", "Retried Redis fl
 SCHEMA_REGISTRY_RETRIES = Counter(
     "userpulse_schema_registry_retries_total",
     "Schema registry lookups that failed and were retried",
+)
+STORE_ERRORS = Counter(
+    "userpulse_store_errors",
+    "Users whose key Redis refused for good (reported on the dead-letter topic)",
+    ["op"],
+)
+STORE_RETRIES = Counter(
+    "userpulse_store_retries",
+    "Redis reads and flushes retried, by the state that caused it",
+    ["state"],
+)
+STORE_BLOCKED = Gauge(
+    "userpulse_store_blocked", "Writers waiting for Redis (down, slow or in a transient state)"
+)
+STORE_LOSSES = Counter("userpulse_store_losses", "Times the job found the store had lost data")
+STORE_REWRITES = Counter("userpulse_store_rewrites", "Users rewritten in full after a store loss")
+STORE_REWRITE_PENDING = Gauge(
+    "userpulse_store_rewrite_pending", "Users still to rewrite in full after a store loss"
 )

@@ -5,7 +5,8 @@ Three roles (design section 7), each its own ACL user, all restricted to what th
 - ``lookup``: the lookup client and the HTTP service. Read-only, keys ``up:v1:*`` only.
 - ``job``: the feature job's writer (the JVM ``io.userpulse.flink.redis.TileWriter``; its
   credentials reach it in the job spec, :mod:`userpulse.jvmspec`). Hash writes, EXPIRE and the
-  write script on ``up:v1:*`` only.
+  write script on ``up:v1:*`` only, and ``INFO`` (the server's ``run_id``: the job notices a
+  restarted store and rewrites it, docs/job.md).
 - ``admin``: project commands and tests (flush, clean-up, benchmarks). Everything.
 
 The ``default`` user is switched off, so a connection without credentials can do nothing.
@@ -46,7 +47,7 @@ RULES: dict[Role, str] = {
     "lookup": f"resetkeys {KEY_PATTERN} resetchannels -@all {_CONNECT} +hgetall +hget +hmget "
     "+hexists +get +exists +ttl +pttl",
     "job": f"resetkeys {KEY_PATTERN} resetchannels -@all {_CONNECT} +hset +hmget +hget +hgetall "
-    "+hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists",
+    "+hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists +info",
     "admin": "~* &* +@all",
 }
 DEFAULT_USER_RULE = "user default off resetkeys resetchannels -@all"

@@ -323,6 +323,17 @@ class Settings(BaseSettings):
     flush_max_pending: int = Field(
         default=500, ge=1, description="Flush when this many users are pending."
     )
+    store_loss_rewrite: bool = Field(
+        default=True,
+        description="Watch for store data loss (restart, FLUSHDB, eviction) and rewrite every "
+        "user the job holds state of (docs/job.md); off only in the tests' controls.",
+    )
+    store_check_interval_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=86_400_000,
+        description="How often the job checks the store generation marker and Redis's run_id.",
+    )
     redis_ttl_s: int | None = Field(
         default=None, ge=1, description="Key TTL; default: longest window + allowed lateness + 1 h."
     )

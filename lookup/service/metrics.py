@@ -55,7 +55,7 @@ class ServiceMetrics:
         self.feature_statuses = Counter(
             "userpulse_lookup_feature_status_total",
             "Feature values returned, by status (present, not_found, out_of_retention, "
-            "store_error) and team",
+            "store_error, rewriting) and team",
             ["status", "team"],
             registry=r,
         )

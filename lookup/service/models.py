@@ -30,8 +30,10 @@ class FeatureValue(BaseModel):
     )
     status: Status = Field(
         description="present, not_found (no data for the user), out_of_retention (the "
-        "window's tiles were pruned), or store_error (Redis answered an error for this user's "
-        "key, or its stored value is not layout v1: see error; the other users are answered)"
+        "window's tiles were pruned), store_error (Redis answered an error for this user's "
+        "key, or its stored value is not layout v1: see error; the other users are answered), "
+        "or rewriting (the store lost data and the job has not rewritten this user yet; ask "
+        "again soon)"
     )
     newest_event_time_ms: int | None = Field(
         description="UTC epoch ms of the newest event behind the value, or null."

@@ -22,7 +22,7 @@ def test_alerts_are_loaded_and_mounted() -> None:
 def test_alert_rules_are_well_formed() -> None:
     rules = _rules()
     names = [r["alert"] for r in rules]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 9
     for r in rules:
         assert r["labels"]["severity"] in ("page", "ticket")
         assert r["annotations"]["runbook"].startswith("docs/operations.md#")
@@ -36,6 +36,8 @@ def test_alerts_cover_the_issue_list_and_use_exported_metrics() -> None:
         "userpulse_freshness_ms_bucket",  # freshness p99
         "userpulse_events_dead_lettered_total",  # dead-letter rate
         "flink_jobmanager_job_numberOfFailedCheckpoints",  # checkpoint failures
+        "userpulse_store_blocked",  # Redis out of memory, loading, down (issue 12)
+        "userpulse_store_errors_total",  # a key Redis refuses (issue 12)
     } <= used
     ours = {n for n in used if n.startswith("userpulse_")}
     assert ours <= dk.userpulse_exported_names()

@@ -630,6 +630,12 @@ def generate_metrics() -> str:
                 metrics.FRESHNESS_MS,
                 metrics.REDIS_RETRIES,
                 metrics.SCHEMA_REGISTRY_RETRIES,
+                metrics.STORE_ERRORS,
+                metrics.STORE_RETRIES,
+                metrics.STORE_BLOCKED,
+                metrics.STORE_LOSSES,
+                metrics.STORE_REWRITES,
+                metrics.STORE_REWRITE_PENDING,
             ):
                 yield from m.collect()
 

@@ -18,6 +18,9 @@ def test_golden_keys_and_fields() -> None:
     assert layout.parse_field("t:5000:343448640") == ("t", 5000, 343448640)
     assert layout.parse_field("p:1000") == ("p", 1000, 0)
     assert layout.parse_field("ls") == ("ls", 0, 0)
+    assert layout.META_GENERATION == "g"
+    assert layout.parse_field("g") == ("g", 0, 0)
+    assert layout.GENERATION_KEY == "up:v1:gen"
     with pytest.raises(ValueError):
         layout.parse_field("x:1")
 

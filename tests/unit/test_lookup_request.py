@@ -85,7 +85,7 @@ def test_acl_rules_verbatim(tmp_path: Path) -> None:
     )
     assert " ".join(lines[1].split()[4:]) == (
         f"resetkeys ~up:v1:* resetchannels -@all {connect} +hset +hmget +hget +hgetall +hdel "
-        "+get +set +exists +expire +evalsha +eval +script|load +script|exists"
+        "+get +set +exists +expire +evalsha +eval +script|load +script|exists +info"
     )
     assert lines[3].split()[:3] == ["user", "userpulse-admin", "on"]
     assert lines[3].endswith("~* &* +@all")

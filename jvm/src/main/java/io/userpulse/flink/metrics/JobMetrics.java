@@ -2,6 +2,7 @@ package io.userpulse.flink.metrics;
 
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
@@ -58,6 +59,24 @@ public final class JobMetrics implements AutoCloseable {
         final Counter redisWriteRetries = counter("userpulse_redis_write_retries", "Retried Redis flushes");
         final Counter schemaRegistryRetries = counter("userpulse_schema_registry_retries",
                 "Schema registry lookups that failed and were retried");
+        final Counter storeErrors = labelled("userpulse_store_errors",
+                "Users whose key Redis refused for good (reported on the dead-letter topic)", "op");
+        final Counter storeRetries = labelled("userpulse_store_retries",
+                "Redis reads and flushes retried, by the state that caused it", "state");
+        final Gauge storeBlocked = Gauge.builder().name("userpulse_store_blocked")
+                .help("Writers waiting for Redis (down, slow or in a transient state)")
+                .register(registry);
+        final Counter storeLosses = counter("userpulse_store_losses",
+                "Times the job found the store had lost data");
+        final Counter storeRewrites = counter("userpulse_store_rewrites",
+                "Users rewritten in full after a store loss");
+        final Gauge storeRewritePending = Gauge.builder().name("userpulse_store_rewrite_pending")
+                .help("Users still to rewrite in full after a store loss").register(registry);
+
+        private Counter labelled(String name, String help, String label) {
+            return Counter.builder().name(name).help(help).labelNames(label).withoutExemplars()
+                    .register(registry);
+        }
 
         private Counter counter(String name, String help) {
             return Counter.builder().name(name).help(help).withoutExemplars().register(registry);
@@ -190,5 +209,43 @@ public final class JobMetrics implements AutoCloseable {
      */
     public Counter schemaRegistryRetries() {
         return m.schemaRegistryRetries;
+    }
+
+    /**
+     * {@code userpulse_store_errors_total{op}}: users whose key Redis refused for good, by
+     * {@code op} ({@code read}: the revival read of the stored profile; {@code write}: a flush).
+     */
+    public CounterDataPoint storeErrors(String op) {
+        return m.storeErrors.labelValues(op);
+    }
+
+    /**
+     * {@code userpulse_store_retries_total{state}}: retries by cause: a transient server state
+     * ({@code OOM}, {@code LOADING}, {@code BUSY}, {@code MASTERDOWN}, {@code READONLY},
+     * {@code TRYAGAIN}, {@code CLUSTERDOWN}, ...), {@code MOVED}, {@code ASK}, {@code
+     * connection} (lost, refused or timed out) or {@code cluster} (a slot no node serves).
+     */
+    public CounterDataPoint storeRetries(String state) {
+        return m.storeRetries.labelValues(state);
+    }
+
+    /** {@code userpulse_store_blocked}: writers (one per task) waiting for Redis right now. */
+    public Gauge storeBlocked() {
+        return m.storeBlocked;
+    }
+
+    /** {@code userpulse_store_losses_total}: times a task found the store had lost data. */
+    public Counter storeLosses() {
+        return m.storeLosses;
+    }
+
+    /** {@code userpulse_store_rewrites_total}: users rewritten in full after a store loss. */
+    public Counter storeRewrites() {
+        return m.storeRewrites;
+    }
+
+    /** {@code userpulse_store_rewrite_pending}: users still to rewrite after a store loss. */
+    public Gauge storeRewritePending() {
+        return m.storeRewritePending;
     }
 }

@@ -6,9 +6,9 @@ import io.userpulse.flink.metrics.JobMetrics;
 import io.userpulse.flink.profile.Profile;
 import io.userpulse.flink.profile.ProfileFolder;
 import io.userpulse.flink.redis.FlushResult;
+import io.userpulse.flink.redis.RedisKeyException;
 import io.userpulse.flink.redis.StoredProfile;
 import io.userpulse.flink.redis.TileWriter;
-import io.userpulse.flink.redis.WriteFailure;
 import io.userpulse.flink.spec.JobSpec;
 import io.userpulse.flink.tiles.Expired;
 import io.userpulse.flink.tiles.Head;
@@ -35,8 +35,6 @@ import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The per-user feature step of the job, keyed by user id: folds each counted event into the
@@ -58,12 +56,17 @@ import org.slf4j.LoggerFactory;
  * tile and the profile) at the user's first event, since Redis may have lost the keys meanwhile
  * (case H19). A user the job holds nothing of is revived from its stored profile (lifetime
  * features outlive the windows; replay-safe, see {@link ProfileFolder#revive}).
+ *
+ * <p>Store faults (docs/job.md, "When the store refuses or loses data"): a user's key Redis
+ * refuses for good, on the revival read or a write, is reported by {@link StoreFaults} and the
+ * job goes on (case H20). A write holding only what new events touched is applied only if the
+ * store still holds the user; a user the store lost is queued in {@link StoreRepair} and staged
+ * in full, at its next event or by {@link FeatureOperator}'s rewrite pass (case H22).
  */
 public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         implements CheckpointedFunction {
 
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(FeatureFunction.class);
     private static final OutputTag<String> LATE = new OutputTag<>("late", Types.STRING);
 
     private final JobSpec spec;
@@ -79,6 +82,10 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     private transient TileWriter<Tile, Profile> writer;
     private transient JobMetrics metrics;
     private transient boolean flushTimerPending;
+    private transient StoreFaults faults;
+    private transient StoreRepair repair;
+    private transient boolean lossSuspected;
+    private final boolean lossRewrite;
 
     /**
      * @param spec the job spec (catalogue, lateness, flush settings, Redis connection)
@@ -88,6 +95,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         this.allowedLatenessMs = spec.job().allowedLatenessMs();
         this.flushIntervalMs = spec.job().flushIntervalMs();
         this.flushMaxPending = spec.job().flushMaxPending();
+        this.lossRewrite = spec.store().lossRewrite();
     }
 
     /** Side output of late events: JSON records ({@link LateRecord}). */
@@ -106,6 +114,8 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         touched = tiles.newTouched();
         metrics = JobMetrics.acquire(spec.metrics().port(), spec.metrics().host());
         writer = Writers.create(spec, metrics);
+        faults = new StoreFaults(metrics, null);
+        repair = new StoreRepair(metrics);
     }
 
     @Override
@@ -116,6 +126,9 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
                 writer.close();
             }
         } finally {
+            if (repair != null) {
+                repair.clear();
+            }
             if (metrics != null) {
                 metrics.release();
             }
@@ -151,13 +164,17 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         if (cleanup != TileState.NONE) {
             ctx.timerService().registerEventTimeTimer(cleanup);
         }
-        if (h.isWritten()) {
+        boolean lost = lossRewrite && repair.take(user);
+        if (h.isWritten() && !lost) {
             for (int i = 0; i < touched.size(); i++) {
                 writer.stageTile(user, touched.tileMs(i), touched.index(i), touched.tile(i));
             }
             writer.stageProfile(user, h.profile());
+            if (lossRewrite) {
+                writer.expectStored(user); // applied only if the store still holds the user
+            }
         } else {
-            restageAll(user, h); // restored state: Redis may have lost any of it (H19)
+            restageAll(user, h); // restored state or a store loss: Redis may lack any of it (H19)
         }
         writer.stageLastSeen(user, e.eventTimeMs);
         metrics.counted().inc();
@@ -182,10 +199,17 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         if (writer.isPending(user)) {
             flush(); // a just-freed state's last write must be readable first
         }
-        StoredProfile stored = writer.readProfile(user);
+        StoredProfile stored;
+        try {
+            stored = writer.readProfile(user);
+        } catch (RedisKeyException e) { // H20: report it, go on without the stored profile
+            faults.readRefused(e);
+            stored = new StoredProfile(null, false);
+        }
         Profile p = profiles.revive(stored.json(), first);
         Head h = tiles.newHead(p);
         h.markWritten(); // a new state: every write from here on is staged as it happens
+        writer.stagedFull(user);
         long ls = p.lastSeenMs();
         if (stored.json() != null && ls != Profile.NONE && !stored.hashExists()) {
             // the tile hash expired while the profile lived on: historical lookups of the old
@@ -200,6 +224,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     }
 
     private void restageAll(String user, Head h) throws Exception {
+        writer.stagedFull(user);
         writer.stageProfile(user, h.profile());
         for (TileRef t : tiles.allTiles(h, older)) {
             writer.stageTile(user, t.tileMs(), t.index(), t.tile());
@@ -262,9 +287,54 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
                 metrics.freshnessMs().observe(Math.max(0, nowMs - newest));
             }
         }
-        for (WriteFailure f : r.failures()) {
-            LOG.error("Redis refused the write of user {}: {}", f.user(), f);
+        faults.writesRefused(r.failures());
+        faults.written(r.written().keySet());
+        for (String u : r.missing()) { // the store lost the user: rewrite it in full
+            repair.add(u);
+            lossSuspected = true;
         }
+    }
+
+    // ---- for FeatureOperator: store faults and the rewrite after a store loss ----
+
+    /** Where store-error dead-letter records go (the operator's side output). */
+    void storeErrorOutput(java.util.function.Consumer<String> out) {
+        faults.output(out);
+    }
+
+    /** The task's writer. */
+    TileWriter<Tile, Profile> writer() {
+        return writer;
+    }
+
+    /** The users still to rewrite in full. */
+    StoreRepair repair() {
+        return repair;
+    }
+
+    /** Whether a write found a user's keys gone since the last call (a store loss may be the
+     * cause: the operator checks the store at once). */
+    boolean takeLossSuspected() {
+        boolean s = lossSuspected;
+        lossSuspected = false;
+        return s;
+    }
+
+    /**
+     * Stages everything the job holds of {@code user} (the current key of the keyed state
+     * backend), if anything.
+     */
+    void rewriteCurrent(String user) throws Exception {
+        Head h = head.value();
+        if (h != null) {
+            restageAll(user, h);
+            head.update(h);
+        }
+    }
+
+    /** Writes everything staged (the operator's rewrite batches). */
+    void flushNow() {
+        flush();
     }
 
     private static long saturatingSub(long a, long b) {

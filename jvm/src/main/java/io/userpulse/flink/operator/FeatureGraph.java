@@ -7,6 +7,9 @@ import io.userpulse.flink.spec.AvroSpec;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.spec.JobSpec;
 import org.apache.flink.api.common.functions.FilterFunction;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.util.OutputTag;
 
@@ -17,7 +20,8 @@ import org.apache.flink.util.OutputTag;
  *
  * <pre>
  *   Kafka rows -> decodeFunction (dead letters: deadLetterTag)
- *              -> keyBy(userKey) -> featureFunction (Redis writes; late events: lateTag)
+ *              -> keyBy(userKey) -> features: featureOperator (Redis writes; late events:
+ *                 lateTag; a user's store errors: storeErrorTag)
  * </pre>
  */
 public final class FeatureGraph {
@@ -55,6 +59,33 @@ public final class FeatureGraph {
      */
     public static FeatureFunction featureFunction(JobSpec spec) {
         return new FeatureFunction(spec);
+    }
+
+    /**
+     * The keyed feature step as an operator ({@link FeatureOperator}: the feature function plus
+     * store-error dead letters and the rewrite after a store loss); add it with {@code
+     * keyedStream.transform("features", Types.VOID, op)} ({@link #features}).
+     *
+     * @param spec the job spec
+     */
+    public static FeatureOperator featureOperator(JobSpec spec) {
+        return new FeatureOperator(spec);
+    }
+
+    /**
+     * Adds the feature step to {@code keyed} (the stream keyed with {@link #userKey()}).
+     *
+     * @return the step's stream (no records; side outputs {@link #lateTag()} and {@link
+     *     #storeErrorTag()})
+     */
+    public static SingleOutputStreamOperator<Void> features(KeyedStream<Event, String> keyed,
+            JobSpec spec) {
+        return keyed.transform("features", Types.VOID, featureOperator(spec));
+    }
+
+    /** Side output of the feature step: store-error dead-letter JSON records. */
+    public static OutputTag<String> storeErrorTag() {
+        return FeatureOperator.storeErrorTag();
     }
 
     /** The key of the feature step: the event's user id (byte-exact). */

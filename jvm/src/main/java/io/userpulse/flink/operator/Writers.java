@@ -3,6 +3,7 @@ package io.userpulse.flink.operator;
 import io.userpulse.flink.metrics.JobMetrics;
 import io.userpulse.flink.profile.Profile;
 import io.userpulse.flink.redis.RedisConfig;
+import io.userpulse.flink.redis.RedisErrors;
 import io.userpulse.flink.redis.RetryPolicy;
 import io.userpulse.flink.redis.TileWriter;
 import io.userpulse.flink.redis.WriterListener;
@@ -36,18 +37,35 @@ final class Writers {
 
     /**
      * A writer of tiles ({@link TileCodec}) and profiles ({@link Profile#recordJson()}) with the
-     * spec's key prefix and TTLs; retries and flush times go to {@code metrics}.
+     * spec's key prefix and TTLs; retries (also by state), flush times and whether the writer
+     * waits for Redis ({@code userpulse_store_blocked}) go to {@code metrics}.
      */
     static TileWriter<Tile, Profile> create(JobSpec spec, JobMetrics metrics) {
         WriterListener listener = new WriterListener() {
+            private boolean blocked;
+
             @Override
             public void onRetry(Exception cause) {
                 metrics.redisWriteRetries().inc();
+                metrics.storeRetries(RedisErrors.state(cause)).inc();
+                if (!blocked) {
+                    blocked = true;
+                    metrics.storeBlocked().inc();
+                }
             }
 
             @Override
             public void onFlush(long nanos, int users) {
                 metrics.redisWriteSeconds().observe(nanos / 1e9);
+                onRecovered();
+            }
+
+            @Override
+            public void onRecovered() {
+                if (blocked) {
+                    blocked = false;
+                    metrics.storeBlocked().dec();
+                }
             }
         };
         return new TileWriter<>(

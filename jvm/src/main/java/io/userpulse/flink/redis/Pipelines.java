@@ -54,10 +54,17 @@ final class Pipelines {
         if (asking) {
           err = replyError(c);
         }
-        JedisDataException evalErr = replyError(c);
-        err = err != null ? err : evalErr;
+        Object reply;
+        try {
+          reply = c.getOne();
+        } catch (JedisDataException e) {
+          reply = e;
+        }
+        err = err != null ? err : reply instanceof JedisDataException e ? e : null;
         if (err != null) {
           round.error(node, calls.get(read), err, asking);
+        } else if (reply instanceof Long n && n < 0) {
+          round.missing.add(calls.get(read).user); // the script found the user's keys gone
         }
       }
     } catch (JedisConnectionException e) { // lost or timed out: the unread calls are unknown

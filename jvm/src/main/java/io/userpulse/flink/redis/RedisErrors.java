@@ -16,7 +16,7 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * LOADING, BUSY, MASTERDOWN, READONLY after a failover, TRYAGAIN, CLUSTERDOWN), plus MOVED on a
  * cluster. Everything else (WRONGTYPE, NOPERM, ERR ...) is a per-user failure.
  */
-final class RedisErrors {
+public final class RedisErrors {
 
   /** Error codes (first word of the reply) of transient server states. */
   static final Set<String> TRANSIENT = Set.of(
@@ -40,6 +40,34 @@ final class RedisErrors {
       }
     }
     return first;
+  }
+
+  /**
+   * A short name of why a Redis call is retried, for a metric label: the error code of a
+   * transient reply ({@code OOM}, {@code LOADING}, ...), {@code MOVED}, {@code ASK}, {@code
+   * connection} (lost, refused or timed out), {@code cluster} (a slot no node serves) or {@code
+   * other}.
+   */
+  public static String state(Exception e) {
+    if (e instanceof JedisMovedDataException) {
+      return "MOVED";
+    }
+    if (e instanceof JedisAskDataException) {
+      return "ASK";
+    }
+    if (e instanceof JedisConnectionException) {
+      return "connection";
+    }
+    if (e instanceof JedisClusterOperationException) {
+      return "cluster";
+    }
+    if (e instanceof JedisNoScriptException) {
+      return "NOSCRIPT";
+    }
+    if (e instanceof JedisDataException d && isTransient(d)) {
+      return code(d);
+    }
+    return "other";
   }
 
   /** Whether {@code e} is a transient server state (see {@link #TRANSIENT}). */

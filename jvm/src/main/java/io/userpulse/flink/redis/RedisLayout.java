@@ -27,6 +27,9 @@ public final class RedisLayout {
   public static final String PREFIX = "up:v" + LAYOUT_VERSION;
   /** Field of the tile hash holding the newest event time seen (UTC epoch ms). */
   public static final String META_LAST_SEEN = "ls";
+  /** Field of the tile hash holding the store generation the user was last written in full
+   * under (or since); see {@link #generationKey}. */
+  public static final String META_GENERATION = "g";
   /** Number of Redis Cluster hash slots. */
   public static final int SLOTS = 16384;
 
@@ -91,6 +94,16 @@ public final class RedisLayout {
    */
   public static String profileKey(String prefix, String userId) {
     return userKey(prefix, userId) + ":p";
+  }
+
+  /**
+   * The store generation marker: {@code <prefix>:gen} (a string holding a decimal integer &gt;
+   * 0), raised by the job each time it finds the store lost data. A user whose hash field
+   * {@link #META_GENERATION} is below it has not been rewritten since (lookups say {@code
+   * rewriting}).
+   */
+  public static String generationKey(String prefix) {
+    return prefix + ":gen";
   }
 
   /** Field of tile {@code index} of size {@code tileMs} (ms): {@code t:<tileMs>:<index>}. */

@@ -21,6 +21,8 @@ final class SendRound {
   final List<ScriptCall> retry = new ArrayList<>();
   /** The flush's refused writes (shared by all rounds of a flush). */
   final List<WriteFailure> failures;
+  /** Users whose partial write found their keys gone (nothing written; shared by all rounds). */
+  final List<String> missing;
   private final boolean cluster;
   /** ASK targets and the calls to resend there with ASKING (cluster only); null when none. */
   Map<HostAndPort, List<ScriptCall>> asked;
@@ -31,8 +33,9 @@ final class SendRound {
   /** A non-retryable error not tied to one user (SCRIPT LOAD refused, wrong server kind). */
   RedisStoreException fatal;
 
-  SendRound(List<WriteFailure> failures, boolean cluster) {
+  SendRound(List<WriteFailure> failures, List<String> missing, boolean cluster) {
     this.failures = failures;
+    this.missing = missing;
     this.cluster = cluster;
   }
 

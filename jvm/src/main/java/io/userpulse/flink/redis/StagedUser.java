@@ -15,9 +15,16 @@ final class StagedUser<T, P> {
 
   static final long NONE = Long.MIN_VALUE;
   private static final byte[] EMPTY = new byte[0];
+  private static final byte[] EXPECT_KEYS = {'1'};
+  private static final byte[] EXPECT_NOTHING = {'0'};
 
   long lastSeenMs = NONE;
   P profile;
+  /** Only part of what the job holds of the user is staged: the write applies only if both of
+   * the user's keys still exist, else the script answers -1 (see {@link WriteScript}). */
+  boolean expectKeys;
+  /** Everything the job holds of the user is staged in this flush cycle. */
+  boolean full;
   private int nTiles;
   private long[] tileMs = new long[4];
   private long[] tileIdx = new long[4];
@@ -100,6 +107,8 @@ final class StagedUser<T, P> {
     nPruned = 0;
     lastSeenMs = NONE;
     profile = null;
+    expectKeys = false;
+    full = false;
   }
 
   /**
@@ -108,7 +117,7 @@ final class StagedUser<T, P> {
    */
   @SuppressWarnings("unchecked")
   void appendArgv(CommandArguments a, byte[] ttlS, byte[] profileTtlS, Function<T, String> encoder,
-      ToLongFunction<P> version, Function<P, String> json) {
+      ToLongFunction<P> version, Function<P, String> json, byte[] generation) {
     a.add(ttlS);
     a.add(lastSeenMs == NONE ? EMPTY : RedisLayout.ascii(lastSeenMs));
     a.add(profileTtlS);
@@ -128,5 +137,7 @@ final class StagedUser<T, P> {
       a.add(RedisLayout.prunedFieldBytes(prunedMs[i]));
       a.add(RedisLayout.ascii(prunedIdx[i]));
     }
+    a.add(expectKeys ? EXPECT_KEYS : EXPECT_NOTHING);
+    a.add(generation);
   }
 }

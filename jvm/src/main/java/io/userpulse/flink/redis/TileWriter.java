@@ -54,6 +54,7 @@ public final class TileWriter<T, P> implements AutoCloseable {
   private final StagedWrites<T, P> staged = new StagedWrites<>();
   private long retries;
   private long usersWritten;
+  private byte[] generation = new byte[0];
 
   /**
    * A writer; connects on the first flush or read (no I/O here).
@@ -132,6 +133,36 @@ public final class TileWriter<T, P> implements AutoCloseable {
     s.prunedMark(tileMs, top);
   }
 
+  /**
+   * Marks the staged writes of {@code user} as partial (only what new events touched): the
+   * write applies only if the user's keys still exist; if the store lost them, nothing is
+   * written and the flush reports the user in {@link FlushResult#missing()}. No effect once
+   * {@link #stagedFull} was called for the user in this flush cycle.
+   */
+  public void expectStored(String user) {
+    StagedUser<T, P> s = staged.of(user);
+    if (!s.full) {
+      s.expectKeys = true;
+    }
+  }
+
+  /** Marks the staged writes of {@code user} as all the job holds of it (written unconditionally). */
+  public void stagedFull(String user) {
+    StagedUser<T, P> s = staged.of(user);
+    s.full = true;
+    s.expectKeys = false;
+  }
+
+  /**
+   * Sets the store generation recorded with every write from now on (hash field {@code g},
+   * kept as a maximum; docs/key-layout.md).
+   *
+   * @param generation a generation &gt; 0, or 0 for none (the field is not written)
+   */
+  public void setGeneration(long generation) {
+    this.generation = generation > 0 ? RedisLayout.ascii(generation) : new byte[0];
+  }
+
   /** Whether {@code user} has staged, unflushed writes. */
   public boolean isPending(String user) {
     return staged.contains(user);
@@ -183,6 +214,7 @@ public final class TileWriter<T, P> implements AutoCloseable {
     HashMap<String, StagedUser<T, P>> batch = staged.take();
     List<ScriptCall> calls = new ArrayList<>(batch.size());
     List<WriteFailure> failures = new ArrayList<>(0);
+    List<String> missing = new ArrayList<>(0);
     try {
       for (Map.Entry<String, StagedUser<T, P>> e : batch.entrySet()) {
         calls.add(call(e.getKey(), e.getValue()));
@@ -195,7 +227,7 @@ public final class TileWriter<T, P> implements AutoCloseable {
       throw e;
     }
     try {
-      sendUntilDone(calls, failures, batch);
+      sendUntilDone(calls, failures, missing, batch);
     } catch (RuntimeException e) { // the unapplied users were restaged; recycle the rest
       staged.recycle(batch);
       throw e;
@@ -204,6 +236,7 @@ public final class TileWriter<T, P> implements AutoCloseable {
     for (WriteFailure f : failures) {
       failed.add(f.user());
     }
+    failed.addAll(missing);
     Map<String, Long> written = new HashMap<>(batch.size() * 4 / 3 + 1);
     for (Map.Entry<String, StagedUser<T, P>> e : batch.entrySet()) {
       if (!failed.contains(e.getKey())) {
@@ -214,14 +247,14 @@ public final class TileWriter<T, P> implements AutoCloseable {
     staged.recycle(batch);
     usersWritten += written.size();
     listener.onFlush(System.nanoTime() - t0, calls.size());
-    return new FlushResult(written, failures);
+    return new FlushResult(written, failures, missing);
   }
 
   private ScriptCall call(String user, StagedUser<T, P> s) {
     byte[] key = RedisLayout.userKeyBytes(prefix, user);
     byte[] pkey = RedisLayout.profileKeyBytes(key);
     CommandArguments args = WriteScript.evalsha(key, pkey);
-    s.appendArgv(args, ttlS, profileTtlS, tileEncoder, profileVersion, profileJson);
+    s.appendArgv(args, ttlS, profileTtlS, tileEncoder, profileVersion, profileJson, generation);
     return new ScriptCall(user, key, pkey, args);
   }
 
@@ -230,12 +263,12 @@ public final class TileWriter<T, P> implements AutoCloseable {
    * set-up error, an interrupt), the users not applied are put back among the staged ones.
    */
   private void sendUntilDone(List<ScriptCall> calls, List<WriteFailure> failures,
-      HashMap<String, StagedUser<T, P>> batch) {
+      List<String> missing, HashMap<String, StagedUser<T, P>> batch) {
     List<ScriptCall> left = calls;
     long delayMs = retry.initialBackoffMs();
     int quick = 0;
     while (true) {
-      SendRound round = new SendRound(failures, sender.cluster());
+      SendRound round = new SendRound(failures, missing, sender.cluster());
       try {
         sender.send(left, round);
         if (round.fatal != null) {
@@ -285,27 +318,33 @@ public final class TileWriter<T, P> implements AutoCloseable {
    * The user's stored profile and whether its tile hash exists: GET + EXISTS in one round trip
    * (to the owning primary on a cluster, following ASK), retried like a flush.
    *
-   * @throws RedisStoreException a non-retryable error reply (e.g. WRONGTYPE), a stored value
-   *     that is not {@code <version>;<json>}, or the thread was interrupted
+   * @throws RedisKeyException a non-retryable error reply for the user's keys (e.g. WRONGTYPE)
+   *     or a stored value that is not {@code <version>;<json>}
+   * @throws RedisStoreException the thread was interrupted, or a set-up error
    */
   public StoredProfile readProfile(String user) {
     byte[] key = RedisLayout.userKeyBytes(prefix, user);
     byte[] pkey = RedisLayout.profileKeyBytes(key);
     int slot = RedisLayout.keySlot(key);
     long delayMs = retry.initialBackoffMs();
+    boolean retried = false;
     while (true) {
       try {
         Object[] r = sender.readProfile(key, pkey, slot);
+        if (retried) {
+          listener.onRecovered();
+        }
         String json = r[0] == null ? null : RedisLayout.decodeProfileJson((byte[]) r[0]);
         return new StoredProfile(json, ((Long) r[1]) > 0);
       } catch (IllegalArgumentException e) {
-        throw new RedisStoreException("profile of user " + user + ": " + e.getMessage(), e);
+        throw new RedisKeyException(user, RedisLayout.profileKey(prefix, user), e.getMessage(), e);
       } catch (JedisException e) {
         if (!RedisErrors.isRetryable(e)) {
-          throw new RedisStoreException("reading the profile of user " + user + " ("
-              + RedisLayout.profileKey(prefix, user) + "): " + e.getMessage(), e);
+          throw new RedisKeyException(user, RedisLayout.profileKey(prefix, user),
+              e.getMessage(), e);
         }
         delayMs = backoff(e, delayMs, "profile read of " + user);
+        retried = true;
       }
     }
   }

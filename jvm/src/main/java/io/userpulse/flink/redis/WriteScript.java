@@ -11,17 +11,18 @@ import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.Protocol;
 
 /**
- * The write script of layout v1 ({@code write_v1.lua}, a verbatim copy of {@code WRITE_LUA} in
- * {@code sinks/redis_writer.py}: same bytes, so the same SHA1 and a script cache shared with the
- * Python writer).
+ * The write script of layout v1 ({@code write_v1.lua}, next to this class).
  *
  * <p>KEYS: the user's tile hash, the user's profile key (same slot). ARGV: {@code ttl_s},
  * {@code last_seen_ms} (or empty), {@code profile_ttl_s}, the profile value {@code
  * <version>;<json>} (or empty), {@code n_set}, (field, value) &times; n_set, {@code n_del},
- * field &times; n_del, {@code n_pruned}, (pruned field, index) &times; n_pruned. It keeps a stored
- * tile (and profile) unless the new one has a larger leading version, keeps {@code ls} as a
- * maximum, raises the {@code p:} marks, and refreshes the TTL of both keys; returns the number of
- * hash fields set.
+ * field &times; n_del, {@code n_pruned}, (pruned field, index) &times; n_pruned, {@code expect}
+ * ({@code 1}: the write holds only part of the user, apply it only if both keys exist), {@code
+ * generation} (the store generation to record in the hash field {@code g}, or empty). It keeps a
+ * stored tile (and profile) unless the new one has a larger leading version, keeps {@code ls} and
+ * {@code g} as maxima, raises the {@code p:} marks, and refreshes the TTL of both keys; returns
+ * the number of hash fields set, or -1 (nothing written) when {@code expect} is 1 and a key is
+ * missing: the store lost the user (restart, eviction, {@code FLUSHDB}; docs/key-layout.md).
  */
 final class WriteScript {
 

@@ -23,4 +23,7 @@ public interface WriterListener {
    * @param users users in the batch
    */
   default void onFlush(long nanos, int users) {}
+
+  /** Called when a profile read succeeded after at least one retry. */
+  default void onRecovered() {}
 }

@@ -17,6 +17,7 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMap
  * @param avro reader and writer schemas
  * @param redis connection
  * @param metrics Prometheus endpoint of the workers
+ * @param store the store-loss watch ({@link StoreSpec#DEFAULT} when the spec has none)
  */
 public record JobSpec(
         FeatureSpec features,
@@ -24,7 +25,8 @@ public record JobSpec(
         JobSettings job,
         AvroSpec avro,
         RedisSpec redis,
-        MetricsSpec metrics)
+        MetricsSpec metrics,
+        StoreSpec store)
         implements Serializable {
 
     /** The only {@code spec_version} this code reads. */
@@ -57,8 +59,11 @@ public record JobSpec(
                     + SPEC_VERSION, "build the jar (make deps) from the same checkout as the "
                     + "Python job, or write a version " + SPEC_VERSION + " spec");
         }
-        SpecReader r = SpecReader.object(root, "", "spec_version", "features", "layout", "job",
-                "avro", "redis", "metrics");
+        SpecReader r = root.has("store")
+                ? SpecReader.object(root, "", "spec_version", "features", "layout", "job",
+                        "avro", "redis", "metrics", "store")
+                : SpecReader.object(root, "", "spec_version", "features", "layout", "job",
+                        "avro", "redis", "metrics");
         JobSettings job = JobSettings.parse(r.child("job", "allowed_lateness_ms", "max_future_ms",
                 "flush_interval_ms", "flush_max_pending", "max_record_bytes",
                 "retention_granularity_ms"));
@@ -72,7 +77,10 @@ public record JobSpec(
                 RedisSpec.parse(r.child("redis", "host", "port", "db", "cluster", "username",
                         "password", "timeout_ms", "tls", "tls_ca_file", "tls_cert_file",
                         "tls_key_file", "tls_check_hostname")),
-                MetricsSpec.parse(r.child("metrics", "port", "host")));
+                MetricsSpec.parse(r.child("metrics", "port", "host")),
+                root.has("store")
+                        ? StoreSpec.parse(r.child("store", "loss_rewrite", "check_interval_ms"))
+                        : StoreSpec.DEFAULT);
     }
 
     /** {@code avro} holds {@code reader}, {@code writers} and, optionally, {@code registry}. */

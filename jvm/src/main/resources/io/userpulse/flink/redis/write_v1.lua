@@ -1,5 +1,9 @@
 
 local key = KEYS[1]
+local expect, gen = ARGV[#ARGV - 1], ARGV[#ARGV]
+if expect == '1' and redis.call('EXISTS', key, KEYS[2]) < 2 then
+  return -1
+end
 local pv = ARGV[4]
 if pv ~= '' then
   local old = redis.call('GET', KEYS[2])
@@ -46,6 +50,13 @@ for i = 1, np do
   if (not c) or tonumber(pv2) > tonumber(c) then
     out[#out + 1] = pf
     out[#out + 1] = pv2
+  end
+end
+if gen ~= '' then
+  local g = redis.call('HGET', key, 'g')
+  if (not g) or tonumber(gen) > tonumber(g) then
+    out[#out + 1] = 'g'
+    out[#out + 1] = gen
   end
 end
 if #out > 0 then redis.call('HSET', key, unpack(out)) end

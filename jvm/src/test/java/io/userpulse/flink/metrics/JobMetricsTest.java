@@ -75,6 +75,8 @@ class JobMetricsTest {
             m.tombstones().inc();
             m.redisWriteRetries().inc();
             m.schemaRegistryRetries().inc();
+            m.storeErrors("write").inc();
+            m.storeRetries("OOM").inc();
             String text = scrape(port);
             List<String> lines = List.of(text.split("\n"));
             List<String> python = pythonExposition();
@@ -89,6 +91,8 @@ class JobMetricsTest {
             assertEquals(5, buckets(python).get("userpulse_decode_seconds").indexOf(1e-3));
             assertTrue(lines.stream().anyMatch(l -> l.matches("userpulse_events_in_total [1-9].*")), text);
             assertTrue(text.contains("userpulse_events_dead_lettered_total{error_class=\"bad_avro\"}"), text);
+            assertTrue(text.contains("userpulse_store_errors_total{op=\"write\"} 1"), text);
+            assertTrue(text.contains("userpulse_store_retries_total{state=\"OOM\"} 1"), text);
             assertTrue(text.contains("userpulse_decode_seconds_bucket{le=\"5.0E-6\"} 1"), text);
             // nothing but userpulse_* metrics and their metadata
             for (String l : lines) {

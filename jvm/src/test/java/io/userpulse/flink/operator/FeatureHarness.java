@@ -14,8 +14,10 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Test helper: {@link FeatureFunction} in a {@link KeyedOneInputStreamOperatorTestHarness} (heap
@@ -36,9 +38,13 @@ final class FeatureHarness implements AutoCloseable {
     final KeyedOneInputStreamOperatorTestHarness<String, Event, Void> h;
 
     private FeatureHarness(JobSpec spec, OperatorSubtaskState restoreOrNull) throws Exception {
+        this(spec, restoreOrNull, new KeyedProcessOperator<>(new FeatureFunction(spec)));
+    }
+
+    private FeatureHarness(JobSpec spec, OperatorSubtaskState restoreOrNull,
+            OneInputStreamOperator<Event, Void> op) throws Exception {
         this.spec = spec;
-        this.h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new FeatureFunction(spec)), FeatureGraph.userKey(),
+        this.h = new KeyedOneInputStreamOperatorTestHarness<>(op, FeatureGraph.userKey(),
                 Types.STRING);
         if (restoreOrNull != null) {
             h.initializeState(restoreOrNull);
@@ -50,6 +56,20 @@ final class FeatureHarness implements AutoCloseable {
     /** An opened harness with empty state. */
     static FeatureHarness open(JobSpec spec) throws Exception {
         return new FeatureHarness(spec, null);
+    }
+
+    /**
+     * An opened harness of the job's operator ({@link FeatureOperator}: store-error side output,
+     * store watch and rewrite pass), with empty state or restored from {@code snapshotOrNull}.
+     */
+    static FeatureHarness operator(JobSpec spec, OperatorSubtaskState snapshotOrNull)
+            throws Exception {
+        return new FeatureHarness(spec, snapshotOrNull, new FeatureOperator(spec));
+    }
+
+    /** The store-error side output's records (dead-letter JSON). */
+    List<String> storeErrors() {
+        return sideOutput(FeatureGraph.storeErrorTag());
     }
 
     /** An opened harness restored from {@code snapshot} (a checkpoint of another harness). */
@@ -97,8 +117,12 @@ final class FeatureHarness implements AutoCloseable {
 
     /** The late side output's records. */
     List<String> late() {
+        return sideOutput(FeatureGraph.lateTag());
+    }
+
+    private List<String> sideOutput(OutputTag<String> tag) {
         List<String> out = new ArrayList<>();
-        var q = h.getSideOutput(FeatureGraph.lateTag());
+        var q = h.getSideOutput(tag);
         if (q != null) {
             for (StreamRecord<String> r : q) {
                 out.add(r.getValue());

@@ -101,10 +101,16 @@ class RedisLayoutTest {
   }
 
   @Test
-  void writeScriptIsThePythonOne() {
-    // sha1 of sinks.redis_writer.WRITE_LUA: both writers share one script cache entry
-    assertEquals("f61d861e2c116c4964af1b19c31258707f5bd7e8", WriteScript.SHA1);
-    assertEquals(1390, WriteScript.SOURCE.length());
+  void writeScriptIsPinned() {
+    // a change of the script is a change of the layout's write rules: docs/key-layout.md
+    assertEquals("6e32aa7f2b166fa97952f421aad3f81373e29aee", WriteScript.SHA1);
+    assertEquals(1686, WriteScript.SOURCE.length());
+  }
+
+  @Test
+  void generationMarkerAndField() {
+    assertEquals("up:v1:gen", RedisLayout.generationKey(P));
+    assertEquals("g", RedisLayout.META_GENERATION);
   }
 
   private static byte[] bytes(String s) {

@@ -1,0 +1,166 @@
+package io.userpulse.flink.redis;
+
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * Notices that the online store lost data, so the job can rewrite what it holds (design section
+ * 5; docs/key-layout.md, "Store generation"). One per task, used from the task's thread.
+ *
+ * <p>Each {@link #check()} reads, in one round trip, the generation marker {@link
+ * RedisLayout#generationKey} and the server's {@code run_id} ({@code INFO server}). The store
+ * lost data when the server restarted (a new {@code run_id}: restarted empty, from an older
+ * snapshot, or AOF {@code everysec} lost its last second), when the marker is gone ({@code
+ * FLUSHDB}, a failover to an empty replica) or lower than the generation this task knows (an
+ * older snapshot), or when another task raised it (it found a loss). A task that finds a loss
+ * raises the marker to its known generation + 1 with an atomic max, so tasks that find the
+ * same loss agree on one new generation. Only for one server: on a Redis Cluster the job
+ * relies on the per-user check of the write script ({@link TileWriter#expectStored}).
+ *
+ * <p>The job's ACL user needs {@code +info} for the {@code run_id}; without it the watch goes
+ * on with the marker alone (logged once).
+ */
+public final class StoreWatch implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StoreWatch.class);
+  /** Raises the marker to ARGV[1] unless it is higher; returns the marker's value after. */
+  static final String RAISE = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+      + "local t = tonumber(ARGV[1]) "
+      + "if c < t then redis.call('SET', KEYS[1], ARGV[1]) return t end return c";
+
+  /**
+   * The outcome of one check.
+   *
+   * @param generation the store generation from now on (&gt; 0)
+   * @param lost whether the store lost data since the previous check (rewrite everything)
+   * @param why what showed the loss (for the log), or null
+   */
+  public record Check(long generation, boolean lost, String why) {}
+
+  private final RedisConnections connections;
+  private final String markerKey;
+  private Jedis jedis;
+  private long known;
+  private String runId;
+  private boolean infoAllowed = true;
+  private boolean first = true;
+
+  /**
+   * A watch; connects on the first check.
+   *
+   * @param config the job's connection settings (one server)
+   * @param prefix the key prefix ({@link RedisLayout#PREFIX} in production)
+   * @param restoredGeneration the generation the job's restored state was written under, or 0
+   */
+  public StoreWatch(RedisConfig config, String prefix, long restoredGeneration) {
+    this.connections = new RedisConnections(Objects.requireNonNull(config, "config"));
+    this.markerKey = RedisLayout.generationKey(prefix);
+    this.known = restoredGeneration;
+  }
+
+  /** The generation this task knows (0 before the first successful check). */
+  public long generation() {
+    return known;
+  }
+
+  /**
+   * Reads the marker and the {@code run_id}, and raises the marker if the store lost data.
+   *
+   * @return the outcome, or null when Redis could not be asked (down, slow: try again later)
+   * @throws RedisStoreException Redis refused the marker's commands for good (an ACL without
+   *     GET / EVAL on the key prefix)
+   */
+  public Check check() {
+    try {
+      if (jedis == null) {
+        jedis = connections.jedis();
+      }
+      String m = jedis.get(markerKey);
+      String rid = infoAllowed ? runId() : null;
+      Check c = decide(m == null ? 0 : Long.parseLong(m.trim()), rid);
+      first = false;
+      return c;
+    } catch (JedisDataException e) {
+      if (RedisErrors.isTransient(e)) {
+        return null;
+      }
+      throw new RedisStoreException("store generation marker " + markerKey + ": "
+          + e.getMessage(), e);
+    } catch (JedisException e) {
+      close();
+      return null;
+    }
+  }
+
+  private Check decide(long marker, String rid) {
+    boolean restarted = runId != null && rid != null && !rid.equals(runId);
+    if (rid != null) {
+      runId = rid;
+    }
+    String why = null;
+    if (first) {
+      if (marker < known || marker == 0) {
+        why = marker == 0 ? "generation marker missing" : "generation marker below the state's";
+      }
+    } else if (restarted) {
+      why = "Redis restarted (new run_id)";
+    } else if (marker == 0) {
+      why = "generation marker missing";
+    } else if (marker < known) {
+      why = "generation marker went back from " + known + " to " + marker;
+    }
+    if (why != null) {
+      boolean lost = known > 0;
+      known = raise(known + 1);
+      return new Check(known, lost, lost ? why : null);
+    }
+    if (marker > known) {
+      boolean lost = !first; // another task found a loss
+      known = marker;
+      return new Check(known, lost, lost ? "another task raised the generation" : null);
+    }
+    return new Check(known, false, null);
+  }
+
+  private long raise(long target) {
+    Object r = jedis.eval(RAISE, 1, markerKey, Long.toString(target));
+    return (Long) r;
+  }
+
+  private String runId() {
+    try {
+      String info = jedis.info("server");
+      for (String line : info.split("\r?\n")) {
+        if (line.startsWith("run_id:")) {
+          return line.substring(7).trim();
+        }
+      }
+      return null;
+    } catch (JedisDataException e) {
+      if (RedisErrors.isTransient(e)) {
+        throw e;
+      }
+      infoAllowed = false;
+      LOG.warn("INFO refused ({}): the store watch goes on with the generation marker alone; "
+          + "give the job's Redis user +info to notice restarts from a snapshot", e.getMessage());
+      return null;
+    }
+  }
+
+  /** Closes the connection (a later check reconnects). */
+  @Override
+  public void close() {
+    if (jedis != null) {
+      try {
+        jedis.close();
+      } catch (JedisException e) {
+        LOG.debug("closing the store watch connection", e);
+      }
+      jedis = null;
+    }
+  }
+}
