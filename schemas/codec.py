@@ -10,8 +10,10 @@ Framings (the writer schema is always identified, so evolution works):
 - schemaless: plain Avro binary, accepted only with an explicitly configured writer schema.
 
 Decoding never raises anything but :class:`DecodeError`; generic faults inside the Avro reader
-(IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). The
-decoder must consume every byte of the record; trailing bytes are an error (case H10).
+(IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). What
+fastavro reads leniently (varints beyond 64 / 32 bits, negative union indexes) is ``bad_avro``
+(:mod:`schemas.strict`, case H24), as on the JVM. The decoder must consume every byte of the
+record; trailing bytes are an error (case H10).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import json
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from schemas import strict
 from userpulse.events import Event, EventType
 
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -94,11 +98,13 @@ class WriterSchema:
         json: the schema as JSON (dict).
         parsed: fastavro-parsed schema (logical types stripped; event_time stays an int of ms).
         fingerprint: 8 bytes, CRC-64-AVRO of the Parsing Canonical Form, little-endian.
+        check: strict structure check of a body written with it (:mod:`schemas.strict`).
     """
 
     json: dict[str, Any]
     parsed: Any
     fingerprint: bytes
+    check: Callable[[bytes, int], None] = dc_field(compare=False, repr=False)
 
     @classmethod
     def from_json(cls, schema: dict[str, Any]) -> WriterSchema:
@@ -107,7 +113,8 @@ class WriterSchema:
         # parsed once with fastavro's hint, so readers and writers never re-parse per record
         parsed = parse_schema(stripped)
         canonical = to_parsing_canonical_form(parse_schema(stripped, _write_hint=False))
-        return cls(schema, parsed, bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")))
+        fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+        return cls(schema, parsed, fp, strict.compile_check(stripped))
 
 
 CURRENT = WriterSchema.from_json(load_schema_json())
@@ -256,6 +263,10 @@ class Decoder:
             rec = fastavro.schemaless_reader(fo, writer.parsed, reader, return_record_name=True)
         except Exception as exc:  # any fault of the bytes is a bad record (case H07)
             raise DecodeError(type(exc).__name__, f"avro body unreadable: {exc}") from None
+        try:  # what fastavro reads leniently: overlong varints, negative indexes (case H24)
+            writer.check(data, offset)
+        except strict.AvroFault as exc:
+            raise DecodeError("bad_avro", str(exc)) from None
         if fo.tell() != len(data):
             raise DecodeError(
                 "trailing_bytes", f"{len(data) - fo.tell()} bytes left after the record"
