@@ -132,15 +132,17 @@ def test_h24_overlong_varint_is_dead_lettered(stack: Settings) -> None:
 
 def _clock_case(
     stack: Settings, case_id: str, extra: Callable[[EventSink, int], None] | None
-) -> tuple[Settings, int, list[dict[str, Any]]]:
+) -> tuple[Settings, int, list[dict[str, Any]], dict[str, int]]:
     """Run ``case_id`` on an unbounded job: its first event, ``extra`` records, then the rest,
-    :data:`PAUSE_S` apart, times relative to the clock; returns settings, metrics port, late."""
+    :data:`PAUSE_S` apart, times relative to the clock. Returns the settings, the job's
+    ``userpulse_events_ahead_of_clock_total``, the late records and each user's event time."""
     case = CASES[case_id]
     (port,) = free_ports(1)
     s = job_settings(stack)
     flush_redis(s)
     client = FeatureClient.from_settings(s)
     offsets = {"clock - 30 s": -30_000, "clock - 2 s": -2_000, "clock + 23 h": 23 * 3_600_000}
+    times: dict[str, int] = {}
     with unbounded_job(s, USERPULSE_JOB_METRICS_PORT=str(port)):
         with EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink:
             for i, spec in enumerate(case["events"]):
@@ -150,6 +152,7 @@ def _clock_case(
                 sink.send_raw(e.user_id.encode(), encode(e))
                 sink.flush(10)
                 _wait_counted(client, e.user_id, e.event_time_ms)
+                times[e.user_id] = e.event_time_ms
                 if i == 0 and extra is not None:
                     extra(sink, int(time.time() * 1000))
                     time.sleep(PAUSE_S)
@@ -157,14 +160,16 @@ def _clock_case(
                     time.sleep(PAUSE_S)
         late = read_topic(s, s.late_topic)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
-    return s, int(_sample(metrics.decode(), "userpulse_events_ahead_of_clock_total")), late
+    ahead = int(_sample(metrics.decode(), "userpulse_events_ahead_of_clock_total"))
+    return s, ahead, late, times
 
 
 def _wait_counted(client: FeatureClient, user: str, event_time_ms: int) -> None:
-    """Until ``user``'s last_seen is ``event_time_ms`` (the job has counted the event)."""
-    deadline = time.monotonic() + 90  # the first event waits for the job's start
+    """Until ``user``'s last_seen as of the event is ``event_time_ms`` (the job counted it)."""
+    deadline = time.monotonic() + 180  # the first event waits for the job's start
     while time.monotonic() < deadline:
-        if client.get(user, ["last_seen"])["last_seen"].value == event_time_ms:
+        got = client.get(user, ["last_seen"], as_of=event_time_ms)["last_seen"]
+        if got.value == event_time_ms:
             return
         time.sleep(0.25)
     raise AssertionError(f"{user}'s event at {event_time_ms} was not counted")
@@ -185,13 +190,13 @@ def test_h25_rejected_record_never_moves_the_watermark(stack: Settings) -> None:
         sink.send_raw(b"bad", encode(e))
         sink.flush(10)
 
-    s, ahead, late = _clock_case(stack, "H25", bad_hover)
+    s, ahead, late, times = _clock_case(stack, "H25", bad_hover)
     try:
         assert late == []
         dead = read_topic(s, s.dead_letter_topic)
         assert [(d["error_class"], d["offset"]) for d in dead] == [("invalid_field", 1)]
         assert len(dead) == case["expect"]["dead_lettered"]
-        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case)}})
+        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
         assert ahead == 0
     finally:
         drop_topics(s)
@@ -199,19 +204,26 @@ def test_h25_rejected_record_never_moves_the_watermark(stack: Settings) -> None:
 
 def test_h26_fast_clock_cannot_make_everyone_late(stack: Settings) -> None:
     case = CASES["H26"]
-    s, ahead, late = _clock_case(stack, "H26", None)
+    s, ahead, late, times = _clock_case(stack, "H26", None)
     try:
         assert late == [] and case["expect"]["late"] == 0
         assert read_topic(s, s.dead_letter_topic) == []
-        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case)}})
+        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
         assert ahead == 1  # "events ahead of the clock counted: 1"
     finally:
         drop_topics(s)
 
 
-def _as_of_now(case: dict[str, Any]) -> list[dict[str, Any]]:
-    """The case's expected features with ``as_of: "now"`` as the lookup's default (now)."""
-    return [
-        {**f, "as_of": None if f["as_of"] == "now" else f["as_of"]}
-        for f in case["expect"]["features"]
-    ]
+def _as_of_now(case: dict[str, Any], times: dict[str, int]) -> list[dict[str, Any]]:
+    """The case's expected features with ``as_of: "now"`` read right after the user's event was
+    counted: now (the lookup's default), or the event's own time when that is still ahead of now
+    (a lookup as of t sees the events up to t, design section 4: H26's fast event counts at its
+    own time, 23 h from now)."""
+    now = int(time.time() * 1000)
+    out = []
+    for f in case["expect"]["features"]:
+        at = f["as_of"]
+        if at == "now":
+            at = times[f["user_id"]] if times[f["user_id"]] > now else None
+        out.append({**f, "as_of": at})
+    return out
