@@ -256,6 +256,10 @@ class Decoder:
         writer, offset = self._writer_and_offset(data)
         if offset == len(data):
             raise DecodeError("bad_avro", "framing header with no body")
+        try:  # what fastavro reads leniently: overlong varints, negative indexes (case H24)
+            writer.check(data, offset)  # first: the first fault in byte order, as on the JVM
+        except strict.AvroFault as exc:
+            raise DecodeError(exc.error_class, str(exc)) from None
         fo = io.BytesIO(data)
         fo.seek(offset)
         reader = None if writer is self._reader else self._reader.parsed
@@ -263,10 +267,6 @@ class Decoder:
             rec = fastavro.schemaless_reader(fo, writer.parsed, reader, return_record_name=True)
         except Exception as exc:  # any fault of the bytes is a bad record (case H07)
             raise DecodeError(type(exc).__name__, f"avro body unreadable: {exc}") from None
-        try:  # what fastavro reads leniently: overlong varints, negative indexes (case H24)
-            writer.check(data, offset)
-        except strict.AvroFault as exc:
-            raise DecodeError("bad_avro", str(exc)) from None
         if fo.tell() != len(data):
             raise DecodeError(
                 "trailing_bytes", f"{len(data) - fo.tell()} bytes left after the record"

@@ -10,9 +10,11 @@ same reasons (byte offsets in the record value):
   encodings within those bounds are accepted: the Avro specification does not forbid them
   (Avro 1.12 specification, "Binary Encoding"; AVRO-3307 asks for it and is open);
 - string / bytes lengths and block byte sizes are non-negative and fit in the bytes left; a block
-  count may not exceed the bytes left; union and enum indexes are in range; booleans are 0 or 1.
+  count may not exceed the bytes left; union and enum indexes are in range; booleans are 0 or 1;
+  strings are strict UTF-8.
 
-UTF-8 and trailing bytes stay fastavro's and :class:`~schemas.codec.Decoder`'s checks.
+The check walks the body in byte order and stops at the first fault, as the JVM does, so both
+sides name the same fault. Trailing bytes stay :class:`~schemas.codec.Decoder`'s check.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ PREFIX = "avro body unreadable: "
 
 
 class AvroFault(Exception):
-    """A body that is not valid Avro for its writer schema; ``str(exc)`` is the reason."""
+    """A body that is not valid Avro for its writer schema; ``str(exc)`` is the reason.
+
+    Attributes:
+        error_class: ``bad_avro``, or ``UnicodeDecodeError`` for a string that is not strict
+            UTF-8 (the codec's name for it, ``bad_utf8`` on the JVM).
+    """
+
+    def __init__(self, reason: str, error_class: str = "bad_avro") -> None:
+        super().__init__(reason)
+        self.error_class = error_class
 
 
 class _Cursor:
@@ -68,6 +79,20 @@ class _Cursor:
     def length_prefixed(self, what: str) -> None:
         at = self.pos
         self.skip(self.read_long(), what, at)
+
+    def string(self) -> None:
+        at = self.pos
+        n = self.read_long()
+        start = self.pos
+        self.skip(n, "string", at)
+        try:
+            self.buf[start : self.pos].decode("utf-8")  # strict: no surrogates, no overlong forms
+        except UnicodeDecodeError as exc:
+            bad = start + exc.start
+            raise AvroFault(
+                f"{PREFIX}invalid UTF-8 in a string at byte {bad} (0x{self.buf[bad]:02x})",
+                "UnicodeDecodeError",
+            ) from None
 
 
 _Check = Callable[[_Cursor], None]
@@ -138,7 +163,7 @@ _PRIMITIVES: dict[str, _Check] = {
     "long": _long,
     "float": _fixed(4),
     "double": _fixed(8),
-    "string": lambda c: c.length_prefixed("string"),
+    "string": lambda c: c.string(),
     "bytes": lambda c: c.length_prefixed("bytes"),
 }
 
@@ -200,7 +225,7 @@ def compile_check(schema: Any) -> Callable[[bytes, int], None]:
             value = build(s["values"], ns)
 
             def entry(c: _Cursor) -> None:
-                c.length_prefixed("string")
+                c.string()
                 value(c)
 
             return _blocks(entry)

@@ -499,6 +499,38 @@ def _malformed() -> list[dict[str, Any]]:
     return out
 
 
+def _fuzz(n: int = 400) -> list[dict[str, Any]]:
+    """Seeded mutations of valid records, with what the Python codec and validation make of them:
+    bytes replaced, continuation bytes inserted (non-minimal and overlong varints), cuts. The
+    JVM must accept exactly the records Python accepts, with the same event (case H24)."""
+    rnd = random.Random(20261130)
+    seeds = [encode(e) for e in (CLICK, HOVER.replace(dwell_ms=2**40, **FULL), SCROLL)]
+    out = []
+    for i in range(n):
+        b = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 3)):
+            at = rnd.randrange(10, len(b))
+            kind = rnd.random()
+            if kind < 0.4:
+                b[at] = rnd.randrange(256)
+            elif kind < 0.8:
+                b[at:at] = bytes([0x80 | rnd.randrange(128)] * rnd.randint(1, 4))
+            else:
+                del b[at:]
+                break
+        value = bytes(b)
+        got, cls, _ = _python_outcome("default", None, value)
+        out.append(
+            {
+                "name": f"fuzz_{i}",
+                "value_b64": _b64(value),
+                "event": _event_json(got) if not cls else None,
+                "error_class": _jvm_class(cls) if cls else None,
+            }
+        )
+    return out
+
+
 def dead_letter_json(
     key: bytes | None,
     value: bytes | None,
@@ -704,6 +736,7 @@ def generate() -> str:
         "decoders": DECODERS,
         "valid": _valid(),
         "malformed": _malformed(),
+        "fuzz": _fuzz(),
         "dead_letter_json": _dead_letters(),
         "late_json": _lates(),
         "float_repr": _float_reprs(),

@@ -62,6 +62,25 @@ class EventDecoderVectorsTest {
     }
 
     @Test
+    void fuzzCorpusIsJudgedAsByPython() {
+        RecordDecoder d = Vectors.recordDecoder("default");
+        int accepted = 0;
+        for (JsonNode v : Vectors.list("fuzz")) {
+            String name = v.get("name").asText();
+            DecodeResult r = d.decode(null, Vectors.bytes(v.get("value_b64")), "events", 0, 1L);
+            if (v.get("event").isNull()) {
+                assertFalse(r.isOk(), name + " decoded: " + r);
+                assertEquals(v.get("error_class").asText(), r.errorClass().code(), name + ": " + r);
+            } else {
+                assertTrue(r.isOk(), name + ": " + r);
+                assertEquals(Vectors.fields(Vectors.event(v.get("event"))), Vectors.fields(r.event()));
+                accepted++;
+            }
+        }
+        assertTrue(accepted > 0);
+    }
+
+    @Test
     void everyMalformedKindOfThePythonTestsAndCasesIsCovered() {
         java.util.Set<String> names = new java.util.HashSet<>();
         java.util.Set<String> classes = new java.util.HashSet<>();
