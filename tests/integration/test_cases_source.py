@@ -21,16 +21,8 @@ from lookup.results import Status
 from producers.kafka_out import EventSink
 from schemas.codec import encode
 from tests.cases import case_events, load_cases
+from tests.integration import jobkit as kit
 from tests.integration.clusterkit import free_ports
-from tests.integration.jobkit import (
-    assert_case_features,
-    drop_topics,
-    flush_redis,
-    job_settings,
-    read_topic,
-    run_bounded,
-    unbounded_job,
-)
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
 
@@ -82,8 +74,8 @@ def _count_uncommitted(s: Settings) -> int:
 
 def test_h23_aborted_transactions_are_not_events(stack: Settings) -> None:
     case = CASES["H23"]
-    s = job_settings(stack)
-    flush_redis(s)
+    s = kit.job_settings(stack)
+    kit.flush_redis(s)
     try:
         plain, aborted1, aborted2, committed = case_events(case)
         with EventSink(s.kafka_bootstrap, s.topic) as sink:
@@ -92,9 +84,9 @@ def test_h23_aborted_transactions_are_not_events(stack: Settings) -> None:
         _transaction(s, [aborted1, aborted2], commit=False)
         _transaction(s, [committed], commit=True)  # the partition now ends with a commit marker
         assert _count_uncommitted(s) == 4  # the aborted records are in the log
-        summary = run_bounded(s)  # must end: its end offset is the last stable offset
+        summary = kit.run_bounded(s)  # must end: its end offset is the last stable offset
         assert summary == {"dead_lettered": case["expect"]["dead_lettered"], "late": 0}
-        assert_case_features(s, case)
+        kit.assert_case_features(s, case)
         client = FeatureClient.from_settings(s)
         got = client.get("t-aborted", ["count_click_lifetime"])["count_click_lifetime"]
         assert got.status is Status.NOT_FOUND, got
@@ -104,13 +96,13 @@ def test_h23_aborted_transactions_are_not_events(stack: Settings) -> None:
         ]
         assert sum(counted) == case["expect"]["counted"]
     finally:
-        drop_topics(s)
+        kit.drop_topics(s)
 
 
 def test_h24_overlong_varint_is_dead_lettered(stack: Settings) -> None:
     case = CASES["H24"]
-    s = job_settings(stack)
-    flush_redis(s)
+    s = kit.job_settings(stack)
+    kit.flush_redis(s)
     try:
         (click,) = case_events(case)
         t = click.event_time_ms
@@ -121,13 +113,13 @@ def test_h24_overlong_varint_is_dead_lettered(stack: Settings) -> None:
             sink.send_raw(b"u1", encode(click))
             sink.send_raw(b"u1", bad)
             sink.flush(30)
-        assert run_bounded(s) == {"dead_lettered": case["expect"]["dead_lettered"], "late": 0}
-        assert_case_features(s, case)
-        (dl,) = read_topic(s, s.dead_letter_topic)
+        assert kit.run_bounded(s) == {"dead_lettered": case["expect"]["dead_lettered"], "late": 0}
+        kit.assert_case_features(s, case)
+        (dl,) = kit.read_topic(s, s.dead_letter_topic)
         assert (dl["error_class"], dl["offset"]) == ("bad_avro", 1)
         assert "overlong long varint" in dl["reason"], dl
     finally:
-        drop_topics(s)
+        kit.drop_topics(s)
 
 
 def _clock_case(
@@ -138,12 +130,12 @@ def _clock_case(
     ``userpulse_events_ahead_of_clock_total``, the late records and each user's event time."""
     case = CASES[case_id]
     (port,) = free_ports(1)
-    s = job_settings(stack)
-    flush_redis(s)
+    s = kit.job_settings(stack)
+    kit.flush_redis(s)
     client = FeatureClient.from_settings(s)
     offsets = {"clock - 30 s": -30_000, "clock - 2 s": -2_000, "clock + 23 h": 23 * 3_600_000}
     times: dict[str, int] = {}
-    with unbounded_job(s, USERPULSE_JOB_METRICS_PORT=str(port)):
+    with kit.unbounded_job(s, USERPULSE_JOB_METRICS_PORT=str(port)):
         with EventSink(s.kafka_bootstrap, s.topic, **{"linger.ms": 0}) as sink:
             for i, spec in enumerate(case["events"]):
                 now = int(time.time() * 1000)
@@ -158,7 +150,7 @@ def _clock_case(
                     time.sleep(PAUSE_S)
                 elif i == 0:
                     time.sleep(PAUSE_S)
-        late = read_topic(s, s.late_topic)
+        late = kit.read_topic(s, s.late_topic)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
     ahead = int(_sample(metrics.decode(), "userpulse_events_ahead_of_clock_total"))
     return s, ahead, late, times
@@ -193,13 +185,13 @@ def test_h25_rejected_record_never_moves_the_watermark(stack: Settings) -> None:
     s, ahead, late, times = _clock_case(stack, "H25", bad_hover)
     try:
         assert late == []
-        dead = read_topic(s, s.dead_letter_topic)
+        dead = kit.read_topic(s, s.dead_letter_topic)
         assert [(d["error_class"], d["offset"]) for d in dead] == [("invalid_field", 1)]
         assert len(dead) == case["expect"]["dead_lettered"]
-        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
+        kit.assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
         assert ahead == 0
     finally:
-        drop_topics(s)
+        kit.drop_topics(s)
 
 
 def test_h26_fast_clock_cannot_make_everyone_late(stack: Settings) -> None:
@@ -207,11 +199,11 @@ def test_h26_fast_clock_cannot_make_everyone_late(stack: Settings) -> None:
     s, ahead, late, times = _clock_case(stack, "H26", None)
     try:
         assert late == [] and case["expect"]["late"] == 0
-        assert read_topic(s, s.dead_letter_topic) == []
-        assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
+        assert kit.read_topic(s, s.dead_letter_topic) == []
+        kit.assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
         assert ahead == 1  # "events ahead of the clock counted: 1"
     finally:
-        drop_topics(s)
+        kit.drop_topics(s)
 
 
 def _as_of_now(case: dict[str, Any], times: dict[str, int]) -> list[dict[str, Any]]:
