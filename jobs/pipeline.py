@@ -14,12 +14,16 @@ Python. The Java classes are reached through PyFlink's Java gateway; the jar com
 connector jars (:func:`jobs.runtime.connector_jars`).
 
 Watermarks are generated inside the Kafka source, per partition: the JVM function
-``io.userpulse.flink.AvroEventTime`` (jvm/) reads ``event_time`` from the Avro payload (never
-the Kafka record timestamp) and returns NULL for unreadable records and for times outside the sane
-range, so a bad record cannot move the watermark. The source's watermark is the minimum over its
-active partitions of (largest event time - out-of-orderness - 1 ms); a partition without records
-for ``idle_timeout_ms`` stops holding it back (design section 4; unbounded runs only, see
-:func:`source_ddl`).
+``io.userpulse.flink.AvroEventTime`` (jvm/) runs each record through the decode step's own decoder
+and validation and returns its ``event_time`` (from the payload, never the Kafka record
+timestamp), capped at job clock + ``max_clock_skew_ms``, or NULL for every record the decode step
+dead-letters, so a rejected record never moves the watermark and a fast clock cannot pin it. The
+source's watermark is the minimum over its active partitions of (largest such time -
+out-of-orderness - 1 ms); a partition without records for ``idle_timeout_ms`` stops holding it
+back (design section 4; unbounded runs only, see :func:`source_ddl`).
+
+The source reads committed records only (``isolation.level=read_committed``): records of aborted
+transactions are not events; a bounded run stops at each partition's last stable offset.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ from userpulse.settings import Settings
 
 SOURCE_TABLE = "userpulse_source"
 EVENT_TIME_FUNCTION = "userpulse_event_time"
-EVENT_TIME_FUNCTION_CLASS = "io.userpulse.flink.AvroEventTime"
 
 
 def source_ddl(settings: Settings, bounded: bool) -> str:
@@ -56,6 +59,8 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
         "scan.topic-partition-discovery.interval": "10 s",
+        # records of aborted (and still open) transactions are not events (case H23)
+        "properties.isolation.level": "read_committed",
         # SASL / TLS (docs/deploy.md); {} for PLAINTEXT. Flink masks 'jaas.config' values in logs.
         **{f"properties.{k}": v for k, v in kafka_conf.java_client_properties(settings).items()},
     }
@@ -69,7 +74,7 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         opts["scan.watermark.idle-timeout"] = f"{settings.idle_timeout_ms} ms"
     # SQL string literals: a quote is doubled (a JAAS password may hold one)
     with_ = ",\n  ".join("'{}' = '{}'".format(k, v.replace("'", "''")) for k, v in opts.items())
-    # watermark = event time - out-of-orderness - 1 ms; unreadable records count as time 0
+    # watermark = event time (NULL for rejected records: time 0) - out-of-orderness - 1 ms
     lag_s = f"{(settings.out_of_orderness_ms + 1) / 1000:.3f}"
     return (
         f"CREATE TEMPORARY TABLE {SOURCE_TABLE} (\n"
@@ -77,8 +82,7 @@ def source_ddl(settings: Settings, bounded: bool) -> str:
         "  `topic` STRING METADATA VIRTUAL,\n"
         "  `partition` INT METADATA VIRTUAL,\n"
         "  `offset` BIGINT METADATA VIRTUAL,\n"
-        f"  rt AS TO_TIMESTAMP_LTZ(COALESCE({EVENT_TIME_FUNCTION}(v, "
-        f"CAST({settings.max_future_ms} AS BIGINT)), 0), 3),\n"
+        f"  rt AS TO_TIMESTAMP_LTZ(COALESCE({EVENT_TIME_FUNCTION}(k, v), 0), 3),\n"
         f"  WATERMARK FOR rt AS rt - INTERVAL '{lag_s}' SECOND\n"
         f") WITH (\n  {with_}\n)"
     )
@@ -155,17 +159,17 @@ def build_pipeline(
         ValueError: the catalogue or the settings cannot be expressed as a job spec (the
             message names what to change).
     """
+    jvm = jvm_classes()
+    spec = jvm.spec.JobSpec.parse(jvmspec.job_spec_json(settings))
+    graph = jvm.operator.FeatureGraph
     t_env = StreamTableEnvironment.create(env)
-    t_env.execute_sql(
-        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {EVENT_TIME_FUNCTION} "
-        f"AS '{EVENT_TIME_FUNCTION_CLASS}' LANGUAGE JAVA"
+    # an instance, not a class name: it carries the decode step's configuration
+    t_env._j_tenv.createTemporarySystemFunction(
+        EVENT_TIME_FUNCTION, graph.eventTimeFunction(spec, settings.max_clock_skew_ms)
     )
     t_env.execute_sql(source_ddl(settings, bounded))
     raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
     set_source_uids(raw)
-    jvm = jvm_classes()
-    spec = jvm.spec.JobSpec.parse(jvmspec.job_spec_json(settings))
-    graph = jvm.operator.FeatureGraph
     decoded = DataStream(raw._j_data_stream.process(graph.decodeFunction(spec)))
     decoded.name("decode").uid("decode")
     dead_letters = decoded._j_data_stream.getSideOutput(graph.deadLetterTag())

@@ -18,7 +18,7 @@ from the seed, so the clean events are the same with or without faults):
   ============== ===================================================== ==========================
   bad_framing    ``07`` + 12 random bytes (no known magic)             ``bad_framing``
   unknown_schema ``C3 01`` + random 8-byte fingerprint + a valid body  ``unknown_schema``
-  truncated      a valid record cut inside its body                    fastavro's (``EOFError``..)
+  truncated      a valid record cut inside its body                    ``bad_avro``
   trailing_bytes a valid record + 2 extra bytes                        ``trailing_bytes``
   empty          zero bytes                                            ``empty``
   too_large      a valid header + 70,000 bytes (> 65,536)              ``too_large``

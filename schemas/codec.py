@@ -10,8 +10,10 @@ Framings (the writer schema is always identified, so evolution works):
 - schemaless: plain Avro binary, accepted only with an explicitly configured writer schema.
 
 Decoding never raises anything but :class:`DecodeError`; generic faults inside the Avro reader
-(IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). The
-decoder must consume every byte of the record; trailing bytes are an error (case H10).
+(IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). What
+fastavro reads leniently (varints beyond 64 / 32 bits, negative union indexes) is ``bad_avro``
+(:mod:`schemas.strict`, case H24), as on the JVM. The decoder must consume every byte of the
+record; trailing bytes are an error (case H10).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import json
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from schemas import strict
 from userpulse.errors import UserpulseError
 from userpulse.events import Event, EventType, validation_error
 
@@ -118,11 +122,13 @@ class WriterSchema:
         json: the schema as JSON (dict).
         parsed: fastavro-parsed schema (logical types stripped; event_time stays an int of ms).
         fingerprint: 8 bytes, CRC-64-AVRO of the Parsing Canonical Form, little-endian.
+        check: strict structure check of a body written with it (:mod:`schemas.strict`).
     """
 
     json: dict[str, Any]
     parsed: Any
     fingerprint: bytes
+    check: Callable[[bytes, int], None] = dc_field(compare=False, repr=False)
 
     @classmethod
     def from_json(cls, schema: dict[str, Any]) -> WriterSchema:
@@ -131,7 +137,8 @@ class WriterSchema:
         # parsed once with fastavro's hint, so readers and writers never re-parse per record
         parsed = parse_schema(stripped)
         canonical = to_parsing_canonical_form(parse_schema(stripped, _write_hint=False))
-        return cls(schema, parsed, bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")))
+        fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+        return cls(schema, parsed, fp, strict.compile_check(stripped))
 
 
 CURRENT = WriterSchema.from_json(load_schema_json())
@@ -301,6 +308,10 @@ class Decoder:
         writer, offset = self._writer_and_offset(data)
         if offset == len(data):
             raise DecodeError("bad_avro", "framing header with no body")
+        try:  # what fastavro reads leniently: overlong varints, negative indexes (case H24)
+            writer.check(data, offset)  # first: the first fault in byte order, as on the JVM
+        except strict.AvroFault as exc:
+            raise DecodeError(exc.error_class, str(exc)) from None
         fo = io.BytesIO(data)
         fo.seek(offset)
         reader = None if writer is self._reader else self._reader.parsed

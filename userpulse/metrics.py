@@ -21,6 +21,12 @@ EVENTS_LATE = Counter("userpulse_events_late_total", "Events beyond the allowed 
 EVENTS_DEAD_LETTERED = Counter(
     "userpulse_events_dead_lettered_total", "Records sent to the dead-letter topic", ["error_class"]
 )
+EVENTS_AHEAD_OF_CLOCK = Counter(
+    "userpulse_events_ahead_of_clock_total",
+    "Counted events more than max_clock_skew_ms ahead of the job clock",
+)
+"""Design section 4: such events count at their own time; the watermark is capped at the job's
+clock + ``max_clock_skew_ms`` (JVM: ``AvroEventTime``, counted in ``DecodeFunction``)."""
 TOMBSTONES = Counter("userpulse_tombstones_skipped_total", "Null-value records skipped")
 DECODE_SECONDS = Histogram(
     "userpulse_decode_seconds",

@@ -317,6 +317,12 @@ class Settings(BaseSettings):
     max_future_ms: int = Field(
         default=86_400_000, ge=0, description="Sane range: how far ahead of the clock."
     )
+    max_clock_skew_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="Event times further ahead of the job clock count, but move the watermark "
+        "only to job clock + this (design section 4).",
+    )
 
     # --- Redis writes --------------------------------------------------------------------------
     flush_interval_ms: int = Field(default=5, ge=1, le=1000, description="Max time a write waits.")

@@ -1,186 +1,142 @@
 package io.userpulse.flink;
 
+import java.io.UncheckedIOException;
+
+import io.userpulse.flink.decode.DecodeFunction;
+import io.userpulse.flink.decode.DecodeResult;
+import io.userpulse.flink.decode.RecordDecoder;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Objects;
+import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ScalarFunction;
 
 /**
- * {@code userpulse_event_time(value BYTES) -> BIGINT}: the {@code event_time} (epoch ms) of a
- * userpulse event record, read straight from the Kafka record value, or NULL.
+ * {@code userpulse_event_time(key BYTES, value BYTES) -> BIGINT}: the time (UTC epoch ms) a Kafka
+ * record may move the watermark to, or NULL when it must not move it (design section 4).
  *
- * <p>Used in the Kafka source DDL as a computed column under the rowtime attribute, so the
- * planner pushes the watermark into the Kafka source (per-partition watermarks with idleness,
- * design section 4). It reads only the first three fields of the Avro body (design section 3):
+ * <p>Used in the Kafka source DDL ({@code jobs/pipeline.py::source_ddl}) as a computed column
+ * under the rowtime attribute, so the planner pushes the watermark into the Kafka source
+ * (per-partition watermarks with idleness). Only records that the job counts take part:
  *
  * <ul>
- *   <li>framing: single-object encoding {@code C3 01} + 8-byte fingerprint + body, or the
- *       Confluent wire format {@code 00} + 4-byte schema id + body;
- *   <li>body: {@code event_id} (string), {@code user_id} (string), {@code event_time} (long).
- *       An Avro string is a zigzag varint length followed by that many bytes; an Avro long is a
- *       zigzag varint.
+ *   <li>the record goes through the decode step's own {@link RecordDecoder} (framing, schema,
+ *       strict Avro, field validation including the sane event-time range, record key), built
+ *       from the same {@link DecodeFunction} configuration; any record the decode step
+ *       dead-letters, and a tombstone, is NULL here: it never moves the watermark;
+ *   <li>a counted event is capped at job clock + {@code maxClockSkewMs}: a device with a fast
+ *       clock cannot pin the watermark ahead and make everyone else late. The event itself is
+ *       still counted at its own time; the decode step counts the capped ones ({@code
+ *       userpulse_events_ahead_of_clock_total}, by comparing this value with the event time).
  * </ul>
  *
- * <p>The fingerprint / schema id is not checked and the rest of the body is not read: this is a
- * timestamp extractor, not a validator (the Python decoder still validates every record and
- * dead-letters bad ones). Every field added by schema evolution must therefore come after
- * {@code event_time}.
- *
- * <p>Returns NULL, never throws, for: a null value, an unknown framing, truncated records,
- * negative or oversized string lengths, overlong varints, and event times outside the sane
- * range {@code [2000-01-01T00:00:00Z, now + maxFutureMs]} (seconds or microseconds mistaken for
- * milliseconds fall outside it, so they cannot drag the watermark).
- *
- * <p>Not deterministic: the upper bound of the sane range depends on the wall clock.
+ * <p>The job's clock is the wall clock ({@code System.currentTimeMillis()}). Not deterministic.
+ * Never throws for any bytes; a registry outage of a {@link RecordDecoder} with a registry
+ * propagates (it is not a bad record).
  */
 public class AvroEventTime extends ScalarFunction {
 
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
-    /** 2000-01-01T00:00:00Z in epoch milliseconds: the earliest sane event time. */
-    public static final long MIN_EVENT_TIME_MS = 946_684_800_000L;
+    /** Default {@code max_clock_skew_ms} (design section 4): 60 s. */
+    public static final long DEFAULT_MAX_CLOCK_SKEW_MS = 60_000L;
 
-    /** Default tolerance for event times ahead of the job's clock: one day. */
-    public static final long DEFAULT_MAX_FUTURE_MS = 86_400_000L;
-
-    private static final int SINGLE_OBJECT_HEADER = 10; // C3 01 + 8-byte fingerprint
-    private static final int CONFLUENT_HEADER = 5; // 00 + 4-byte schema id
-
-    private final long maxFutureMs;
-
-    /** With the default tolerance ({@link #DEFAULT_MAX_FUTURE_MS}, one day). */
-    public AvroEventTime() {
-        this(DEFAULT_MAX_FUTURE_MS);
-    }
+    private final DecodeFunction decoding;
+    private final long maxClockSkewMs;
+    private transient RecordDecoder decoder;
+    // the last record judged: the planner evaluates this function twice per record (in the
+    // source's watermark generator and for the rt column), on equal copies of the bytes
+    private transient byte[] lastKey;
+    private transient byte[] lastValue;
+    private transient Long lastEventTime;
 
     /**
-     * @param maxFutureMs event times more than this many ms ahead of the wall clock are NULL
-     * @throws IllegalArgumentException if {@code maxFutureMs} is negative
+     * @param decoding the job's decode step, whose configuration (schemas, record size bound,
+     *     sane event-time range) judges each record; it is not run itself
+     * @param maxClockSkewMs how far ahead of the job's clock an event time may move the
+     *     watermark, in ms (design default {@link #DEFAULT_MAX_CLOCK_SKEW_MS})
+     * @throws IllegalArgumentException if {@code maxClockSkewMs} is negative
      */
-    public AvroEventTime(long maxFutureMs) {
-        if (maxFutureMs < 0) {
-            throw new IllegalArgumentException("maxFutureMs must be >= 0, got " + maxFutureMs);
+    public AvroEventTime(DecodeFunction decoding, long maxClockSkewMs) {
+        if (maxClockSkewMs < 0) {
+            throw new IllegalArgumentException(
+                    "max_clock_skew_ms must be >= 0, got " + maxClockSkewMs);
         }
-        this.maxFutureMs = maxFutureMs;
+        this.decoding = Objects.requireNonNull(decoding, "decoding");
+        this.maxClockSkewMs = maxClockSkewMs;
     }
 
-    /** The tolerance for event times ahead of the wall clock, in ms. */
-    public long getMaxFutureMs() {
-        return maxFutureMs;
+    /** The cap over the job's clock, in ms. */
+    public long getMaxClockSkewMs() {
+        return maxClockSkewMs;
     }
 
-    /**
-     * @param value the Kafka record value (may be null)
-     * @return the record's {@code event_time} in epoch ms, or NULL if unreadable or not sane
-     */
-    public Long eval(byte[] value) {
-        return extract(value, maxFutureMs, System.currentTimeMillis());
+    @Override
+    public void open(FunctionContext context) {
+        decoder();
     }
 
-    /**
-     * Same as {@link #eval(byte[])} with the tolerance given per call (for SQL:
-     * {@code userpulse_event_time(v, 3600000)}); a NULL or negative tolerance yields NULL.
-     */
-    public Long eval(byte[] value, Long maxFutureMs) {
-        if (maxFutureMs == null || maxFutureMs < 0) {
-            return null;
+    private RecordDecoder decoder() {
+        if (decoder == null) { // also when a watermark generator skips open()
+            decoder = decoding.newRecordDecoder(System::currentTimeMillis);
         }
-        return extract(value, maxFutureMs, System.currentTimeMillis());
+        return decoder;
+    }
+
+    /**
+     * @param key the Kafka record key (may be null)
+     * @param value the Kafka record value (null: a tombstone)
+     * @return the capped event time in UTC epoch ms, or NULL for a record the job rejects
+     */
+    public Long eval(byte[] key, byte[] value) {
+        long now = System.currentTimeMillis();
+        if (value == null || !Arrays.equals(value, lastValue) || !Arrays.equals(key, lastKey)) {
+            lastEventTime = watermarkTime(decoder(), key, value, now, Long.MAX_VALUE);
+            lastKey = key;
+            lastValue = value;
+        }
+        return lastEventTime == null ? null : cap(lastEventTime, now, maxClockSkewMs);
+    }
+
+    private static long cap(long eventTimeMs, long nowMs, long maxClockSkewMs) {
+        long cap = nowMs + maxClockSkewMs;
+        if (cap < nowMs) { // overflow: no cap
+            cap = Long.MAX_VALUE;
+        }
+        return Math.min(eventTimeMs, cap);
     }
 
     @Override
     public boolean isDeterministic() {
-        return false; // the sane range depends on System.currentTimeMillis()
+        return false; // the sane range and the cap depend on the wall clock
     }
 
     /**
-     * The sane event time of {@code value} judged against {@code nowMs}, or null. Pure; never
-     * throws.
+     * The time a record may move the watermark to. Pure apart from {@code decoder}'s clock.
+     *
+     * @param decoder decode + validate + key check
+     * @param key record key or null
+     * @param value record value or null (tombstone)
+     * @param nowMs the job's clock, UTC epoch ms
+     * @param maxClockSkewMs the cap over {@code nowMs}, ms (>= 0)
+     * @return {@code min(event_time, nowMs + maxClockSkewMs)} of a counted event, else null;
+     *     also null while the schema registry cannot answer for the record (its decode step
+     *     waits for the registry and holds the record, so a later watermark cannot pass it)
      */
-    static Long extract(byte[] value, long maxFutureMs, long nowMs) {
-        try {
-            long eventTime = readEventTime(value);
-            if (eventTime == NONE) {
-                return null;
-            }
-            if (eventTime < MIN_EVENT_TIME_MS) {
-                return null;
-            }
-            long limit = nowMs + maxFutureMs;
-            if (((nowMs ^ limit) & (maxFutureMs ^ limit)) < 0) { // overflow: saturate
-                limit = Long.MAX_VALUE;
-            }
-            if (eventTime > limit) {
-                return null;
-            }
-            return eventTime;
-        } catch (RuntimeException e) { // defensive only: readEventTime checks every bound
+    public static Long watermarkTime(RecordDecoder decoder, byte[] key, byte[] value, long nowMs,
+            long maxClockSkewMs) {
+        if (value == null) {
             return null;
         }
-    }
-
-    /** Marker for "no event time": Long.MIN_VALUE is below the sane range anyway. */
-    private static final long NONE = Long.MIN_VALUE;
-
-    /** The raw event_time of {@code value} (not range-checked), or {@link #NONE}. */
-    static long readEventTime(byte[] value) {
-        if (value == null || value.length == 0) {
-            return NONE;
+        DecodeResult r;
+        try {
+            r = decoder.decode(key, value, "", -1, -1L);
+        } catch (UncheckedIOException registryDown) {
+            return null;
         }
-        int pos;
-        if (value[0] == (byte) 0xC3) {
-            if (value.length < 2 || value[1] != (byte) 0x01) {
-                return NONE;
-            }
-            pos = SINGLE_OBJECT_HEADER;
-        } else if (value[0] == 0x00) {
-            pos = CONFLUENT_HEADER;
-        } else {
-            return NONE;
+        if (!r.isOk()) {
+            return null;
         }
-        if (pos >= value.length) {
-            return NONE;
-        }
-        Cursor c = new Cursor(value, pos);
-        for (int field = 0; field < 2; field++) { // event_id, user_id
-            long len = c.readLong();
-            if (c.failed || len < 0 || len > value.length - c.pos) {
-                return NONE;
-            }
-            c.pos += (int) len;
-        }
-        long eventTime = c.readLong();
-        return c.failed ? NONE : eventTime;
-    }
-
-    /** Avro zigzag varint reader over a byte array that flags instead of throwing. */
-    private static final class Cursor {
-        final byte[] buf;
-        int pos;
-        boolean failed;
-
-        Cursor(byte[] buf, int pos) {
-            this.buf = buf;
-            this.pos = pos;
-        }
-
-        /** One Avro long (at most 10 bytes; the 10th may carry only the top bit). */
-        long readLong() {
-            long raw = 0;
-            for (int i = 0; i < 10; i++) {
-                if (pos >= buf.length) {
-                    failed = true;
-                    return 0;
-                }
-                int b = buf[pos++] & 0xFF;
-                if (i == 9 && b > 1) { // overlong: more than 64 bits
-                    failed = true;
-                    return 0;
-                }
-                raw |= (long) (b & 0x7F) << (7 * i);
-                if ((b & 0x80) == 0) {
-                    return (raw >>> 1) ^ -(raw & 1); // zigzag decode
-                }
-            }
-            failed = true; // unreachable: the 10th byte either ends or fails above
-            return 0;
-        }
+        return cap(r.event().eventTimeMs, nowMs, maxClockSkewMs);
     }
 }

@@ -3,9 +3,11 @@ package io.userpulse.flink.decode;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.metrics.JobMetrics;
 import java.io.UncheckedIOException;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.LongSupplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -22,11 +24,14 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>Input rows are those of the Kafka table source ({@code jobs/pipeline.py::source_ddl}), by
  * position: 0 {@code k} (byte[] or null), 1 {@code v} (byte[] or null), 2 {@code topic}
- * (String), 3 {@code partition} (Integer), 4 {@code offset} (Long), 5 {@code rt} (ignored). A null
+ * (String), 3 {@code partition} (Integer), 4 {@code offset} (Long), 5 {@code rt} (Instant: the
+ * record's watermark time). A null
  * value is a tombstone: counted ({@code userpulse_tombstones_skipped_total}) and skipped. Every
  * row counts in {@code userpulse_events_in_total}; every decode is timed in
  * {@code userpulse_decode_seconds}; every dead letter counts in
- * {@code userpulse_events_dead_lettered_total{error_class}} ({@link JobMetrics}).
+ * {@code userpulse_events_dead_lettered_total{error_class}}; an event whose {@code rt} lies
+ * below its event time (capped at job clock + {@code max_clock_skew_ms} by the source) counts in
+ * {@code userpulse_events_ahead_of_clock_total} ({@link JobMetrics}).
  *
  * <p>Validation uses the wall clock ({@code System.currentTimeMillis()}) as the job's clock.
  *
@@ -109,13 +114,24 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
         return DEAD_LETTER;
     }
 
-    @Override
-    public void open(OpenContext openContext) throws Exception {
-        decoder = new RecordDecoder(
+    /**
+     * A new decoder of this step's configuration: the decode step itself and the source's
+     * event-time function ({@link io.userpulse.flink.AvroEventTime}) judge records alike.
+     *
+     * @param clockMs the job's clock, UTC epoch ms
+     * @throws IllegalArgumentException a schema of the configuration is not usable
+     */
+    public RecordDecoder newRecordDecoder(LongSupplier clockMs) {
+        return new RecordDecoder(
                 new EventDecoder(readerSchemaJson, writerSchemas, maxRecordBytes, registry,
                         cacheSize, System::currentTimeMillis),
                 new EventValidator(maxFutureMs),
-                System::currentTimeMillis);
+                clockMs);
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        decoder = newRecordDecoder(System::currentTimeMillis);
         metrics = JobMetrics.acquire(metricsPort, metricsHost);
     }
 
@@ -137,6 +153,9 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
                 offset == null ? -1L : offset);
         metrics.decodeSeconds().observe((System.nanoTime() - t0) / 1e9);
         if (r.isOk()) {
+            if (cappedAhead(row.getField(5), r.event().eventTimeMs)) {
+                metrics.aheadOfClock().inc();
+            }
             out.collect(r.event());
             return;
         }
@@ -159,6 +178,15 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
                 waitMs = Math.min(RETRY_MAX_MS, waitMs * 2);
             }
         }
+    }
+
+    /**
+     * True when the source's watermark time {@code rt} (an {@link Instant}, the value of {@link
+     * io.userpulse.flink.AvroEventTime}) is below the event time: the event was more than
+     * {@code max_clock_skew_ms} ahead of the job's clock and capped for the watermark.
+     */
+    static boolean cappedAhead(Object rt, long eventTimeMs) {
+        return rt instanceof Instant i && i.toEpochMilli() < eventTimeMs;
     }
 
     @Override

@@ -47,6 +47,8 @@ public final class JobMetrics implements AutoCloseable {
         final Counter deadLettered = Counter.builder().name("userpulse_events_dead_lettered")
                 .help("Records sent to the dead-letter topic").labelNames("error_class")
                 .withoutExemplars().register(registry);
+        final Counter aheadOfClock = counter("userpulse_events_ahead_of_clock",
+                "Counted events more than max_clock_skew_ms ahead of the job clock");
         final Counter tombstones = counter("userpulse_tombstones_skipped", "Null-value records skipped");
         final Histogram decodeSeconds = histogram("userpulse_decode_seconds",
                 "Decode time per record", 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3);
@@ -163,6 +165,15 @@ public final class JobMetrics implements AutoCloseable {
     /** {@code userpulse_events_counted_total}: events folded into features. */
     public Counter counted() {
         return m.counted;
+    }
+
+    /**
+     * {@code userpulse_events_ahead_of_clock_total}: counted events more than {@code
+     * max_clock_skew_ms} ahead of the job's clock, whose watermark time was capped (design
+     * section 4).
+     */
+    public Counter aheadOfClock() {
+        return m.aheadOfClock;
     }
 
     /** {@code userpulse_events_late_total}: events beyond the allowed lateness. */

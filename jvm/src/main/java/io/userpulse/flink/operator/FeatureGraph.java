@@ -1,5 +1,6 @@
 package io.userpulse.flink.operator;
 
+import io.userpulse.flink.AvroEventTime;
 import io.userpulse.flink.decode.DecodeFunction;
 import io.userpulse.flink.decode.EventDecoder;
 import io.userpulse.flink.decode.HttpSchemaRegistry;
@@ -48,6 +49,20 @@ public final class FeatureGraph {
                 reg == null ? null : new HttpSchemaRegistry(reg.url(), reg.subject(),
                         reg.timeoutMs()),
                 reg == null ? EventDecoder.DEFAULT_CACHE_SIZE : reg.cacheSize());
+    }
+
+    /**
+     * The source's event-time function ({@code userpulse_event_time(k, v)} in the Kafka source
+     * DDL): the watermark time of a record, NULL for every record {@link #decodeFunction} would
+     * dead-letter, capped at job clock + {@code maxClockSkewMs} (design section 4).
+     *
+     * @param spec the job spec (the same as the decode step's)
+     * @param maxClockSkewMs the cap over the job's clock, ms (setting {@code max_clock_skew_ms})
+     * @return a new function, to register as a temporary system function
+     * @throws IllegalArgumentException if {@code maxClockSkewMs} is negative
+     */
+    public static AvroEventTime eventTimeFunction(JobSpec spec, long maxClockSkewMs) {
+        return new AvroEventTime(decodeFunction(spec), maxClockSkewMs);
     }
 
     /**
