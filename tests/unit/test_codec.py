@@ -97,7 +97,7 @@ def test_decode_error_carries_the_records_coordinates() -> None:
     with pytest.raises(DecodeError) as got:
         Decoder().decode(encode(CLICK)[:-1], where)
     e = got.value
-    assert (e.where, e.error_class, e.value) == (where, "EOFError", encode(CLICK)[:-1])
+    assert (e.where, e.error_class, e.value) == (where, "bad_avro", encode(CLICK)[:-1])
     assert str(e).endswith("(record userpulse.events[3]@41207)")
     assert isinstance(e, UserpulseError)  # the CLI reports it in one line
     with pytest.raises(DecodeError) as bare:  # without coordinates: as before
