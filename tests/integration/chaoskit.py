@@ -36,6 +36,9 @@ from tests.integration.jobkit import drop_topics, flush_redis, job_settings, rea
 from userpulse.events import Event
 from userpulse.settings import REPO_ROOT, Settings
 from userpulse.stack.flink import FlinkCluster
+from userpulse.stack.kafka import KafkaBroker
+from userpulse.stack.process import StackError
+from userpulse.stack.redis_server import RedisServer
 
 VARIANT = REPO_ROOT / "tests" / "integration" / "variant_entry.py"
 HOT_USER = "hot-user"
@@ -104,7 +107,8 @@ class Streamer:
         self._events = SyntheticTraffic(seed, users=form.users, start_time_ms=start).events(
             form.rate
         )
-        self._sink = EventSink.for_settings(s)
+        # log_level 2: no librdkafka error lines while a row has the broker down on purpose
+        self._sink = EventSink.for_settings(s, log_level=2)
         self._rate = form.rate
         self.sent: list[Event] = []
         self.hot_share = 0.0
@@ -134,9 +138,9 @@ class Streamer:
         t0, n0 = time.monotonic(), len(self.sent)
         hot_every = 0
         while self._run.is_set():
-            due = t0 + (len(self.sent) - n0) / self._rate
-            if due > time.monotonic():
-                time.sleep(min(0.05, due - time.monotonic()))
+            wait = t0 + (len(self.sent) - n0) / self._rate - time.monotonic()
+            if wait > 0:
+                time.sleep(min(0.05, wait))
                 continue
             e = next(self._events)
             hot_every += 1
@@ -224,7 +228,8 @@ class Drill:
         return str(control.FlinkRest(self.s.rest_url).job(self.job)["state"])
 
     def wait_running(self, timeout_s: float = 120.0) -> float:
-        """Seconds until the job and all its tasks run again (``inf`` on timeout)."""
+        """Seconds until the job and all its tasks run again (``inf`` on timeout or when the job
+        failed for good)."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout_s:
             try:
@@ -234,6 +239,8 @@ class Drill:
             tasks = [v["status"] for v in info["vertices"]]
             if info["state"] == "RUNNING" and all(t == "RUNNING" for t in tasks):
                 return time.monotonic() - t0
+            if info["state"] == "FAILED":
+                break
             time.sleep(0.3)
         return float("inf")
 
@@ -299,11 +306,18 @@ class Drill:
         self.settle()
         self.measure(fig)
         self.results.append(fig)
+        print(f"row {fig.row}: {fig}", flush=True)  # progress (pytest -s)
         return fig
 
     def close(self) -> None:
-        """Stop streaming, cancel the job, delete the topics."""
+        """Stop streaming, bring back what a failed row may have left down (broker, Redis,
+        TaskManagers), cancel the job, delete the topics."""
         self.streamer._run.clear()
+        for restore in (KafkaBroker(self.s).start, RedisServer(self.s).start, self.cluster.up):
+            try:
+                restore()
+            except StackError as e:
+                print(f"could not restore the stack: {e}")
         self.streamer.close()
         try:
             if self.job and self.job_state() not in ("FAILED", "CANCELED", "FINISHED"):

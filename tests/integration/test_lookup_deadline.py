@@ -10,8 +10,6 @@ takes the socket timeout, so the 1 s check fails.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.chaos_rows import stopped
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from tests.integration.servicekit import Service
 from userpulse.settings import Settings
@@ -35,16 +34,9 @@ def store() -> Iterator[Settings]:
         yield s
 
 
-@contextlib.contextmanager
-def hung(s: Settings) -> Iterator[None]:
-    """Redis stopped (SIGSTOP) inside the block, continued (SIGCONT) after it."""
-    pid = RedisServer(s).pid()
-    assert pid is not None
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
+def hung(s: Settings) -> contextlib.AbstractContextManager[None]:
+    """The test's Redis stopped (SIGSTOP) inside the block, continued (SIGCONT) after it."""
+    return stopped(RedisServer(s).pid())
 
 
 def timed(svc: Service, path: str) -> tuple[int, str, float]:
