@@ -3,12 +3,13 @@ stream, takes the faults of :data:`tests.integration.chaos_rows.ROWS` one after 
 each, every feature of every user equals the reference (lost = 0, double counted = 0,
 counted + late + dead-lettered = input), plus each row's own checks (recovery times).
 
-- ``make test``: the short forms of rows 1-5 and 8 (one drill, faults scaled down) and the
-  controls: the same checks fail when the repair is switched off (resume without the
-  checkpoint; the restart strategy limited to 3 attempts; the TaskManager not restarted, inside
-  row 2).
-- ``make chaos`` (``USERPULSE_CHAOS=long``): the long forms, the 120 s and ``CLIENT PAUSE WRITE``
-  Redis rows and the 20 min soak (row 9); prints the table and writes
+- ``make test``: the short forms of rows 1, 2, 3, 4c (broker SIGSTOP), 5a, 5b and 8 (one drill,
+  faults scaled to a quarter, recovery times recorded but not limited) and the controls: the
+  same checks fail when the repair is switched off (resume without the checkpoint; the restart
+  strategy limited to 3 attempts; the TaskManager not restarted, inside row 2).
+- ``make chaos`` (``USERPULSE_CHAOS=long``): the long forms with the recovery-time limits, the
+  broker stop / kill -9 rows (each a broker JVM start), the 120 s and ``CLIENT PAUSE WRITE``
+  Redis rows, three cluster kills, and the 20 min soak (row 9); prints the table and writes
   ``bench/out/chaos-<form>.json``.
 """
 
