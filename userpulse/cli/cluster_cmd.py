@@ -27,16 +27,16 @@ def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
             f"Flink {st.flink_version} at {st.rest_url}: {st.taskmanagers} TaskManager(s), "
             f"{st.slots_available}/{st.slots_total} slots free, {st.jobs_running} job(s) running"
         )
-    alive = len(st.pids.get("taskexecutor", []))
-    console.print(
-        f"TaskManagers: {st.taskmanagers}/{st.expected} registered, {alive}/{st.expected} "
-        "processes alive"
-    )
-    if st.missing_taskmanagers:
+        alive = len(st.pids.get("taskexecutor", []))
         console.print(
-            f"[red]{st.missing_taskmanagers} TaskManager(s) missing[/red]: "
-            "`userpulse cluster up` restarts them"
+            f"TaskManagers: {st.taskmanagers}/{st.expected} registered, {alive}/{st.expected} "
+            "processes alive"
         )
+        if st.missing_taskmanagers:
+            console.print(
+                f"[red]{st.missing_taskmanagers} TaskManager(s) missing[/red]: "
+                "`userpulse cluster up` restarts them"
+            )
     pids = ", ".join(f"{k}: {v}" for k, v in st.pids.items() if v) or "none of ours"
     console.print(f"daemons: {pids}; logs: {cluster.log_dir}")
 
@@ -81,11 +81,11 @@ def down() -> None:
 @app.command("status")
 def status() -> None:
     """What the cluster's REST API reports, our daemons, and missing TaskManagers (exit code 2
-    when some are missing)."""
+    when the cluster is up but some are missing)."""
     cluster = FlinkCluster(Settings())
     st = cluster.status()
     _show(st, cluster)
-    if st.missing_taskmanagers:
+    if st.reachable and st.missing_taskmanagers:
         raise typer.Exit(2)
 
 
