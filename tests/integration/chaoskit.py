@@ -169,6 +169,9 @@ class Drill:
         hook_times, hook_every: the test hook (row 3): throws in total once armed, and at
             every how many events per subtask.
         overrides: more settings of the job (e.g. ``restart_attempts`` for a control).
+
+    The job checkpoints every ``form.checkpoint_interval_ms`` and its restarts back off at most
+    2 s (``restart_max_backoff_ms``), so 20 exceptions take seconds, not minutes.
     """
 
     def __init__(
