@@ -31,7 +31,7 @@ from lookup import FeatureClient
 from producers.kafka_out import EventSink
 from producers.synthetic import SyntheticTraffic
 from tests.integration.compare import compare
-from tests.integration.flinkkit import LIFETIME, counted
+from tests.integration.flinkkit import LIFETIME
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic
 from userpulse.events import Event
 from userpulse.settings import REPO_ROOT, Settings
@@ -260,12 +260,23 @@ class Drill:
         """Users with at least one event sent so far."""
         return sorted({e.user_id for e in self.streamer.sent})
 
+    def lifetime(self, users: list[str]) -> dict[str, int]:
+        """User -> the sum of its lifetime counts in Redis (batches of 500 users)."""
+        out: dict[str, int] = {}
+        for i in range(0, len(users), 500):
+            got = self.client.get_many(users[i : i + 500], list(LIFETIME))
+            out.update({u: sum(int(r[n].value or 0) for n in LIFETIME) for u, r in got.items()})
+        return out
+
+    def counted(self) -> int:
+        """Events counted in Redis over every user sent so far."""
+        return sum(self.lifetime(self.users()).values())
+
     def first_write_s(self, timeout_s: float = 60.0) -> float:
         """Seconds from now until the lifetime counts in Redis grow (the job writes again)."""
-        users = self.users()
-        t0, base = time.monotonic(), counted(self.client, users)
+        t0, base = time.monotonic(), self.counted()
         while time.monotonic() - t0 < timeout_s:
-            if counted(self.client, users) > base:
+            if self.counted() > base:
                 return time.monotonic() - t0
             time.sleep(0.2)
         return float("inf")
@@ -273,9 +284,9 @@ class Drill:
     def settle(self, timeout_s: float = 120.0) -> None:
         """Pause the stream and wait until Redis counts every event sent (or the timeout)."""
         self.streamer.pause()
-        users, want = self.users(), len(self.streamer.sent)
+        want = len(self.streamer.sent)
         deadline = time.monotonic() + timeout_s
-        while counted(self.client, users) < want and time.monotonic() < deadline:
+        while self.counted() < want and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(1.0)  # a double count shows as more than `want`: give it a moment
 
@@ -291,9 +302,9 @@ class Drill:
         sent = self.streamer.sent
         fig.input = len(sent)
         want = Counter(e.user_id for e in sent)
-        got = self.client.get_many(list(want), list(LIFETIME))
+        got = self.lifetime(list(want))
         for u, n in want.items():
-            have = sum(int(got[u][name].value or 0) for name in LIFETIME)
+            have = got[u]
             fig.counted += have
             fig.lost += max(0, n - have)
             fig.double_counted += max(0, have - n)
