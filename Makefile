@@ -95,7 +95,8 @@ bench-quick: venv deps bench-peer-venv
 ## chaos: the fault matrix's long forms (issue 12; docs/operations.md "What the system
 ## guarantees"): rows 1-5 and 8 at full durations, Redis hung 120 s and slowed, the 20 min soak
 ## (row 9), on a test stack and session cluster of their own; prints the table and writes
-## bench/out/chaos-*.json. About 35 min. The short forms run in `make test`.
+## bench/out/chaos-*.json. About 45 min (long matrix 20 min, soak 20 min + set-up). The short
+## forms run in `make test`.
 chaos: venv deps
 	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak"
 
