@@ -11,7 +11,7 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 REGISTRY_STAMP := infra/lib/registry/.stamp
 
-.PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration lint format clean bench bench-quick bench-peer-venv serve
+.PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration chaos lint format clean bench bench-quick bench-peer-venv serve
 
 ## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need
 prereqs:
@@ -115,6 +115,14 @@ bench: venv deps bench-peer-venv
 bench-quick: venv deps bench-peer-venv
 	$(BIN)/userpulse up
 	$(BIN)/python -m bench.run --quick
+
+## chaos: the fault matrix's long forms (issue 12; docs/operations.md "What the system
+## guarantees"): rows 1-5 and 8 at full durations, Redis hung 120 s and slowed, the 20 min soak
+## (row 9), on a test stack and session cluster of their own; prints the table and writes
+## bench/out/chaos-*.json. About 45 min (long matrix 20 min, soak 20 min + set-up). The short
+## forms run in `make test`.
+chaos: venv deps
+	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak"
 
 ## lint: ruff (lint + format check) and mypy on the project's packages
 lint: venv

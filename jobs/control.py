@@ -207,6 +207,7 @@ def submit(
             f"flink run failed ({res.returncode}):\n{_cause(res.stdout + res.stderr, 30)}"
         )
     job_id = found.group(1)
+    record_job(settings, job_id, p)
     wait_running(FlinkRest(settings.rest_url), job_id, timeout_s)
     return job_id
 
@@ -350,18 +351,56 @@ def the_running_job(settings: Settings, job_id: str | None) -> str:
     return running[0].job_id
 
 
-def _ledger(settings: Settings) -> Path:
-    return settings.home / "flink" / "savepoints.jsonl"
+def _ledger(settings: Settings, name: str = "savepoints") -> Path:
+    return settings.home / "flink" / f"{name}.jsonl"
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [dict(json.loads(line)) for line in lines if line.strip()]
+
+
+def record_job(settings: Settings, job_id: str, parallelism: int) -> None:
+    """Append a submitted job to ``<home>/flink/jobs.jsonl`` (``time_ms`` UTC epoch ms, ``job_id``,
+    ``parallelism``): where ``resume --latest-checkpoint`` finds the parallelism of a job the
+    cluster no longer knows (after ``cluster kill``)."""
+    row = {"time_ms": int(time.time() * 1000), "job_id": job_id, "parallelism": parallelism}
+    _append(_ledger(settings, "jobs"), row)
+
+
+def stopped_parallelism(settings: Settings, location: str) -> int | None:
+    """The parallelism of the job that wrote the savepoint or checkpoint ``location`` (URI or
+    path): from the savepoint ledger, else the job id in a checkpoint's path
+    (``<checkpoints>/<job id>/chk-<n>``) looked up over REST and then in the job ledger; None
+    when unknown."""
+    for row in reversed(_rows(_ledger(settings))):
+        if row.get("location") == location:
+            return int(row["parallelism"])
+    parts = location.rstrip("/").removesuffix("/_metadata").split("/")
+    job_id = parts[-2] if len(parts) >= 2 and parts[-1].startswith("chk-") else ""
+    if not re.fullmatch(r"[0-9a-f]{32}", job_id):
+        return None
+    try:
+        return job_parallelism(FlinkRest(settings.rest_url, timeout_s=3.0).job(job_id))
+    except (JobControlError, KeyError, ValueError):
+        pass  # the cluster no longer knows the job: the ledger does
+    for row in reversed(_rows(_ledger(settings, "jobs"))):
+        if row.get("job_id") == job_id:
+            return int(row["parallelism"])
+    return None
 
 
 def record_savepoint(settings: Settings, job_id: str, parallelism: int, location: str) -> None:
     """Append a savepoint to ``<home>/flink/savepoints.jsonl`` (what ``resume`` uses by default)."""
-    path = _ledger(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
     row = {"time_ms": int(time.time() * 1000), "job_id": job_id, "parallelism": parallelism}
     row["location"] = location
-    with path.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    _append(_ledger(settings), row)
 
 
 def last_savepoint(settings: Settings) -> dict[str, Any]:
@@ -371,9 +410,9 @@ def last_savepoint(settings: Settings) -> dict[str, Any]:
         JobControlError: no savepoint has been taken through ``userpulse job stop``.
     """
     path = _ledger(settings)
-    rows = path.read_text().splitlines() if path.exists() else []
+    rows = _rows(path)
     if not rows:
         raise JobControlError(
             f"no savepoint recorded in {path}; pass --from PATH or --latest-checkpoint"
         )
-    return dict(json.loads(rows[-1]))
+    return rows[-1]

@@ -79,8 +79,7 @@ def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEn
     if ckpt is not None:
         conf.set_string("execution.checkpointing.dir", ckpt.resolve().as_uri())
     conf.set_string("execution.checkpointing.checkpoints-after-tasks-finish", "true")
-    conf.set_string("restart-strategy.type", "fixed-delay")
-    conf.set_string("restart-strategy.fixed-delay.attempts", "3")
+    set_restart_strategy(conf, settings)
     if not submitted:
         conf.set_string("rest.bind-port", "0")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
@@ -92,3 +91,26 @@ def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEn
     env.get_config().enable_object_reuse()
     env.add_jars(*(j.resolve().as_uri() for j in connector_jars(settings)))
     return env
+
+
+def set_restart_strategy(conf: Configuration, settings: Settings) -> None:
+    """Flink's exponential-delay restart strategy (Flink docs, "Task Failure Recovery").
+
+    The first restart after 1 s (or ``settings.restart_max_backoff_ms`` when smaller), each
+    next one twice as late up to ``restart_max_backoff_ms``, back to 1 s after 10 min without a
+    failure; ``settings.restart_attempts`` restarts in a row before the job fails for good
+    (0 = never: a job that failed for good stays down until someone resubmits it, so transient
+    faults must not get it there; a crash loop shows in the restarts alert instead)."""
+    attempts = settings.restart_attempts or 2_147_483_647  # Integer.MAX_VALUE: unlimited
+    conf.set_string("restart-strategy.type", "exponential-delay")
+    initial_ms = min(1_000, settings.restart_max_backoff_ms)
+    conf.set_string("restart-strategy.exponential-delay.initial-backoff", f"{initial_ms} ms")
+    conf.set_string(
+        "restart-strategy.exponential-delay.max-backoff", f"{settings.restart_max_backoff_ms} ms"
+    )
+    conf.set_string("restart-strategy.exponential-delay.backoff-multiplier", "2.0")
+    conf.set_string("restart-strategy.exponential-delay.reset-backoff-threshold", "10 min")
+    conf.set_string("restart-strategy.exponential-delay.jitter-factor", "0.1")
+    conf.set_string(
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff", str(attempts)
+    )

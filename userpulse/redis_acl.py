@@ -9,7 +9,8 @@ Three roles (design section 7), each its own ACL user, all restricted to what th
   restarted store and rewrites it, docs/job.md).
 - ``admin``: project commands and tests (flush, clean-up, benchmarks). Everything.
 
-The ``default`` user is switched off, so a connection without credentials can do nothing.
+The ``default`` user is switched off, so a connection without credentials can do nothing (its
+permissions serve only Redis's AOF-loading client: :data:`DEFAULT_USER_RULE`).
 Passwords: ``settings.redis_<role>_password`` (environment / settings file) or, when unset, the
 file ``<credentials dir>/<role>`` (mode 0600), which :func:`ensure_passwords` generates. The
 aclfile holds only SHA-256 hashes of the passwords (``#<hex>``), never the passwords.
@@ -50,7 +51,13 @@ RULES: dict[Role, str] = {
     "+hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists +info",
     "admin": "~* &* +@all",
 }
-DEFAULT_USER_RULE = "user default off resetkeys resetchannels -@all"
+# The default user is off: no connection can authenticate as it, so an unauthenticated connection
+# can run nothing but AUTH / HELLO (NOAUTH). Its permissions are those of Redis's internal
+# AOF-loading client, which re-checks the ACL at each EXEC it replays (redis/redis#14541, fixed
+# after 7.x): with -@all every transaction in the append-only file, i.e. every write script of
+# the job with more than one write, is dropped when Redis restarts (tests/integration/
+# test_redis_durability.py). So it keeps every permission while switched off.
+DEFAULT_USER_RULE = "user default off resetkeys ~* resetchannels &* +@all"
 
 
 class CredentialsError(UserpulseError, ValueError):

@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     service_workers: int = Field(
         default=1, ge=1, le=64, description="Worker processes of the HTTP service (uvicorn)."
     )
+    service_request_deadline_ms: int = Field(
+        default=250,
+        ge=1,
+        le=60_000,
+        description="Longest wait for Redis per HTTP request (lookups and /readyz), ms; longer: "
+        "503 store_timeout. Keeps a hung Redis from piling requests up.",
+    )
     service_tls_cert_file: Path | None = Field(
         default=None, description="Certificate chain (PEM) of the HTTP service; set: HTTPS only."
     )
@@ -370,6 +377,18 @@ class Settings(BaseSettings):
     )
     checkpoint_dir: Path | None = Field(
         default=None, description="Checkpoint storage; default: <home>/checkpoints."
+    )
+    restart_attempts: int = Field(
+        default=0,
+        ge=0,
+        description="Restarts of the job after task failures before it fails for good; 0 = "
+        "never give up (a crash loop shows in the restarts alert instead).",
+    )
+    restart_max_backoff_ms: int = Field(
+        default=30_000,
+        ge=1,
+        description="Longest wait between restarts, ms (exponential from 1 s, x2 each restart; "
+        "back to 1 s after 10 min without a failure).",
     )
     python_execution_mode: str = Field(
         default="thread", description="PyFlink python.execution-mode."

@@ -14,7 +14,7 @@ CONNECT='+auth +hello +select +client|setname +ping +readonly +cluster|slots +cl
 ACL=/data/users.acl
 umask 077
 {
-  echo "user default off resetkeys resetchannels -@all"
+  echo "user default off resetkeys ~* resetchannels &* +@all"
   echo "user userpulse-job on #$(hash "$USERPULSE_REDIS_JOB_PASSWORD") resetkeys ~up:v1:* resetchannels -@all $CONNECT +hset +hmget +hget +hgetall +hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists +info"
   echo "user userpulse-lookup on #$(hash "$USERPULSE_REDIS_LOOKUP_PASSWORD") resetkeys ~up:v1:* resetchannels -@all $CONNECT +hgetall +hget +hmget +hexists +get +exists +ttl +pttl"
   echo "user userpulse-admin on #$(hash "$USERPULSE_REDIS_ADMIN_PASSWORD") ~* &* +@all"

@@ -10,18 +10,20 @@ Endpoints (OpenAPI description checked in at ``docs/openapi.json``; docs in ``do
 Errors are ``{"error": {"code", "message", "details"}}`` with 400 (unknown feature), 401 (no or
 unknown API key), 403 (a feature or batch the team may not read), 422 (bad user id, too many
 users, malformed request), 429 (team over its quota, with ``Retry-After``), 404/405, 503 (Redis
-unavailable) or 500. Who may read what: :mod:`lookup.service.guard`. Lookups go through
+unavailable, or no answer within ``service_request_deadline_ms``: ``store_timeout``) or
+500. Who may read what: :mod:`lookup.service.guard`. Lookups go through
 :class:`lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only ever
 turned into its key by :func:`sinks.layout.user_key`, never into a pattern.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from operator import itemgetter
 from typing import Any
@@ -113,9 +115,45 @@ def _lookup_error(e: FeatureLookupError) -> Response:
         return _error(422, "invalid_user_id", str(e))
     if isinstance(e, TooManyUsers):
         return _error(422, "too_many_users", str(e))
+    if isinstance(e, StoreTimeout):
+        return _error(503, "store_timeout", str(e), headers={"Retry-After": "1"})
     if isinstance(e, StoreUnavailable):
         return _error(503, "store_unavailable", str(e))
     return _error(422, "invalid_request", str(e))
+
+
+class StoreTimeout(StoreUnavailable):
+    """Redis did not answer within the service's per-request deadline (a hung or overloaded
+    server): the request ends with 503 ``store_timeout`` instead of waiting for the socket
+    timeout, so requests do not pile up."""
+
+
+async def _within(op: Coroutine[Any, Any, Any], deadline_ms: int) -> Any:
+    """Await the Redis operation ``op`` for at most ``deadline_ms`` ms.
+
+    On the deadline the operation is cancelled but not waited for: redis-py's clean-up of a
+    connection to a hung server (closing it, its own timeouts) finishes in the background while
+    the request already has its answer. A cancelled command's connection is dropped, never
+    reused, so no late reply is read by another request.
+
+    Raises:
+        StoreTimeout: no answer in time.
+    """
+    task = asyncio.ensure_future(op)
+    done, _ = await asyncio.wait({task}, timeout=deadline_ms / 1000)
+    if task in done:
+        return task.result()
+    task.cancel()
+    task.add_done_callback(_swallow)
+    raise StoreTimeout(
+        f"Redis did not answer within {deadline_ms} ms (USERPULSE_SERVICE_REQUEST_DEADLINE_MS)"
+    )
+
+
+def _swallow(task: asyncio.Future[Any]) -> None:
+    """Retrieve a cancelled operation's outcome so asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _raw_user_id(request: Request, decoded: str) -> str:
@@ -155,7 +193,8 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
 
     Args:
         settings: Redis connection (lookup ACL user, TLS, cluster), ``lookup_max_batch_users``,
-            the teams file and ``service_workers`` (quota shares), ``service_access_log``.
+            the teams file and ``service_workers`` (quota shares), ``service_access_log``,
+            ``service_request_deadline_ms`` (longest wait for Redis per request).
         client: an already built client (tests); default one from ``settings`` at start-up.
 
     Raises:
@@ -164,6 +203,7 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
     """
     metrics = ServiceMetrics()
     guard = Guard(settings, metrics)
+    deadline_ms = settings.service_request_deadline_ms
     state: dict[str, AsyncFeatureClient] = {}
 
     @asynccontextmanager
@@ -251,7 +291,7 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
             uid = _raw_user_id(request, user_id)
             c = state["client"]
             t = c.now_ms() if as_of_ms is None else as_of_ms
-            res = await c.get(uid, names, t)
+            res = await _within(c.get(uid, names, t), deadline_ms)
         except FeatureLookupError as e:
             return _lookup_error(e)
         statuses: Counter[Any] = Counter()
@@ -276,7 +316,7 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
         c = state["client"]
         t = c.now_ms() if req.as_of_ms is None else req.as_of_ms
         try:
-            res = await c.get_many(req.user_ids, req.features, t)
+            res = await _within(c.get_many(req.user_ids, req.features, t), deadline_ms)
         except FeatureLookupError as e:
             return _lookup_error(e)
         metrics.batch_users.observe(len(res))
@@ -301,9 +341,9 @@ def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> 
     )
     async def readyz() -> Response:
         try:
-            await state["client"].ping()
+            await _within(state["client"].ping(), deadline_ms)
         except StoreUnavailable as e:
-            return _error(503, "store_unavailable", str(e))
+            return _lookup_error(e)
         return _json({"status": "ok"})
 
     @app.get(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from sinks.seed import UserState, seed
 from userpulse import redis_conn
@@ -32,14 +32,18 @@ def password_env(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def start_redis() -> Iterator[Settings]:
+def start_redis(extra_args: Sequence[str] = ()) -> Iterator[Settings]:
     """A Redis of its own (no Kafka) started by the project's :class:`RedisServer` on a free
-    port, with the ACL users and the passwords :data:`PASSWORDS`; stopped and removed on exit."""
+    port, with the ACL users and the passwords :data:`PASSWORDS`; stopped and removed on exit.
+
+    Args:
+        extra_args: more ``redis-server`` arguments (they override the project's defaults).
+    """
     from tests.integration.clusterkit import free_ports
 
     home = REPO_ROOT / ".userpulse" / "test" / f"redis-{uuid.uuid4().hex[:8]}"
     s = Settings(_env_file=None, home=home, redis_port=free_ports(1)[0], **PASSWORDS)  # type: ignore[call-arg, arg-type]
-    server = RedisServer(s)
+    server = RedisServer(s, extra_args=extra_args)
     try:
         server.start()
         yield s

@@ -4,6 +4,10 @@
   between decode and keying: the state of the previous version must map onto it.
 - ``--variant renamed-tiles``: the keyed features operator under another uid: its state cannot be
   mapped, so Flink must refuse to start the job (never drop the state silently).
+- ``--variant throwing-step --hook-dir D --times N --every K``: the fault matrix's test hook
+  (issue 12, row 3): a JVM pass-through step (``io.userpulse.flink.chaos.ThrowingStep``, uid
+  ``chaos-throw``) between decode and keying that, once ``D/armed`` exists, throws at every K-th
+  event, N times in total across restarts.
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ def main(argv: list[str]) -> None:
     """Build the chosen variant from the environment's settings and execute it."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--job-name", default="userpulse-features")
-    ap.add_argument("--variant", choices=["extra-step", "renamed-tiles"], required=True)
+    ap.add_argument(
+        "--variant", choices=["extra-step", "renamed-tiles", "throwing-step"], required=True
+    )
+    ap.add_argument("--hook-dir", default="")
+    ap.add_argument("--times", type=int, default=0)
+    ap.add_argument("--every", type=int, default=1)
     args = ap.parse_args(argv)
     settings = Settings()
     env = create_env(settings, submitted=True)
@@ -53,6 +62,15 @@ def main(argv: list[str]) -> None:
                 )
                 .name("h19-extra")
                 .uid("h19-extra")
+            ),
+        )
+    elif args.variant == "throwing-step":
+        step = jvm_classes().chaos.ThrowingStep(args.hook_dir, args.times, args.every)
+        build_pipeline(
+            env,
+            settings,
+            decoded_step=lambda ds: (
+                DataStream(ds._j_data_stream.filter(step)).name("chaos-throw").uid("chaos-throw")
             ),
         )
     else:

@@ -79,3 +79,35 @@ def test_cause_keeps_exception_lines_only() -> None:
         "java.lang.IllegalStateException: Failed\n"
         "Caused by: java.lang.Exception: Cannot map checkpoint/savepoint state"
     )
+
+
+def test_resume_finds_the_parallelism_of_a_killed_job(tmp_path: Path) -> None:
+    from jobs.control import record_job, record_savepoint, stopped_parallelism
+    from tests.integration.conftest import _free_ports
+
+    s = Settings(_env_file=None, home=tmp_path, flink_rest_port=_free_ports(1)[0])  # type: ignore[call-arg]
+    job = "0123456789abcdef0123456789abcdef"
+    record_job(s, "f" * 32, 1)
+    record_job(s, job, 2)
+    ckpt = (tmp_path / "checkpoints" / job / "chk-7").as_uri()
+    # no cluster answers (it was killed): the job ledger of submit knows the parallelism
+    assert stopped_parallelism(s, ckpt) == 2
+    assert stopped_parallelism(s, ckpt + "/_metadata") == 2
+    record_savepoint(s, job, 3, "file:///sp/savepoint-1")
+    assert stopped_parallelism(s, "file:///sp/savepoint-1") == 3
+    unknown = (tmp_path / "checkpoints" / ("e" * 32) / "chk-1").as_uri()
+    assert stopped_parallelism(s, unknown) is None
+    assert stopped_parallelism(s, "file:///elsewhere/sp") is None
+
+
+def test_cluster_status_counts_missing_taskmanagers() -> None:
+    from userpulse.stack.flink import ClusterStatus
+
+    def st(registered: int, alive: int) -> ClusterStatus:
+        pids = {"standalonesession": [1], "taskexecutor": list(range(10, 10 + alive))}
+        return ClusterStatus("u", True, registered, 2, 0, 1, "2.2", pids, expected=2)
+
+    assert st(2, 2).missing_taskmanagers == 0
+    assert st(2, 1).missing_taskmanagers == 1  # killed, the JobManager has not noticed yet
+    assert st(1, 1).missing_taskmanagers == 1
+    assert st(0, 0).missing_taskmanagers == 2

@@ -71,7 +71,7 @@ def test_checked_in_openapi_document_is_what_the_app_serves() -> None:
 def test_acl_rules_verbatim(tmp_path: Path) -> None:
     s = _settings(tmp_path, redis_lookup_password="pw-l", redis_job_password="pw-j")
     lines = redis_acl.write_aclfile(s, tmp_path / "users.acl").read_text().splitlines()
-    assert lines[0] == "user default off resetkeys resetchannels -@all"
+    assert lines[0] == "user default off resetkeys ~* resetchannels &* +@all"
     connect = (
         "+auth +hello +select +client|setname +ping +readonly +cluster|slots +cluster|shards "
         "+command +asking"

@@ -27,6 +27,16 @@ def _show(st: ClusterStatus, cluster: FlinkCluster) -> None:
             f"Flink {st.flink_version} at {st.rest_url}: {st.taskmanagers} TaskManager(s), "
             f"{st.slots_available}/{st.slots_total} slots free, {st.jobs_running} job(s) running"
         )
+        alive = len(st.pids.get("taskexecutor", []))
+        console.print(
+            f"TaskManagers: {st.taskmanagers}/{st.expected} registered, {alive}/{st.expected} "
+            "processes alive"
+        )
+        if st.missing_taskmanagers:
+            console.print(
+                f"[red]{st.missing_taskmanagers} TaskManager(s) missing[/red]: "
+                "`userpulse cluster up` restarts them"
+            )
     pids = ", ".join(f"{k}: {v}" for k, v in st.pids.items() if v) or "none of ours"
     console.print(f"daemons: {pids}; logs: {cluster.log_dir}")
 
@@ -38,7 +48,8 @@ def up(
     ),
     timeout_s: float = typer.Option(120.0, help="Seconds to wait for the TaskManagers."),
 ) -> None:
-    """Start a JobManager and the TaskManagers (no-op for those already running)."""
+    """Start a JobManager and the TaskManagers (no-op for those already running); on a running
+    cluster, restarts TaskManagers that died."""
     overrides = {"flink_taskmanagers": taskmanagers} if taskmanagers else {}
     cluster = FlinkCluster(Settings(**overrides))  # type: ignore[arg-type]
     t0 = time.monotonic()
@@ -64,9 +75,13 @@ def down() -> None:
 
 @app.command("status")
 def status() -> None:
-    """What the cluster's REST API reports, and our daemons."""
+    """What the cluster's REST API reports, our daemons, and missing TaskManagers (exit code 2
+    when the cluster is up but some are missing)."""
     cluster = FlinkCluster(Settings())
-    _show(cluster.status(), cluster)
+    st = cluster.status()
+    _show(st, cluster)
+    if st.reachable and st.missing_taskmanagers:
+        raise typer.Exit(2)
 
 
 @app.command("kill")

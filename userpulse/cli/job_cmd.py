@@ -147,17 +147,17 @@ def resume(
     job_id: str | None = typer.Option(None, help="With --latest-checkpoint: that job's."),
 ) -> None:
     """Resume from the last savepoint taken by `stop` (default), a given one, or the newest
-    retained checkpoint; with the savepoint's parallelism unless -p says otherwise."""
+    retained checkpoint; with the parallelism of the job that wrote it unless -p says otherwise
+    (the default parallelism when that is unknown)."""
     s0 = Settings()
     try:
         if from_path is None and latest_checkpoint:
             from_path = control.latest_checkpoint(s0, job_id)
         elif from_path is None:
-            row = control.last_savepoint(s0)
-            from_path = row["location"]
-            parallelism = parallelism or int(row["parallelism"])
+            from_path = control.last_savepoint(s0)["location"]
     except control.JobControlError as e:
         raise fail(e) from None
+    parallelism = parallelism or control.stopped_parallelism(s0, from_path)
     _submit(_settings(parallelism=parallelism), from_path, f"resuming from {from_path}")
 
 

@@ -59,7 +59,9 @@ def worker_python_path() -> str:
 
 @dataclass(frozen=True)
 class ClusterStatus:
-    """What the REST endpoint reports: ``None`` fields when the cluster is unreachable."""
+    """What the REST endpoint reports (zeros / ``None`` when the cluster is unreachable), our
+    daemons' pids, and how many TaskManagers the cluster should have (``expected``: the count
+    ``cluster up`` wrote into ``conf/workers``)."""
 
     rest_url: str
     reachable: bool
@@ -69,6 +71,15 @@ class ClusterStatus:
     jobs_running: int
     flink_version: str | None
     pids: dict[str, list[int]]
+    expected: int = 0
+
+    @property
+    def missing_taskmanagers(self) -> int:
+        """TaskManagers short of ``expected``: not registered with the JobManager, or registered
+        but their process is dead (the JobManager notices a killed one only at its next failed
+        heartbeat, seconds later)."""
+        alive = len(self.pids.get("taskexecutor", []))
+        return max(0, self.expected - min(self.taskmanagers, alive))
 
 
 class FlinkCluster:
@@ -111,6 +122,11 @@ class FlinkCluster:
             "taskmanager.numberOfTaskSlots": str(s.flink_slots_per_taskmanager),
             "parallelism.default": "1",
             "jobmanager.execution.failover-strategy": "region",
+            # a killed TaskManager is noticed after 2 failed heartbeat RPCs (2 x 2 s) instead of
+            # the default 50 s timeout, so the job restarts on the remaining slots (or the
+            # restarted TaskManager) within seconds; 20 s still tolerates a GC pause
+            "heartbeat.interval": "2000",
+            "heartbeat.timeout": "20000",
             "execution.checkpointing.dir": ckpt.as_uri(),
             "execution.checkpointing.savepoint-dir": s.savepoints.resolve().as_uri(),
             "python.executable": sys.executable,
@@ -209,6 +225,9 @@ class FlinkCluster:
         """Start the JobManager and the TaskManagers (no-op for what already runs) and wait until
         the REST API reports ``flink_taskmanagers`` registered TaskManagers.
 
+        On a cluster that is up, this restarts TaskManagers that died (a TaskManager JVM killed
+        or crashed): the cluster is back to full size when it returns.
+
         Raises:
             StackError: the REST port is taken by another process, a daemon died, or the
                 TaskManagers did not register within ``timeout_s``.
@@ -233,9 +252,12 @@ class FlinkCluster:
             from userpulse.stack.flink_code import record_code
 
             record_code(self)
-        for _ in range(s.flink_taskmanagers - len(pids["taskexecutor"])):
+        before = self._taskmanager_ids() if pids["standalonesession"] else set()
+        missing = s.flink_taskmanagers - len(pids["taskexecutor"])
+        for _ in range(missing):
             self._script("taskmanager.sh", "start")
-        return self._wait_ready(timeout_s)
+        # restarted ones count only once registered (a killed one may still be listed)
+        return self._wait_ready(timeout_s, fresh=(before, max(0, missing)))
 
     def restart_taskmanagers(self, timeout_s: float = 120.0) -> ClusterStatus:
         """Stop every TaskManager and start ``flink_taskmanagers`` new ones (fresh JVMs and
@@ -262,15 +284,21 @@ class FlinkCluster:
         return {str(t["id"]) for t in tms}
 
     def _wait_ready(
-        self, timeout_s: float, not_ids: frozenset[str] | set[str] = frozenset()
+        self,
+        timeout_s: float,
+        not_ids: frozenset[str] | set[str] = frozenset(),
+        fresh: tuple[set[str], int] = (set(), 0),
     ) -> ClusterStatus:
+        """Wait until ``flink_taskmanagers`` are registered, none of ``not_ids`` is, and at least
+        ``fresh[1]`` registered ids are not in ``fresh[0]`` (the TaskManagers just started)."""
         s = self.s
         deadline = time.monotonic() + timeout_s
         status = self.status()
         while time.monotonic() < deadline:
             status = self.status()
             ready = status.reachable and status.taskmanagers >= s.flink_taskmanagers
-            if ready and not (not_ids & self._taskmanager_ids()):
+            ids = self._taskmanager_ids() if ready else set()
+            if ready and not (not_ids & ids) and len(ids - fresh[0]) >= fresh[1]:
                 return status
             if not self.pids()["standalonesession"]:
                 break
@@ -318,12 +346,22 @@ class FlinkCluster:
             f.unlink()
         return killed
 
+    def expected_taskmanagers(self) -> int:
+        """TaskManagers of the cluster as ``cluster up`` configured it (lines of
+        ``conf/workers``), else ``settings.flink_taskmanagers``."""
+        try:
+            return len((self.conf_dir / "workers").read_text().split())
+        except OSError:
+            return self.s.flink_taskmanagers
+
     def status(self) -> ClusterStatus:
-        """The cluster as its REST API (``/overview``) reports it, plus our daemons' pids."""
+        """The cluster as its REST API (``/overview``) reports it, plus our daemons' pids and the
+        expected number of TaskManagers."""
+        expected = self.expected_taskmanagers()
         try:
             ov = httpx.get(f"{self.rest_url}/overview", timeout=2.0).json()
         except (httpx.HTTPError, ValueError):
-            return ClusterStatus(self.rest_url, False, 0, 0, 0, 0, None, self.pids())
+            return ClusterStatus(self.rest_url, False, 0, 0, 0, 0, None, self.pids(), expected)
         return ClusterStatus(
             self.rest_url,
             True,
@@ -333,6 +371,7 @@ class FlinkCluster:
             int(ov.get("jobs-running", 0)),
             ov.get("flink-version"),
             self.pids(),
+            expected,
         )
 
     def _newest_log(self) -> Path:

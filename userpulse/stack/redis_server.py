@@ -5,6 +5,9 @@ A Redis we start loads ``<home>/redis/users.acl`` (written on every start by
 exist with their passwords (generated once into ``<home>/redis/credentials/``, mode 0600, or taken
 from ``USERPULSE_REDIS_<ROLE>_PASSWORD``). A Redis we did not start is reused as it is: no users
 are created on it, and clients authenticate only with credentials that are configured.
+
+A Redis we start keeps its data in an append-only file under ``<home>/redis/appendonly/``
+(:data:`DURABILITY_ARGS`), so a crash or restart of it loses at most about one second of writes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,20 @@ import redis
 from userpulse import redis_acl, redis_conn
 from userpulse.settings import Settings
 from userpulse.stack.process import StackError, _ManagedProcess
+
+# Durability of the Redis we start: an append-only file fsynced once a second (Redis docs,
+# "Redis persistence": everysec loses at most about one second of writes in a crash), no RDB
+# snapshots. What a crash can still lose, the job rewrites from its state (docs/operations.md).
+DURABILITY_ARGS = (
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    "--appenddirname",
+    "appendonly",
+    "--save",
+    "",
+)
 
 
 class RedisServer(_ManagedProcess):
@@ -110,10 +127,7 @@ class RedisServer(_ManagedProcess):
             str(self.dir),
             "--daemonize",
             "no",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
+            *DURABILITY_ARGS,
             "--logfile",
             str(self.log_file),
             *self.extra_args,

@@ -1,0 +1,110 @@
+"""The fault matrix of issue 12 as tests: one job on a local session cluster, fed a synthetic
+stream, takes the faults of :data:`tests.integration.chaos_rows.ROWS` one after another; after
+each, every feature of every user equals the reference (lost = 0, double counted = 0,
+counted + late + dead-lettered = input), plus each row's own checks (recovery times).
+
+- ``make test``: the short forms of rows 1, 2, 3, 4c (broker SIGSTOP), 5a, 5b and 8 (one drill,
+  faults scaled to a quarter, recovery times recorded but not limited) and the controls: the
+  same checks fail when the repair is switched off (resume without the checkpoint, at the end
+  of the drill; the restart strategy limited to 3 attempts; the TaskManager not restarted,
+  inside row 2).
+- ``make chaos`` (``USERPULSE_CHAOS=long``): the long forms with the recovery-time limits, the
+  broker stop / kill -9 rows (each a broker JVM start), the 120 s and ``CLIENT PAUSE WRITE``
+  Redis rows, three cluster kills, and the 20 min soak (row 9); prints the table and writes
+  ``bench/out/chaos-<form>.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.chaos_rows import ROWS, Row, soak, throw_in_job
+from tests.integration.chaoskit import LONG, SHORT, Drill, Figures, Form, report
+from tests.integration.flinkkit import flink
+from userpulse.settings import REPO_ROOT, Settings
+
+pytestmark = pytest.mark.integration
+__all__ = ["flink"]  # the module fixture
+
+LONG_RUN = os.environ.get("USERPULSE_CHAOS") == "long"
+OUT = REPO_ROOT / "bench" / "out"
+
+
+@pytest.fixture
+def drill(flink: Settings, request: pytest.FixtureRequest) -> Iterator[Drill]:
+    """A started :class:`Drill` of the form the test names (``form`` marker arg, default SHORT);
+    its table is printed and written as JSON afterwards."""
+    marker = request.node.get_closest_marker("form")
+    form: Form = marker.args[0] if marker else SHORT
+    kwargs = marker.kwargs if marker else {}
+    d = Drill(flink, form, **kwargs)
+    try:
+        d.start()
+        yield d
+    finally:
+        d.close()
+        if d.results:
+            name = request.node.name.removeprefix("test_")
+            print("\n" + report(d.results, OUT / f"chaos-{name}.json"))
+
+
+def _failed(results: list[Figures]) -> list[Figures]:
+    return [f for f in results if not f.exact]
+
+
+def test_fault_matrix_short(drill: Drill) -> None:
+    for row in ROWS:
+        if not row.long_only:
+            drill.run_row(row)
+    assert [f.row for f in drill.results] == [r.id for r in ROWS if not r.long_only]
+    assert not _failed(drill.results), report(drill.results, OUT / "chaos-short.json")
+    hot = drill.client.get("hot-user", ["count_click_lifetime"])["count_click_lifetime"]
+    assert hot.value and hot.value > 0  # the hot user's exact count is in the figures
+    control = resume_without_checkpoint(drill)  # last: it breaks the drill's state
+    assert not control.exact and control.mismatches > 0, control
+
+
+def resume_without_checkpoint(drill: Drill) -> Figures:
+    """Row 1 with its repair switched off: the killed job comes back without its state (a
+    fresh submit on the same consumer group). The same figures must show the damage."""
+    drill.streamer.resume()
+    time.sleep(drill.form.before_s + 2 * drill.form.checkpoint_interval_ms / 1000)
+    drill.cluster.kill()
+    drill.cluster.up(timeout_s=180)
+    drill.submit()  # no checkpoint: tiles of the earlier events are gone
+    time.sleep(drill.form.after_s)
+    drill.settle(timeout_s=30)
+    fig = drill.measure(Figures("1-control", "resumed without the checkpoint", drill.form.name))
+    drill.results.append(fig)
+    return fig
+
+
+@pytest.mark.form(SHORT, restart_attempts=3, hook_times=8)
+def test_control_limited_restarts_fail_for_good(drill: Drill) -> None:
+    """Row 3 with its repair switched off (3 restart attempts, Flink's old fixed-delay limit):
+    8 exceptions (at least 4 failovers: both subtasks may throw within one) leave the job
+    FAILED, so row 3's check sees it."""
+    fig = Figures("3-control", "exception in the job, 3 restart attempts", "short")
+    throw_in_job(drill, fig)
+    drill.results.append(fig)
+    assert drill.job_state() == "FAILED"
+    assert fig.problems and fig.problems[0].startswith("job FAILED"), fig
+
+
+@pytest.mark.skipif(not LONG_RUN, reason="make chaos (USERPULSE_CHAOS=long)")
+@pytest.mark.form(LONG, hook_times=20)
+def test_fault_matrix_long(drill: Drill) -> None:
+    for row in ROWS:
+        drill.run_row(row)
+    assert not _failed(drill.results), report(drill.results, OUT / "chaos-long.json")
+
+
+@pytest.mark.skipif(not LONG_RUN, reason="make chaos (USERPULSE_CHAOS=long)")
+@pytest.mark.form(LONG)
+def test_soak(drill: Drill) -> None:
+    drill.run_row(Row("9", "soak: a random fault of rows 1, 2, 4, 5 every 30-90 s", soak))
+    assert not _failed(drill.results), drill.results
