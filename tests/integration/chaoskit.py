@@ -1,6 +1,6 @@
 """The fault-matrix harness (issue 12): known events through the real job on a local session
 cluster, one fault after another, and after each every feature of every user against the
-reference (:mod:`userpulse.reference` through :func:`tests.integration.compare.compare`).
+reference (:mod:`userpulse.reference` through :func:`userpulse.compare.compare`).
 
 A :class:`Drill` owns one job (submitted through :mod:`jobs.control`, with the test hook of
 :mod:`tests.integration.variant_entry` in place but unarmed), a background :class:`Streamer`
@@ -30,9 +30,9 @@ from jobs import control
 from lookup import FeatureClient
 from producers.kafka_out import EventSink
 from producers.synthetic import SyntheticTraffic
-from tests.integration.compare import compare
 from tests.integration.flinkkit import LIFETIME
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic
+from userpulse.compare import compare
 from userpulse.events import Event
 from userpulse.settings import REPO_ROOT, Settings
 from userpulse.stack.flink import FlinkCluster

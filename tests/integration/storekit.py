@@ -19,9 +19,9 @@ from pydantic import SecretStr
 
 from lookup import FeatureClient, Status
 from tests.integration.clusterkit import free_ports
-from tests.integration.compare import same
 from tests.integration.lookupkit import PASSWORDS
 from userpulse import redis_conn
+from userpulse.compare import same
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES
 from userpulse.reference import Reference
