@@ -77,11 +77,12 @@ def fresh_topic(stack: Settings) -> Iterator[Callable[[int], str]]:
     stack_lib.delete_topics(stack, created)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def registry(stack: Settings) -> Iterator[Settings]:
     """The stack plus the local schema registry (Apicurio, ``make registry``), started once per
-    session (~30 s) on free ports under the session's home; yields Settings with
-    ``registry=True`` (so ``registry_url`` points at it); stopped at the end."""
+    test module (~30 s) on free ports under the session's home; yields Settings with
+    ``registry=True`` (so ``registry_url`` points at it); stopped at the module's end, so the
+    stack's own status in later modules (default registry ports) does not see it."""
     http_port, management_port = _free_ports(2)
     s = stack.model_copy(
         update={
