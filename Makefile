@@ -81,7 +81,7 @@ demo: prereqs venv deps
 ## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
 ## a savepoint with the schema registry)
 test: prereqs-test venv deps registry test-jvm
-	$(BIN)/pytest -q -m "not long" tests
+	$(BIN)/pytest -q --durations=25 -m "not long" tests
 
 test-long: venv deps registry
 	$(BIN)/pytest -q -m long tests

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from userpulse.settings import Settings
 
 
-def _pcts(lat_ms: list[float], wall_s: float, errors: int) -> dict[str, Any]:
+def _pcts(lat_ms: list[float], wall_s: float, errors: int, shed: int = 0) -> dict[str, Any]:
     lat_ms.sort()
     n = len(lat_ms)
 
@@ -32,6 +32,7 @@ def _pcts(lat_ms: list[float], wall_s: float, errors: int) -> dict[str, Any]:
     return {
         "requests": n,
         "errors": errors,
+        "shed": shed,
         "achieved_rate_per_s": round(n / wall_s, 1) if wall_s > 0 else None,
         "p50_ms": p(0.50),
         "p99_ms": p(0.99),
@@ -69,15 +70,15 @@ def _client_load(job: dict[str, Any]) -> dict[str, Any]:
     return _pcts(lat, time.perf_counter() - start, errors)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> bool:
-    """Read one HTTP/1.1 response (Content-Length framed); True when its status is 200."""
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response (Content-Length framed); its status code."""
     head = await reader.readuntil(b"\r\n\r\n")
     length = 0
     for line in head.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":")[1])
     await reader.readexactly(length)
-    return head.startswith(b"HTTP/1.1 200")
+    return int(head[9:12])
 
 
 def _http_requests(job: dict[str, Any]) -> list[bytes]:
@@ -103,26 +104,33 @@ def _http_requests(job: dict[str, Any]) -> list[bytes]:
 async def _http_load(job: dict[str, Any]) -> dict[str, Any]:
     reqs = _http_requests(job)
     lat: list[float] = []
-    errors = 0
+    errors = shed = 0
+
+    def count(status: int) -> None:
+        # 503 is the service shedding a request past its deadline (service_request_deadline_ms):
+        # the designed answer to overload, counted apart from errors.
+        nonlocal errors, shed
+        shed += status == 503
+        errors += status not in (200, 503)
+
     if job["mode"] == "closed":  # one connection, one request at a time
         reader, writer = await asyncio.open_connection("127.0.0.1", job["port"])
         start = time.perf_counter()
         for raw in reqs:
             t = time.perf_counter()
             writer.write(raw)
-            errors += not await _read_response(reader)
+            count(await _read_response(reader))
             lat.append((time.perf_counter() - t) * 1000)
         writer.close()
-        return _pcts(lat, time.perf_counter() - start, errors)
+        return _pcts(lat, time.perf_counter() - start, errors, shed)
     queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 
     async def conn() -> None:
-        nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", job["port"])
         while (item := await queue.get()) is not None:
             due, raw = item
             writer.write(raw)
-            errors += not await _read_response(reader)
+            count(await _read_response(reader))
             lat.append((time.perf_counter() - due) * 1000)
         writer.close()
 
@@ -142,7 +150,7 @@ async def _http_load(job: dict[str, Any]) -> dict[str, Any]:
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
-    return _pcts(lat, time.perf_counter() - start, errors)
+    return _pcts(lat, time.perf_counter() - start, errors, shed)
 
 
 def _worker() -> None:

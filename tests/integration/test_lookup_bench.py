@@ -39,6 +39,9 @@ def test_run_returns_every_scenario(tmp_path: Path) -> None:
     assert out["breakdown_single"]["merge_100_users"]["p50_ms"] > 0
     assert out["breakdown_single"]["merge_speedup_p50"] > 0
     assert [p["rate_per_s"] for p in out["sweeps"]["http_single"]] == [250, 500, 1000, 2000, 3000]
-    assert all(p["errors"] == 0 for pts in out["sweeps"].values() for p in pts)
+    # Past saturation the service sheds requests with 503 at its deadline (counted as ``shed``);
+    # any other non-200 answer is an error.
+    points = [(k, p) for k, pts in out["sweeps"].items() for p in pts]
+    assert all(p["errors"] == 0 and p["shed"] <= p["requests"] for _, p in points), points
     assert out["service"]["workers"] == 2
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
