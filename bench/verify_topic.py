@@ -1,7 +1,8 @@
 """Compare the online store with the reference computed from the input topic itself.
 
 Reads every record of ``settings.topic`` (from the beginning, all partitions), decodes the valid
-ones as the job does, computes every feature of every user with the offline reference
+ones as the job does (both framings, the settings' schema registry and reader schema),
+computes every feature of every user with the offline reference
 (:mod:`userpulse.reference`) and compares it with what the lookup client reads from Redis, as of
 the end of the data and around each user's newest event (userpulse/compare.py rules).
 For traffic without late records (the job counts every valid record); run it after the job has
@@ -18,7 +19,8 @@ import uuid
 from confluent_kafka import Consumer
 
 from lookup import FeatureClient
-from schemas.codec import Decoder, RecordCoordinates, decode_record
+from schemas.codec import RecordCoordinates, decode_record
+from schemas.registry import job_decoder
 from userpulse import kafka_conf
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event
@@ -38,7 +40,7 @@ def topic_events(s: Settings, timeout_s: float = 60.0) -> tuple[list[Event], int
     )
     parts = len(c.list_topics(s.topic, timeout=10).topics[s.topic].partitions)
     c.subscribe([s.topic])
-    decoder, events, bad, eofs = Decoder(), [], 0, 0
+    decoder, events, bad, eofs = job_decoder(s), [], 0, 0
     deadline = time.monotonic() + timeout_s
     while eofs < parts and time.monotonic() < deadline:
         m = c.poll(0.5)

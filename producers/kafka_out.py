@@ -133,7 +133,7 @@ class EventSink:
     def for_settings(cls, settings: Settings, topic: str | None = None, **config: Any) -> EventSink:
         """A sink on ``settings``' bootstrap servers with its Kafka security (SASL / TLS) and its
         framing (``settings.framing``: with ``confluent``, the schema is registered under the
-        topic's subject first).
+        topic's subject first) and schema version (``settings.schema_dir``, else this build's).
 
         Args:
             settings: bootstrap servers, ``topic`` default, ``framing`` and registry, and
@@ -149,7 +149,9 @@ class EventSink:
         """
         security = kafka_conf.librdkafka_config(settings)
         topic = topic or settings.topic
-        encoder = None
+        encoder: Callable[[Event], bytes] | None = None
+        if settings.schema_dir is not None:
+            encoder = codec.SingleObjectEncoder(codec.reader_schema(settings.schema_dir))
         if settings.framing == "confluent":
             from schemas.registry import RegistryError, encoder_for
 

@@ -163,6 +163,21 @@ def released_schemas(directory: Path = RELEASED_DIR) -> list[WriterSchema]:
     return [WriterSchema.from_json(load_schema_json(d)) for d in folders]
 
 
+def reader_schema(schema_dir: Path | None = None) -> WriterSchema:
+    """The job's reader schema: the ``.avsc`` files of ``schema_dir`` (the ``schema_dir``
+    setting), else this build's (:data:`CURRENT`)."""
+    return CURRENT if schema_dir is None else WriterSchema.from_json(load_schema_json(schema_dir))
+
+
+def job_writers(reader: WriterSchema) -> list[WriterSchema]:
+    """The writer schemas the job knows without a registry, one per fingerprint: the reader,
+    this build's schema and every released one (the ``avro.writers`` of the job spec)."""
+    out: dict[bytes, WriterSchema] = {}
+    for w in (reader, CURRENT, *released_schemas()):
+        out.setdefault(w.fingerprint, w)
+    return list(out.values())
+
+
 def event_to_record(event: Event) -> dict[str, Any]:
     """The Avro record (dict) of ``event`` for the current schema."""
     if event.event_type is EventType.CLICK:
@@ -217,6 +232,18 @@ def encode(event: Event, schema: WriterSchema = CURRENT) -> bytes:
     return SINGLE_OBJECT_MAGIC + schema.fingerprint + encode_body(event, schema)
 
 
+@dataclass(frozen=True)
+class SingleObjectEncoder:
+    """Event -> single-object encoding with ``schema`` (a producer on another schema version
+    than this build's, the ``schema_dir`` setting)."""
+
+    schema: WriterSchema
+
+    def __call__(self, event: Event) -> bytes:
+        """The record value of ``event``."""
+        return encode(event, self.schema)
+
+
 def encode_confluent(event: Event, schema_id: int, schema: WriterSchema = CURRENT) -> bytes:
     """Confluent wire format: ``00`` + big-endian ``schema_id`` (0..2**31-1) + body.
 
@@ -239,6 +266,9 @@ class Decoder:
             (for example a Schema Registry client lookup); it may raise ``KeyError`` for an
             unknown id (-> ``unknown_schema``). Any other exception propagates: a registry outage
             is not a bad record (case H09).
+        schema_by_fingerprint: single-object framing: a writer schema for a fingerprint that
+            ``known`` lacks (for example the registry subject's schemas), or None (->
+            ``unknown_schema``); exceptions propagate as for ``schema_by_id``.
         schemaless: explicitly configured writer schema for plain Avro records; when set, records
             without a recognised header are read with it.
         max_record_bytes: larger values are rejected as ``too_large``.
@@ -251,10 +281,12 @@ class Decoder:
         schema_by_id: Callable[[int], WriterSchema] | None = None,
         schemaless: WriterSchema | None = None,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        schema_by_fingerprint: Callable[[bytes], WriterSchema | None] | None = None,
     ) -> None:
         self._by_fp = {s.fingerprint: s for s in [CURRENT, *(known or [])]}
         self._reader = reader
         self._schema_by_id = schema_by_id
+        self._schema_by_fp = schema_by_fingerprint
         self._schemaless = schemaless
         self._max = max_record_bytes
 
@@ -266,6 +298,8 @@ class Decoder:
                 )
             fp = data[2:10]
             writer = self._by_fp.get(fp)
+            if writer is None and self._schema_by_fp is not None:
+                writer = self._schema_by_fp(fp)
             if writer is None:
                 raise DecodeError("unknown_schema", f"unknown writer schema fingerprint {fp.hex()}")
             return writer, 10

@@ -13,13 +13,24 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from cachetools import LRUCache, TTLCache
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.codec import CURRENT, WriterSchema, encode_confluent
+from schemas.codec import (
+    CURRENT,
+    Decoder,
+    WriterSchema,
+    encode_confluent,
+    job_writers,
+    reader_schema,
+)
 from userpulse.events import Event
 from userpulse.settings import Settings
+
+_T = TypeVar("_T")
 
 
 class RegistryError(RuntimeError):
@@ -67,8 +78,8 @@ class ConfluentEncoder:
 
 
 def encoder_for(settings: Settings, topic: str) -> ConfluentEncoder:
-    """Register this build's schema under ``<topic>-value`` on ``settings.registry_url`` and
-    return the encoder of its id.
+    """Register the producer's schema (``settings.schema_dir``, else this build's) under
+    ``<topic>-value`` on ``settings.registry_url`` and return the encoder of its id.
 
     Raises:
         RegistryError: no registry configured (the message says which setting to set), or as
@@ -80,37 +91,130 @@ def encoder_for(settings: Settings, topic: str) -> ConfluentEncoder:
             "Confluent framing needs a schema registry: set USERPULSE_SCHEMA_REGISTRY_URL, or "
             "USERPULSE_REGISTRY=true for the local one (`userpulse up --registry`)"
         )
+    schema = reader_schema(settings.schema_dir)
     return ConfluentEncoder(
-        register(url, f"{topic}-value", timeout_s=settings.schema_registry_timeout_s)
+        register(url, f"{topic}-value", schema, timeout_s=settings.schema_registry_timeout_s),
+        schema,
     )
 
 
-def schema_lookup(settings: Settings) -> Callable[[int], WriterSchema] | None:
-    """The readers' side: schema id -> writer schema from ``settings.registry_url`` (None: no
-    registry), for :class:`schemas.codec.Decoder` (``schema_by_id``), cached
-    (``schema_registry_cache_size`` schemas, least recently used out).
+FINGERPRINT_MISS_TTL_S = 30.0
+"""How long a fingerprint the subject lacks is not asked again, s (the JVM's
+``EventDecoder.FINGERPRINT_MISS_TTL_MS``)."""
 
-    The returned function raises ``KeyError`` for an id the registry answers 404 for (a bad
-    record), and :class:`RegistryError` when the registry fails or is unreachable (not a bad
-    record: the caller stops or retries).
+
+class RegistrySchemas:
+    """The readers' side: writer schemas from a Confluent-compatible registry, as the job finds
+    them (``io.userpulse.flink.decode.EventDecoder`` with ``HttpSchemaRegistry``).
+
+    Ids (Confluent framing) by ``GET /schemas/ids/{id}``; fingerprints (single-object framing of
+    a schema this build lacks) among the schemas of ``subject``. Both are kept in bounded LRU
+    caches of ``cache_size`` schemas; a fingerprint the subject lacks is not asked again for
+    :data:`FINGERPRINT_MISS_TTL_S`. A registry schema that does not parse counts as unknown.
+
+    Args:
+        url: the registry's Confluent-compatible API.
+        subject: the topic's value subject (``<topic>-value``).
+        timeout_s: bound of one HTTP request, s.
+        cache_size: the most schemas per cache (ids; fingerprints), >= 1.
+
+    Methods raise :class:`RegistryError` when the registry fails or cannot be reached (not a bad
+    record: the caller retries or stops).
     """
-    url = settings.registry_url
-    if url is None:
-        return None
-    client = SchemaRegistryClient({"url": url, "timeout": settings.schema_registry_timeout_s})
 
-    @functools.lru_cache(maxsize=settings.schema_registry_cache_size)
-    def by_id(schema_id: int) -> WriterSchema:
+    def __init__(self, url: str, subject: str, timeout_s: float, cache_size: int) -> None:
+        self.url, self.subject = url, subject
+        self._client = SchemaRegistryClient({"url": url, "timeout": timeout_s})
+        self._ids: LRUCache[int, WriterSchema] = LRUCache(cache_size)
+        self._fps: LRUCache[bytes, WriterSchema] = LRUCache(cache_size)
+        self._misses: TTLCache[bytes, bool] = TTLCache(cache_size, FINGERPRINT_MISS_TTL_S)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistrySchemas | None:
+        """The registry of ``settings`` (``registry_url``, ``value_subject``, timeout, cache
+        size), or None when none is configured."""
+        url = settings.registry_url
+        if url is None:
+            return None
+        return cls(
+            url,
+            settings.value_subject,
+            settings.schema_registry_timeout_s,
+            settings.schema_registry_cache_size,
+        )
+
+    def _ask(self, what: str, call: Callable[[], _T]) -> _T | None:
+        """``call()``; None for a 404; :class:`RegistryError` for any other failure."""
         try:
-            found = client.get_schema(schema_id)
+            return call()
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
-                raise KeyError(schema_id) from None
-            raise RegistryError(f"schema registry {url}: id {schema_id}: {exc}") from None
+                return None
+            raise RegistryError(f"schema registry {self.url}: {what}: {exc}") from None
         except Exception as exc:  # httpx connection errors and timeouts
             raise RegistryError(
-                f"schema registry {url} not reachable ({type(exc).__name__}: {exc})"
+                f"schema registry {self.url} not reachable ({type(exc).__name__}: {exc})"
             ) from None
-        return WriterSchema.from_json(json.loads(found.schema_str or "null"))
 
-    return by_id
+    def by_id(self, schema_id: int) -> WriterSchema:
+        """The writer schema of ``schema_id``.
+
+        Raises:
+            KeyError: the registry does not know the id, or its schema does not parse.
+            RegistryError: the registry failed.
+        """
+        found = self._ids.get(schema_id)
+        if found is None:
+            got = self._ask(f"id {schema_id}", lambda: self._client.get_schema(schema_id))
+            found = _parse(got.schema_str if got is not None else None)
+            if found is None:
+                raise KeyError(schema_id)
+            self._ids[schema_id] = found
+        return found
+
+    def by_fingerprint(self, fp: bytes) -> WriterSchema | None:
+        """The subject's schema whose single-object fingerprint is ``fp`` (8 bytes), or None.
+
+        Raises:
+            RegistryError: the registry failed.
+        """
+        found = self._fps.get(fp)
+        if found is not None or fp in self._misses:
+            return found
+        versions = self._ask(self.subject, lambda: self._client.get_versions(self.subject))
+        for v in versions or []:
+            got = self._ask(f"{self.subject} version {v}", functools.partial(self._version, v))
+            schema = _parse(got.schema.schema_str if got is not None else None)
+            if schema is not None and schema.fingerprint == fp:
+                self._fps[fp] = schema
+                return schema
+        self._misses[fp] = True
+        return None
+
+    def _version(self, version: int) -> RegisteredSchema:
+        return self._client.get_version(self.subject, version)
+
+
+def _parse(text: str | None) -> WriterSchema | None:
+    """A registry schema text as a writer schema, or None (absent, or not an Avro schema)."""
+    if text is None:
+        return None
+    try:
+        return WriterSchema.from_json(json.loads(text))
+    except Exception:  # any fault of the schema text: the record's schema is unknown
+        return None
+
+
+def job_decoder(settings: Settings) -> Decoder:
+    """A decoder that reads what the job reads with ``settings``: the reader schema
+    (``schema_dir``), the job's writer schemas (:func:`schemas.codec.job_writers`), and with a
+    registry (``registry_url``) Confluent ids and unknown fingerprints through
+    :class:`RegistrySchemas` (its methods raise :class:`RegistryError` out of ``decode``)."""
+    reader = reader_schema(settings.schema_dir)
+    reg = RegistrySchemas.from_settings(settings)
+    return Decoder(
+        known=job_writers(reader),
+        reader=reader,
+        schema_by_id=reg.by_id if reg else None,
+        schema_by_fingerprint=reg.by_fingerprint if reg else None,
+    )

@@ -40,11 +40,10 @@ import json
 from typing import Any
 
 from schemas.codec import (
-    CURRENT,
     DEFAULT_MAX_RECORD_BYTES,
     WriterSchema,
-    load_schema_json,
-    released_schemas,
+    job_writers,
+    reader_schema,
 )
 from sinks import layout
 from userpulse import features, redis_acl
@@ -102,12 +101,7 @@ def avro_spec(settings: Settings) -> dict[str, Any]:
     """The ``avro`` part: the reader schema (``settings.schema_dir``, else this build's
     ``schemas/``), the writers (the reader, this build's schema and every released one), and
     the registry of Confluent-framed records (``settings.registry_url``; None: none)."""
-    reader = CURRENT
-    if settings.schema_dir is not None:
-        reader = WriterSchema.from_json(load_schema_json(settings.schema_dir))
-    writers: dict[bytes, WriterSchema] = {}
-    for w in (reader, CURRENT, *released_schemas()):
-        writers.setdefault(w.fingerprint, w)
+    reader = reader_schema(settings.schema_dir)
     url = settings.registry_url
     registry = None
     if url is not None:
@@ -119,7 +113,7 @@ def avro_spec(settings: Settings) -> dict[str, Any]:
         }
     return {
         "reader": reader.json,
-        "writers": [_writer(w) for w in writers.values()],
+        "writers": [_writer(w) for w in job_writers(reader)],
         "registry": registry,
     }
 

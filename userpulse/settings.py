@@ -285,8 +285,9 @@ class Settings(BaseSettings):
     )
     schema_dir: Path | None = Field(
         default=None,
-        description="Folder of the event .avsc files the job reads into (its reader schema); "
-        "default: schemas/ of this build. For a job deployed on another schema version.",
+        description="Folder of the event .avsc files the job reads into (its reader schema) and "
+        "producers write with; default: schemas/ of this build. For a job or producer deployed "
+        "on another schema version.",
     )
     framing: str = Field(
         default="single-object",

@@ -195,12 +195,21 @@ def test_h25_rejected_record_never_moves_the_watermark(stack: Settings) -> None:
 
 
 def test_h26_fast_clock_cannot_make_everyone_late(stack: Settings) -> None:
+    """H26: the fast click (clock + 23 h) is counted, the honest one is not late, the metric
+    counts 1. The contract's point-in-time rule stands (design section 4): a lifetime count as of
+    t counts the events up to the end of t's second, so the fast user's click counts 1 as of its
+    own time and 0 as of now; the case's "as of now = 1" is answered as of the event's time."""
     case = CASES["H26"]
     s, ahead, late, times = _clock_case(stack, "H26", None)
     try:
         assert late == [] and case["expect"]["late"] == 0
         assert kit.read_topic(s, s.dead_letter_topic) == []
         kit.assert_case_features(s, {**case, "expect": {"features": _as_of_now(case, times)}})
+        now = FeatureClient.from_settings(s).get("fast", ["count_click_lifetime"])
+        assert (now["count_click_lifetime"].value, now["count_click_lifetime"].status) == (
+            0,
+            Status.PRESENT,
+        )  # as of now the click is still in the future
         assert ahead == 1  # "events ahead of the clock counted: 1"
     finally:
         kit.drop_topics(s)
@@ -209,8 +218,8 @@ def test_h26_fast_clock_cannot_make_everyone_late(stack: Settings) -> None:
 def _as_of_now(case: dict[str, Any], times: dict[str, int]) -> list[dict[str, Any]]:
     """The case's expected features with ``as_of: "now"`` read right after the user's event was
     counted: now (the lookup's default), or the event's own time when that is still ahead of now
-    (a lookup as of t sees the events up to t, design section 4: H26's fast event counts at its
-    own time, 23 h from now)."""
+    (a lookup as of t sees the events up to the end of t's second, design section 4: H26's fast
+    event counts at its own time, 23 h from now, and not as of now)."""
     now = int(time.time() * 1000)
     out = []
     for f in case["expect"]["features"]:

@@ -151,20 +151,51 @@ def test_h09_h10_both_framings_one_topic_registry_outage_and_hang(
         drop_topics(s)
 
 
-def test_backfill_reads_both_framings_like_the_job(registry: Settings) -> None:
+def test_backfill_reads_what_the_job_reads(registry: Settings, tmp_path: Path) -> None:
+    """Backfill from Kafka decodes as the job: v1 and v2 (a newer compatible schema) in both
+    framings on one topic (v2 single-object found by its fingerprint in the registry's subject),
+    resolved into the reader schema, the v1 job's and the v2 job's alike; an id the registry
+    lacks is unknown_schema; the sane range is the ``max_future_ms`` setting. Values equal the
+    reference of the counted events."""
+    from producers.synthetic import SyntheticTraffic
+    from tests.backfill_kit import label_times, labels_table
+    from userpulse.backfill import backfill
     from userpulse.backfill.sources import read_topic as backfill_read
+    from userpulse.compare import same
+    from userpulse.reference import Reference
 
-    s = job_settings(registry)
-    events = case_events(H09)[:3]
+    s = job_settings(registry).model_copy(update={"max_future_ms": 60_000})
+    v2 = WriterSchema.from_json(load_schema_json(v2_schema_dir(tmp_path)))
+    start = int(time.time() * 1000) - 3_600_000
+    events = list(SyntheticTraffic(seed=13, users=5, items=30, start_time_ms=start).events(1, 80))
+    ahead = events[-1].replace(event_id="ahead", event_time_ms=start + 3_600_000 + 120_000)
     try:
+        id_v1 = encoder_for(s, s.topic).schema_id
+        id_v2 = register(s.registry_url or "", s.value_subject, v2)
+        frames = [
+            lambda e: encode(e),
+            lambda e: encode_confluent(e, id_v1),
+            lambda e: encode_confluent(e, id_v2, v2),
+            lambda e: encode(e, v2),  # the fingerprint only the subject knows
+        ]
         with EventSink(s.kafka_bootstrap, s.topic) as sink:
-            sink.send(events[0])  # single-object
-            sink.encoder = encoder_for(registry, s.topic)
-            sink.send(events[1])  # Confluent
-            sink.send(events[2], value=encode_confluent(events[2], 9999))
+            for i, e in enumerate(events):
+                sink.send(e, value=frames[i % 4](e))
+            sink.send(events[0], value=encode_confluent(events[0], 9999))
+            sink.send(ahead, value=encode_confluent(ahead, id_v2, v2))
             sink.flush(30)
-        table, bad = backfill_read(s, s.topic, timeout_s=60)
-        assert table.column("event_id").to_pylist() == [events[0].event_id, events[1].event_id]
-        assert bad == {"unknown_schema": 1}
+        labels = labels_table(label_times(events, 60, seed=13))
+        ref = Reference(events)
+        for reader_dir in (None, v2_schema_dir(tmp_path / "reader")):  # the v1 job, the v2 job
+            table, bad = backfill_read(s.model_copy(update={"schema_dir": reader_dir}), s.topic)
+            assert bad == {"unknown_schema": 1}
+            res = backfill(table, labels, max_future_ms=s.max_future_ms)
+            assert res.events == len(events) and res.rejected == {"event_time out of range": 1}
+            rows = res.table.to_pylist()
+            for r in rows:
+                want = ref.features(r["user_id"], r["as_of_ms"])
+                wrong = [(n, r[n], want[n]) for n in want if not same(n, r[n], want[n])]
+                assert not wrong, (r["user_id"], r["as_of_ms"], wrong)
+            assert sum(1 for r in rows if r["count_click_lifetime"]) > 10
     finally:
         drop_topics(s)

@@ -22,7 +22,7 @@ def test_alerts_are_loaded_and_mounted() -> None:
 def test_alert_rules_are_well_formed() -> None:
     rules = _rules()
     names = [r["alert"] for r in rules]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     for r in rules:
         assert r["labels"]["severity"] in ("page", "ticket")
         assert r["annotations"]["runbook"].startswith("docs/operations.md#")
@@ -38,6 +38,7 @@ def test_alerts_cover_the_issue_list_and_use_exported_metrics() -> None:
         "flink_jobmanager_job_numberOfFailedCheckpoints",  # checkpoint failures
         "userpulse_store_blocked",  # Redis out of memory, loading, down (issue 12)
         "userpulse_store_errors_total",  # a key Redis refuses (issue 12)
+        "userpulse_schema_registry_retries_total",  # the registry down or hanging (issue 13)
     } <= used
     ours = {n for n in used if n.startswith("userpulse_")}
     assert ours <= dk.userpulse_exported_names()

@@ -20,6 +20,7 @@ from userpulse.events import Event, EventType, validation_error
 from userpulse.features import FEATURE_NAMES
 
 NOW_MS = 1_800_000_000_000
+DAY_MS = 86_400_000  # the max_future_ms setting's default
 T0 = 1_717_243_200_000
 
 
@@ -45,7 +46,7 @@ def _events() -> list[Event]:
 def test_validation_matches_the_job_rules() -> None:
     evs = _events()
     want = Counter(r.split(":")[0] for e in evs if (r := validation_error(e, NOW_MS)) is not None)
-    ev = from_table(events_table(evs), NOW_MS)
+    ev = from_table(events_table(evs), NOW_MS, DAY_MS)
     got = Counter({k.split(" (")[0]: v for k, v in ev.rejected.items()})
     assert {k: got[k] for k in got} == {
         "dwell_ms invalid": want["dwell_ms invalid"],
@@ -58,6 +59,15 @@ def test_validation_matches_the_job_rules() -> None:
     }
     assert len(ev) == len(evs) - sum(want.values()) == 3
     assert ev.user_ids.to_pylist() == ["007"]
+
+
+def test_the_sane_range_is_the_max_future_ms_setting() -> None:
+    ahead = Event("a", EventType.CLICK, "u", NOW_MS + 61_000, "s")
+    assert validation_error(ahead, NOW_MS, 60_000) is not None
+    assert from_table(events_table([ahead]), NOW_MS, 60_000).rejected == {
+        "event_time out of range": 1
+    }
+    assert len(from_table(events_table([ahead]), NOW_MS, DAY_MS)) == 1  # control
 
 
 def _write(tmp: Path) -> tuple[Path, Path]:
@@ -138,7 +148,7 @@ def test_events_are_sorted_by_user_time_and_event_id() -> None:
         for i in range(400)
     ]  # fmt: skip
     rng.shuffle(evs)
-    ev = from_table(events_table(evs), NOW_MS)
+    ev = from_table(events_table(evs), NOW_MS, DAY_MS)
     want = sorted(evs, key=lambda e: (ev.user_ids.to_pylist().index(e.user_id),
                                       e.event_time_ms, e.event_id))  # fmt: skip
     assert ev.time_ms.tolist() == [e.event_time_ms for e in want]

@@ -26,6 +26,7 @@ from lookup.merge import validate
 from userpulse.backfill.columns import EventColumns, from_table
 from userpulse.backfill.engine import STATUS_SUFFIX, Advance, feature_columns
 from userpulse.backfill.errors import BackfillError
+from userpulse.settings import Settings
 
 USER_COLUMN = "user_id"
 TIME_COLUMN = "as_of_ms"
@@ -106,6 +107,7 @@ def backfill(
     features: Sequence[str] | None = None,
     *,
     now_ms: int | None = None,
+    max_future_ms: int | None = None,
     advance: Advance | None = None,
 ) -> BackfillResult:
     """Point-in-time features of ``labels`` from the event history ``events``.
@@ -116,14 +118,17 @@ def backfill(
         labels: a table with ``user_id`` (any type, compared as a string) and ``as_of_ms``
             (integer UTC epoch ms), plus any other columns, kept as they are.
         features: feature names (default: all of :data:`userpulse.features.FEATURE_NAMES`).
-        now_ms: the run's clock for the "more than 1 day ahead" rule, UTC epoch ms (default: now).
+        now_ms: the run's clock for the sane-range rule, UTC epoch ms (default: now).
+        max_future_ms: events more than this ahead of ``now_ms`` are rejected, as by the job, ms
+            (default: the ``max_future_ms`` setting).
         advance: progress callback, called with the number of feature columns just finished.
 
     Raises:
         BackfillError: missing or unreadable columns, unknown features, label nulls.
     """
     clock = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return backfill_columns(from_table(events, clock), labels, features, advance)
+    ahead = Settings().max_future_ms if max_future_ms is None else max_future_ms
+    return backfill_columns(from_table(events, clock, ahead), labels, features, advance)
 
 
 __all__ = [

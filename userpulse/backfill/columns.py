@@ -28,8 +28,6 @@ from userpulse.features import TILE_AGGREGATES
 REQUIRED = ("event_id", "event_type", "user_id", "event_time_ms")
 EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
 """Event type codes of :attr:`EventColumns.etype`: the index in this tuple."""
-MAX_FUTURE_MS = 86_400_000
-"""Event times more than this ahead of the run's clock are rejected, as by the job."""
 
 _HINTS = typing.get_type_hints(Event)
 _ARROW_TYPES = {int: pa.int64(), float: pa.float64(), str: pa.string()}
@@ -108,7 +106,9 @@ def _np(arr: pa.Array, fill: float | int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(arr.fill_null(fill).to_numpy(zero_copy_only=False)), valid
 
 
-def _rejections(table: pa.Table, now_ms: int) -> tuple[np.ndarray, dict[str, int]]:
+def _rejections(
+    table: pa.Table, now_ms: int, max_future_ms: int
+) -> tuple[np.ndarray, dict[str, int]]:
     """Rows to keep and the rejected counts: :func:`userpulse.events.validation_error`'s rules."""
     uid_len = pc.binary_length(_column(table, "user_id").cast(pa.binary())).fill_null(0)
     t, t_ok = _np(_column(table, "event_time_ms"), 0)
@@ -126,7 +126,7 @@ def _rejections(table: pa.Table, now_ms: int) -> tuple[np.ndarray, dict[str, int
         ("event_type unknown", ~known),
         ("user_id empty", uid == 0),
         ("user_id too long", uid > MAX_USER_ID_BYTES),
-        ("event_time out of range", ~t_ok | (t < MIN_EVENT_TIME_MS) | (t > now_ms + MAX_FUTURE_MS)),
+        ("event_time out of range", ~t_ok | (t < MIN_EVENT_TIME_MS) | (t > now_ms + max_future_ms)),
         ("dwell_ms invalid", is_hover & (~dwell_ok | (dwell < 0))),
         ("scroll_depth missing", is_scroll & ~depth_ok & ~px_ok),
         ("scroll_depth invalid", is_scroll & bad_depth),
@@ -147,12 +147,14 @@ def catalogue_fields() -> list[str]:
     return list(dict.fromkeys(a.field for a in TILE_AGGREGATES if a.field))
 
 
-def from_table(table: pa.Table, now_ms: int) -> EventColumns:
+def from_table(table: pa.Table, now_ms: int, max_future_ms: int) -> EventColumns:
     """Validate, encode and sort an event table.
 
     Args:
         table: columns named like :class:`Event` fields (see the module docstring).
-        now_ms: the run's clock, UTC epoch ms: events more than 1 day ahead are rejected.
+        now_ms: the run's clock, UTC epoch ms.
+        max_future_ms: events more than this ahead of ``now_ms`` are rejected, ms (the job's
+            sane range: the ``max_future_ms`` setting).
 
     Raises:
         BackfillError: a required column is missing or has an unreadable type.
@@ -160,7 +162,7 @@ def from_table(table: pa.Table, now_ms: int) -> EventColumns:
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise BackfillError(f"events lack the columns {missing} (need {list(REQUIRED)})")
-    keep, rejected = _rejections(table, now_ms)
+    keep, rejected = _rejections(table, now_ms, max_future_ms)
     if not keep.all():
         table = table.filter(pa.array(keep))
     users = pc.dictionary_encode(_column(table, "user_id"))

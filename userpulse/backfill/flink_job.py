@@ -54,11 +54,13 @@ class BucketBackfill(KeyedProcessFunction):  # type: ignore[misc]
     Args:
         features: feature names (None: all).
         now_ms: the run's clock for the event-time sanity rule, UTC epoch ms.
+        max_future_ms: how far ahead of ``now_ms`` an event may be, ms (``max_future_ms``).
     """
 
-    def __init__(self, features: list[str] | None, now_ms: int) -> None:
+    def __init__(self, features: list[str] | None, now_ms: int, max_future_ms: int) -> None:
         self.features = features
         self.now_ms = now_ms
+        self.max_future_ms = max_future_ms
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.lines = runtime_context.get_list_state(ListStateDescriptor("lines", Types.STRING()))
@@ -86,7 +88,9 @@ class BucketBackfill(KeyedProcessFunction):  # type: ignore[misc]
                 "as_of_ms": pa.array([r["as_of_ms"] for r in labels], pa.int64()),
             }
         )
-        out = backfill(ev, lab, self.features, now_ms=self.now_ms).table
+        out = backfill(
+            ev, lab, self.features, now_ms=self.now_ms, max_future_ms=self.max_future_ms
+        ).table
         out = out.drop(["user_id", "as_of_ms"])
         for row in out.to_pylist():
             yield json.dumps(row, separators=(",", ":"))
@@ -100,6 +104,7 @@ def build(
     features: list[str] | None,
     buckets: int,
     now_ms: int,
+    max_future_ms: int,
 ) -> None:
     """Wire the batch backfill on ``env`` (not executed). Paths are file URIs or plain paths that
     every TaskManager can read (events / labels: a JSON-lines file or a folder of them)."""
@@ -115,7 +120,7 @@ def build(
     out = (
         events.union(labels)
         .key_by(lambda x: x[0], key_type=Types.INT())
-        .process(BucketBackfill(features, now_ms), output_type=Types.STRING())
+        .process(BucketBackfill(features, now_ms, max_future_ms), output_type=Types.STRING())
         .name("backfill per bucket")
     )
     sink = FileSink.for_row_format(out_dir, Encoder.simple_string_encoder()).build()
@@ -124,7 +129,8 @@ def build(
 
 def main(argv: list[str] | None = None) -> None:
     """The program ``flink run -py`` submits: ``--events``, ``--labels``, ``--out``, ``--buckets``,
-    ``--now-ms``, ``--features`` (comma-separated, empty = all), ``--job-name``."""
+    ``--now-ms``, ``--max-future-ms``, ``--features`` (comma-separated, empty = all),
+    ``--job-name``."""
     import argparse
 
     ap = argparse.ArgumentParser()
@@ -132,11 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         ap.add_argument(flag, required=True)
     ap.add_argument("--buckets", type=int, required=True)
     ap.add_argument("--now-ms", type=int, required=True)
+    ap.add_argument("--max-future-ms", type=int, required=True)
     ap.add_argument("--features", default="")
     a = ap.parse_args(argv)
     env = StreamExecutionEnvironment.get_execution_environment()
     names = [n for n in a.features.split(",") if n] or None
-    build(env, a.events, a.labels, a.out, names, a.buckets, a.now_ms)
+    build(env, a.events, a.labels, a.out, names, a.buckets, a.now_ms, a.max_future_ms)
     env.execute(a.job_name)
 
 

@@ -144,6 +144,7 @@ def run_on_cluster(
     b = buckets or BUCKETS_PER_SLOT * parallelism
     args = ["--events", str(events_path.resolve()), "--labels", str(labels_path.resolve())]
     args += ["--out", str((run / "out").resolve()), "--buckets", str(b), "--now-ms", str(now_ms)]
+    args += ["--max-future-ms", str(s.max_future_ms)]
     args += ["--features", ",".join(names), "--job-name", f"userpulse-backfill-{run.name}"]
     if not quiet:
         print(f"flink: submitting the backfill to {s.rest_url} (p={parallelism}, {b} buckets)")

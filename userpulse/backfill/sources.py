@@ -7,8 +7,9 @@ Event sources (``--events``):
 - a ``.parquet`` / ``.csv`` file, a folder of them, or a glob: columns named like
   :class:`userpulse.events.Event` fields (:mod:`userpulse.backfill.columns`);
 - ``kafka:TOPIC``: the topic from its beginning to its end when the read starts (bounded), decoded
-  by :class:`schemas.codec.Decoder` (records that do not decode are counted, as the job's
-  dead-letter output would hold them).
+  as the job decodes it (:func:`schemas.registry.job_decoder`: both framings, the registry of the
+  settings, the reader schema of ``schema_dir``); records that do not decode are counted, as the
+  job's dead-letter output would hold them, and a failing registry is waited for as the job does.
 
 Labels: a Parquet or CSV file with ``user_id`` and ``as_of_ms`` (UTC epoch ms); CSV user ids are
 read as strings so that ids like ``007`` stay as they are. Output: Parquet, or CSV where last-k
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +35,10 @@ import pyarrow.parquet as pq
 from userpulse.backfill.columns import EVENT_SCHEMA, events_table
 from userpulse.backfill.errors import BackfillError
 from userpulse.settings import Settings
+
+if TYPE_CHECKING:
+    from schemas.codec import Decoder
+    from userpulse.events import Event
 
 KAFKA_PREFIX = "kafka:"
 _PARTITION_EOF = -191
@@ -99,17 +104,19 @@ def read_topic(
     """Every record of ``topic`` from its beginning to its end when called (all partitions).
 
     Records that do not decode, or whose key is not the user id, are counted by error class.
-    Both framings are read as the job reads them: single-object with this build's and the
-    released schemas, Confluent through ``s.registry_url`` when a registry is configured.
+    Both framings are read as the job reads them (:func:`schemas.registry.job_decoder`):
+    single-object with the job's writer schemas (else the registry subject's), Confluent through
+    ``s.registry_url`` when a registry is configured, resolved into the reader schema of
+    ``s.schema_dir``. A failing registry is retried as by the job (:func:`_decode_waiting`).
 
     Raises:
-        BackfillError: the topic does not exist, the read does not finish within ``timeout_s``,
-            or the schema registry fails.
+        BackfillError: the topic does not exist, or the read (including waits for the schema
+            registry) does not finish within ``timeout_s``.
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    from schemas.codec import DecodeError, Decoder, RecordCoordinates, released_schemas
-    from schemas.registry import RegistryError, schema_lookup
+    from schemas.codec import DecodeError, RecordCoordinates
+    from schemas.registry import job_decoder
     from userpulse import kafka_conf
 
     conf = {
@@ -132,7 +139,7 @@ def read_topic(
                 ends[p] = hi
                 starts.append(TopicPartition(topic, p, lo))
         c.assign(starts)
-        decoder = Decoder(known=released_schemas(), schema_by_id=schema_lookup(s))
+        decoder = job_decoder(s)
         events: list[Any] = []
         bad = Counter[str]()
         deadline = time.monotonic() + timeout_s
@@ -154,14 +161,12 @@ def read_topic(
                 if value is None:
                     continue
                 try:
-                    e = decoder.decode(value, RecordCoordinates(topic, p, off))
+                    e = _decode_waiting(decoder, value, RecordCoordinates(topic, p, off), deadline)
                 except DecodeError as exc:
                     if not bad[exc.error_class]:
                         LOG.warning("first undecodable record of its class: %s", exc)
                     bad[exc.error_class] += 1
                     continue
-                except RegistryError as exc:
-                    raise BackfillError(f"reading {topic!r}: {exc}") from None
                 key = m.key()
                 if key is not None and key != e.user_id.encode("utf-8"):
                     bad["key_mismatch"] += 1
@@ -170,6 +175,29 @@ def read_topic(
     finally:
         c.close()
     return events_table(events), dict(bad)
+
+
+def _decode_waiting(decoder: Decoder, value: bytes, where: Any, deadline: float) -> Event:
+    """``decoder.decode(value, where)``; a failing schema registry is not a bad record: the same
+    record is tried again after 0.1 s, doubling to 5 s (the job's ``DecodeFunction`` backoff),
+    until ``deadline`` (``time.monotonic()``, s).
+
+    Raises:
+        DecodeError: the record does not decode.
+        BackfillError: the registry still fails at ``deadline``.
+    """
+    from schemas.registry import RegistryError
+
+    pause = 0.1
+    while True:
+        try:
+            return decoder.decode(value, where)
+        except RegistryError as exc:
+            if time.monotonic() + pause > deadline:
+                raise BackfillError(f"reading {where}: {exc}") from None
+            LOG.warning("%s; trying again in %.1f s", exc, pause)
+            time.sleep(pause)
+            pause = min(2 * pause, 5.0)
 
 
 def read_labels(path: Path) -> pa.Table:

@@ -52,10 +52,11 @@ def run_local(
     t0 = time.perf_counter()
     with _progress(quiet) as bar:
         step = bar.add_task("read events", total=None)
-        table, undecodable = read_events(events, data_dir, Settings())
+        s = Settings()
+        table, undecodable = read_events(events, data_dir, s)
         label_table = read_labels(labels)
         bar.update(step, description="validate + sort events")
-        ev = from_table(table, time.time_ns() // 1_000_000)
+        ev = from_table(table, time.time_ns() // 1_000_000, s.max_future_ms)
         bar.update(step, total=1, completed=1, description=f"{len(ev):,} events")
         t1 = time.perf_counter()
         task = bar.add_task(f"features of {label_table.num_rows:,} labels", total=len(names))

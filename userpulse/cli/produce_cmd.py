@@ -251,7 +251,7 @@ def synthetic(
                 console=out,
                 on_tick=metrics.update,
                 producer_config=kafka_conf.librdkafka_config(settings),
-                encoder=None if settings.framing == "single-object" else sink.encoder,
+                encoder=sink.encoder,
             )
         except ProducerError as exc:
             raise fail(exc) from None
