@@ -110,7 +110,8 @@ def test_h09_h10_both_framings_one_topic_registry_outage_and_hang(
     )
     flush_redis(s)
     events = case_events(H09)
-    v2 = WriterSchema.from_json(load_schema_json(v2_schema_dir(tmp_path)))
+    v2_dir = v2_schema_dir(tmp_path)
+    v2 = WriterSchema.from_json(load_schema_json(v2_dir))
     try:
         url = registry.registry_url
         assert url is not None
@@ -165,7 +166,8 @@ def test_backfill_reads_what_the_job_reads(registry: Settings, tmp_path: Path) -
     from userpulse.reference import Reference
 
     s = job_settings(registry).model_copy(update={"max_future_ms": 60_000})
-    v2 = WriterSchema.from_json(load_schema_json(v2_schema_dir(tmp_path)))
+    v2_dir = v2_schema_dir(tmp_path)
+    v2 = WriterSchema.from_json(load_schema_json(v2_dir))
     start = int(time.time() * 1000) - 3_600_000
     events = list(SyntheticTraffic(seed=13, users=5, items=30, start_time_ms=start).events(1, 80))
     ahead = events[-1].replace(event_id="ahead", event_time_ms=start + 3_600_000 + 120_000)
@@ -186,7 +188,7 @@ def test_backfill_reads_what_the_job_reads(registry: Settings, tmp_path: Path) -
             sink.flush(30)
         labels = labels_table(label_times(events, 60, seed=13))
         ref = Reference(events)
-        for reader_dir in (None, v2_schema_dir(tmp_path / "reader")):  # the v1 job, the v2 job
+        for reader_dir in (None, v2_dir):  # the reader schema of the v1 job, of the v2 job
             table, bad = backfill_read(s.model_copy(update={"schema_dir": reader_dir}), s.topic)
             assert bad == {"unknown_schema": 1}
             res = backfill(table, labels, max_future_ms=s.max_future_ms)
