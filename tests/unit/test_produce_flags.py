@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -72,3 +74,20 @@ def test_a_bad_framing_setting_fails_through_the_cli() -> None:
     assert res.exit_code == 2, res.output
     assert "framing=confluent needs a schema registry" in res.output
     assert "Traceback" not in res.output
+
+
+def test_producers_write_the_schema_dir_version(tmp_path: Path) -> None:
+    """``schema_dir`` is the schema version a producer writes (single-object: its fingerprint)."""
+    from producers.kafka_out import EventSink
+    from schemas.codec import CURRENT, Decoder, encode, reader_schema
+    from tests.integration.registrykit import v2_schema_dir
+    from userpulse.events import Event, EventType
+    from userpulse.settings import Settings
+
+    v2 = reader_schema(v2_schema_dir(tmp_path))
+    e = Event("e1", EventType.CLICK, "u1", 1_717_243_200_000, "s")
+    sink = EventSink.for_settings(Settings(schema_dir=tmp_path / "schemas-v2"))
+    value = sink.encoder(e)
+    assert value[2:10] == v2.fingerprint != CURRENT.fingerprint
+    assert Decoder(known=[v2]).decode(value) == e
+    assert EventSink.for_settings(Settings()).encoder(e) == encode(e)  # default: this build's

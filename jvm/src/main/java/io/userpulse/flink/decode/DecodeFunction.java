@@ -183,10 +183,13 @@ public class DecodeFunction extends ProcessFunction<Row, Event>
     /**
      * True when the source's watermark time {@code rt} (an {@link Instant}, the value of {@link
      * io.userpulse.flink.AvroEventTime}) is below the event time: the event was more than
-     * {@code max_clock_skew_ms} ahead of the job's clock and capped for the watermark.
+     * {@code max_clock_skew_ms} ahead of the job's clock and capped for the watermark. An
+     * {@code rt} of epoch 0 is the source's "no watermark time" ({@code COALESCE(..., 0)} in
+     * {@code jobs/pipeline.py::source_ddl}: the function gave NULL, e.g. while the schema registry
+     * did not answer it), not a capped event.
      */
     static boolean cappedAhead(Object rt, long eventTimeMs) {
-        return rt instanceof Instant i && i.toEpochMilli() < eventTimeMs;
+        return rt instanceof Instant i && i.toEpochMilli() > 0 && i.toEpochMilli() < eventTimeMs;
     }
 
     @Override

@@ -138,6 +138,8 @@ class AvroEventTimeTest {
         assertTrue(DecodeFunction.cappedAhead(Instant.ofEpochMilli(NOW + SKEW), NOW + 23 * HOUR));
         assertFalse(DecodeFunction.cappedAhead(Instant.ofEpochMilli(NOW), NOW));
         assertFalse(DecodeFunction.cappedAhead(null, NOW));
+        // no watermark time (NULL coalesced to 0 by the source DDL) is not a capped event
+        assertFalse(DecodeFunction.cappedAhead(Instant.ofEpochMilli(0), NOW));
     }
 
     @Test
