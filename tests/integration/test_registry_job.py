@@ -201,3 +201,32 @@ def test_backfill_reads_what_the_job_reads(registry: Settings, tmp_path: Path) -
             assert sum(1 for r in rows if r["count_click_lifetime"]) > 10
     finally:
         drop_topics(s)
+
+
+def test_backfill_waits_for_the_registry_as_the_job_does(registry: Settings) -> None:
+    """A registry that resets connections is not a bad record: the backfill read retries with
+    the job's backoff and reads everything once the registry answers (after 2 s); past the
+    read's deadline it stops with the registry's error (control)."""
+    from userpulse.backfill.errors import BackfillError
+    from userpulse.backfill.sources import read_topic as backfill_read
+
+    s = job_settings(registry)
+    events = case_events(H09)[:3]
+    proxy = FaultProxy(registry.registry_port, mode="reset")
+    url = f"http://127.0.0.1:{proxy.port}/apis/ccompat/v7"
+    via = s.model_copy(update={"schema_registry_url": url, "schema_registry_timeout_s": 1.0})
+    try:
+        with EventSink(s.kafka_bootstrap, s.topic) as sink:
+            sink.encoder = encoder_for(s, s.topic)  # Confluent framing, through the real registry
+            for e in events:
+                sink.send(e)
+            sink.flush(30)
+        with pytest.raises(BackfillError, match="not reachable"):
+            backfill_read(via, s.topic, timeout_s=2)
+        threading.Timer(2.0, lambda: setattr(proxy, "mode", "forward")).start()
+        table, bad = backfill_read(via, s.topic, timeout_s=60)
+        assert table.column("event_id").to_pylist() == [e.event_id for e in events]
+        assert bad == {} and proxy.seen["reset"] >= 3 and proxy.seen["forward"] >= 1
+    finally:
+        proxy.close()
+        drop_topics(s)
