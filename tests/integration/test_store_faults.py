@@ -206,7 +206,7 @@ def test_h22_a_store_restarted_from_an_older_snapshot_is_rewritten(run: Run) -> 
     admin.save()  # the snapshot
     run.send(events_of(BASE, T0 + 52_000, 2, 2_500, "p3"))  # written after it
     assert run.wait_exact(30).exact
-    assert admin.get("up:v1:run") == _run_id(admin)  # recorded by the job's store watch
+    assert admin.get("up:v1:run").decode() == _run_id(admin)  # recorded by the store watch
     unguarded = FeatureClient(redis_conn.connect(run.s, "lookup"))  # the control
     with frozen(run.job.pid):
         run.redis.kill_and_start()  # loads the snapshot: the last writes are gone
@@ -221,7 +221,7 @@ def test_h22_a_store_restarted_from_an_older_snapshot_is_rewritten(run: Run) -> 
     assert c.exact, c
     print(f"older snapshot: exact {time.monotonic() - t0:.2f} s after the restart")
     assert int(run.redis.admin().get("up:v1:gen")) > gen
-    assert run.redis.admin().get("up:v1:run") == _run_id(run.redis.admin())
+    assert run.redis.admin().get("up:v1:run").decode() == _run_id(run.redis.admin())
     assert run.job.poll() is None
 
 
