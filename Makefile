@@ -117,12 +117,12 @@ bench-quick: venv deps bench-peer-venv
 	$(BIN)/python -m bench.run --quick
 
 ## chaos: the fault matrix's long forms (issue 12; docs/operations.md "What the system
-## guarantees"): rows 1-5 and 8 at full durations, Redis hung 120 s and slowed, the 20 min soak
-## (row 9), on a test stack and session cluster of their own; prints the table and writes
-## bench/out/chaos-*.json. About 45 min (long matrix 20 min, soak 20 min + set-up). The short
-## forms run in `make test`.
+## guarantees"): rows 1-8 at full durations, Redis hung 120 s and slowed, out of memory, hung
+## behind the HTTP service, the controls of the store rows, the 20 min soak (row 9), on a test
+## stack and session cluster of their own; prints the table and writes bench/out/chaos-*.json.
+## About 50 min (long matrix ~25 min, soak 20 min + set-up). The short forms run in `make test`.
 chaos: venv deps
-	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak"
+	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak or control_store"
 
 ## lint: ruff (lint + format check) and mypy on the project's packages
 lint: venv

@@ -15,6 +15,7 @@ import redis.asyncio.cluster
 from lookup.client import now_ms, where_of
 from lookup.merge import FeatureResult, queue_generation, queue_reads
 from lookup.request import STORE_ERRORS, plan, store_error
+from lookup.runguard import RunGuard
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
@@ -28,6 +29,7 @@ class AsyncFeatureClient:
         client: a ``redis.asyncio.Redis`` (as the lookup ACL user: :meth:`from_settings`).
         clock_ms: injectable clock returning UTC epoch ms (the default ``as_of``).
         max_users: most distinct users in one :meth:`get_many`; None = no limit.
+        guard: the run-id check of ``client``'s connections (:mod:`lookup.runguard`), or None.
     """
 
     def __init__(
@@ -36,11 +38,13 @@ class AsyncFeatureClient:
         clock_ms: Callable[[], int] = now_ms,
         max_users: int | None = None,
         where: str | None = None,
+        guard: RunGuard | None = None,
     ) -> None:
         self._r = client
         self._clock_ms = clock_ms
         self._max_users = max_users
         self._where = where or where_of(client)
+        self._guard = guard
 
     @classmethod
     def from_settings(cls, settings: Settings, max_connections: int = 64) -> AsyncFeatureClient:
@@ -56,6 +60,7 @@ class AsyncFeatureClient:
             ValueError: an unusable password file (the message says what to do).
         """
         where = f"{settings.redis_host}:{settings.redis_port}"
+        guard = None
         if settings.redis_cluster:
             client: redis.asyncio.Redis | redis.asyncio.RedisCluster = (
                 redis_conn.connect_async_cluster(
@@ -63,8 +68,14 @@ class AsyncFeatureClient:
                 )
             )
         else:
-            client = redis_conn.connect_async(settings, "lookup", max_connections=max_connections)
-        return cls(client, max_users=settings.lookup_max_batch_users, where=where)
+            guard = RunGuard()
+            client = redis_conn.connect_async(
+                settings,
+                "lookup",
+                max_connections=max_connections,
+                on_connect=guard.on_connect_async,
+            )
+        return cls(client, max_users=settings.lookup_max_batch_users, where=where, guard=guard)
 
     def now_ms(self) -> int:
         """The client's clock: UTC epoch ms (the lookup time when ``as_of`` is None)."""
@@ -107,7 +118,9 @@ class AsyncFeatureClient:
                 for u in p.users:  # merge.queue_reads: tile hash + profile key
                     queue_reads(pipe, u)
                 queue_generation(pipe)
+                checked = self._guard.queue(pipe) if self._guard else False
                 replies = await pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
-        return p.results(replies, self._where)
+        stale = self._guard is not None and self._guard.stale_after(replies, checked)
+        return p.results(replies, self._where, stale=stale)

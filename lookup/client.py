@@ -16,6 +16,7 @@ from redis.cluster import RedisCluster
 
 from lookup.merge import FeatureResult, Status, queue_generation, queue_reads
 from lookup.request import STORE_ERRORS, plan, store_error
+from lookup.runguard import RunGuard
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
@@ -42,6 +43,8 @@ class FeatureClient:
             (as the read-only lookup user: :meth:`from_settings`).
         clock_ms: injectable clock returning UTC epoch ms (the default ``as_of``).
         max_users: most distinct users in one :meth:`get_many`; None = no limit.
+        guard: the run-id check of ``client``'s connections (:mod:`lookup.runguard`; its
+            ``on_connect`` is the client's ``redis_connect_func``), or None.
     """
 
     def __init__(
@@ -50,11 +53,13 @@ class FeatureClient:
         clock_ms: Callable[[], int] = now_ms,
         max_users: int | None = None,
         where: str | None = None,
+        guard: RunGuard | None = None,
     ) -> None:
         self._r = client
         self._clock_ms = clock_ms
         self._max_users = max_users
         self._where = where or where_of(client)
+        self._guard = guard
 
     @classmethod
     def from_settings(cls, settings: Settings, cluster: bool | None = None) -> FeatureClient:
@@ -72,15 +77,16 @@ class FeatureClient:
         """
         use_cluster = settings.redis_cluster if cluster is None else cluster
         where = f"{settings.redis_host}:{settings.redis_port}"
+        guard = None if use_cluster else RunGuard()
         try:
             r = (
-                redis_conn.connect_cluster(settings, "lookup")
-                if use_cluster
-                else redis_conn.connect(settings, "lookup")
+                redis_conn.connect(settings, "lookup", on_connect=guard.on_connect)
+                if guard
+                else redis_conn.connect_cluster(settings, "lookup")
             )
         except STORE_ERRORS as e:  # a cluster reads its slot map at once
             raise store_error(e, where) from None
-        return cls(r, max_users=settings.lookup_max_batch_users, where=where)
+        return cls(r, max_users=settings.lookup_max_batch_users, where=where, guard=guard)
 
     @classmethod
     def from_url(cls, url: str) -> FeatureClient:
@@ -137,7 +143,9 @@ class FeatureClient:
             for u in p.users:  # merge.queue_reads: tile hash + profile key
                 queue_reads(pipe, u)
             queue_generation(pipe)
+            checked = self._guard.queue(pipe) if self._guard else False
             replies = pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
-        return p.results(replies, self._where)
+        stale = self._guard is not None and self._guard.stale_after(replies, checked)
+        return p.results(replies, self._where, stale=stale)

@@ -63,7 +63,7 @@ class LookupPlan:
     as_of_ms: int
 
     def results(
-        self, replies: Sequence[Any], where: str = "?"
+        self, replies: Sequence[Any], where: str = "?", stale: bool = False
     ) -> dict[str, dict[str, FeatureResult]]:
         """user id -> feature name -> result, from the replies to
         :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order) and then
@@ -72,7 +72,9 @@ class LookupPlan:
         A reply that is a Redis error for one key (``WRONGTYPE``, ...) makes that user's
         features ``STORE_ERROR`` naming the key; a user written under an older store generation
         than the marker's is ``REWRITING`` (the store lost data and the job has not rewritten
-        the user yet); the other users are answered.
+        the user yet); the other users are answered. ``stale``: the server restarted and the
+        job has not noticed yet (:mod:`lookup.runguard`): every user with stored data is
+        ``REWRITING``.
 
         Raises:
             StoreUnavailable: a reply says Redis itself could not be reached, timed out, or
@@ -92,7 +94,7 @@ class LookupPlan:
                 which, err = ("tiles", h) if isinstance(h, Exception) else ("profile", p)
                 failed[i] = (which, err)
                 h, p = {}, None
-            elif is_rewriting(h, store_gen):
+            elif (stale and (h or p is not None)) or is_rewriting(h, store_gen):
                 rewriting.add(i)
                 h, p = {}, None
             stored.append((h or {}, p))

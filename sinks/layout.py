@@ -14,6 +14,7 @@ One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
                                                      last-k items, current session)
 
     up:v1:gen         string <generation>  (the store generation marker, one per store)
+    up:v1:run         string <run_id>      (the server the marker was last confirmed on)
 
 Both keys share the hash tag, so a user's lookup is one Redis Cluster slot. The tile hash has a
 TTL of the longest window + allowed lateness + margin, refreshed on every write; the profile key
@@ -43,6 +44,11 @@ GENERATION_KEY = f"{PREFIX}:gen"
 """The store generation marker (a decimal integer > 0), raised by the job each time it finds the
 store lost data (restart, older snapshot, ``FLUSHDB``). A user whose hash has ``g`` below it has
 not been rewritten since: lookups answer ``rewriting`` instead of values (docs/key-layout.md)."""
+RUN_KEY = f"{PREFIX}:run"
+"""The ``run_id`` (``INFO server``) of the Redis server the job last confirmed the marker on,
+written by the job after it raised the marker for a restart. A lookup connected to a server with
+another ``run_id`` (restarted, not yet noticed by the job) answers ``rewriting``
+(:mod:`lookup.runguard`)."""
 
 
 def user_tag(user_id: str) -> str:

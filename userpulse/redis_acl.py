@@ -2,7 +2,9 @@
 
 Three roles (design section 7), each its own ACL user, all restricted to what the role needs:
 
-- ``lookup``: the lookup client and the HTTP service. Read-only, keys ``up:v1:*`` only.
+- ``lookup``: the lookup client and the HTTP service. Read-only, keys ``up:v1:*`` only, and
+  ``INFO`` (the server's ``run_id`` on each new connection: a restarted store reads
+  ``rewriting`` until the job noticed, :mod:`lookup.runguard`).
 - ``job``: the feature job's writer (the JVM ``io.userpulse.flink.redis.TileWriter``; its
   credentials reach it in the job spec, :mod:`userpulse.jvmspec`). Hash writes, EXPIRE and the
   write script on ``up:v1:*`` only, and ``INFO`` (the server's ``run_id``: the job notices a
@@ -46,7 +48,7 @@ KEY_PATTERN = f"~{PREFIX}:*"
 
 RULES: dict[Role, str] = {
     "lookup": f"resetkeys {KEY_PATTERN} resetchannels -@all {_CONNECT} +hgetall +hget +hmget "
-    "+hexists +get +exists +ttl +pttl",
+    "+hexists +get +exists +ttl +pttl +info",
     "job": f"resetkeys {KEY_PATTERN} resetchannels -@all {_CONNECT} +hset +hmget +hget +hgetall "
     "+hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists +info",
     "admin": "~* &* +@all",

@@ -15,12 +15,14 @@ which is what an external Redis without ACL users expects. Passwords never appea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import redis
 import redis.asyncio
 import redis.asyncio.retry
 import redis.retry
+from redis.asyncio.connection import AsyncConnectCallbackProtocol
 from redis.cluster import RedisCluster
 
 from userpulse.redis_acl import ROLES, Role, password, user_name
@@ -104,25 +106,43 @@ def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
     return {"retry": policy, "retry_on_error": list(RETRY_ON)}
 
 
-def connect(settings: Settings, role: Role, timeout_s: float | None = None) -> redis.Redis:
+def connect(
+    settings: Settings,
+    role: Role,
+    timeout_s: float | None = None,
+    on_connect: Callable[[Any], None] | None = None,
+) -> redis.Redis:
     """A ``redis.Redis`` for ``role`` on ``settings.redis_host:redis_port`` / ``redis_db``.
 
     No I/O happens until the first command; a command that meets a connection error or timeout
-    is retried (:func:`retry_kwargs`). See :func:`client_kwargs` for the arguments.
+    is retried (:func:`retry_kwargs`). See :func:`client_kwargs` for the arguments;
+    ``on_connect`` replaces the hand-shake of each new connection (redis-py's
+    ``redis_connect_func``: it must call ``conn.on_connect()``), e.g.
+    :meth:`lookup.runguard.RunGuard.on_connect`.
 
     Raises:
         ValueError: an unknown role or an unusable password file.
     """
-    return redis.Redis(**client_kwargs(settings, role, timeout_s), **retry_kwargs(settings))
+    return redis.Redis(
+        **client_kwargs(settings, role, timeout_s),
+        **retry_kwargs(settings),
+        redis_connect_func=on_connect,
+    )
 
 
 def connect_async(
-    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+    settings: Settings,
+    role: Role,
+    timeout_s: float | None = None,
+    max_connections: int = 64,
+    on_connect: AsyncConnectCallbackProtocol | None = None,
 ) -> redis.asyncio.Redis:
     """A ``redis.asyncio.Redis`` for ``role``; same settings as :func:`connect`.
 
     Args:
         max_connections: size of the connection pool (concurrent commands in flight).
+        on_connect: replaces the hand-shake of each new connection, as in :func:`connect`
+            (a coroutine function).
 
     Raises:
         ValueError: an unknown role or an unusable password file.
@@ -131,6 +151,7 @@ def connect_async(
         **client_kwargs(settings, role, timeout_s),
         **retry_kwargs(settings, asyncio=True),
         max_connections=max_connections,
+        redis_connect_func=on_connect,
     )
 
 

@@ -16,7 +16,7 @@ umask 077
 {
   echo "user default off resetkeys ~* resetchannels &* +@all"
   echo "user userpulse-job on #$(hash "$USERPULSE_REDIS_JOB_PASSWORD") resetkeys ~up:v1:* resetchannels -@all $CONNECT +hset +hmget +hget +hgetall +hdel +get +set +exists +expire +evalsha +eval +script|load +script|exists +info"
-  echo "user userpulse-lookup on #$(hash "$USERPULSE_REDIS_LOOKUP_PASSWORD") resetkeys ~up:v1:* resetchannels -@all $CONNECT +hgetall +hget +hmget +hexists +get +exists +ttl +pttl"
+  echo "user userpulse-lookup on #$(hash "$USERPULSE_REDIS_LOOKUP_PASSWORD") resetkeys ~up:v1:* resetchannels -@all $CONNECT +hgetall +hget +hmget +hexists +get +exists +ttl +pttl +info"
   echo "user userpulse-admin on #$(hash "$USERPULSE_REDIS_ADMIN_PASSWORD") ~* &* +@all"
 } > "$ACL"
 exec redis-server --aclfile "$ACL" --appendonly yes --save 60 1000

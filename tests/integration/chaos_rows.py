@@ -4,9 +4,14 @@ row's own checks. Each row is a :class:`Row` whose ``inject`` breaks something w
 (if any), and records what it measured into the row's
 :class:`~tests.integration.chaoskit.Figures`. The drill then settles and compares every feature.
 
-To add a row (e.g. rows 6-7, the store losing or refusing data): write
-``def my_fault(drill, fig)`` and add ``Row("6a", "Redis restarted empty", my_fault)`` to
-:data:`ROWS`. Durations are the issue's, scaled by the form (``drill.form.scale``).
+To add a row: write ``def my_fault(drill, fig)`` and add ``Row("6a", "Redis restarted empty",
+my_fault)`` to :data:`ROWS`. Durations are the issue's, scaled by the form
+(``drill.form.scale``).
+
+Row 7 of the issue is its table of store faults: the refused key (7a, case H20), out of memory
+(7b, H21), the store restarted empty or from an older snapshot (rows 6a / 6b, H22), the
+TaskManager (row 2) and the hung store behind the HTTP service (7e). Rows that are the same
+fault are run once, under the lower number.
 """
 
 from __future__ import annotations
@@ -14,13 +19,21 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from jobs import control
-from tests.integration.chaoskit import Drill, Figures
+from lookup import Status
+from sinks.layout import profile_key, user_key
+from tests.integration.chaoskit import HOT_USER, Drill, Figures, FreshnessProbe
+from tests.integration.jobkit import read_topic
+from tests.integration.lookupkit import password_env
+from tests.integration.servicekit import Service
+from tests.integration.storekit import wait_for
 from userpulse import redis_conn
 from userpulse.stack.kafka import KafkaBroker
 from userpulse.stack.process import _port_open
@@ -212,12 +225,218 @@ def redis_paused_writes(drill: Drill, fig: Figures) -> None:
     drill.too_slow(fig, "first_write_s", fig.first_write_s, 10)
 
 
+# --- row 6: the store loses data --------------------------------------------------------------
+def _kill_redis(drill: Drill) -> RedisServer:
+    """kill -9 of the stack's Redis (a crash); returns it, not yet started again."""
+    server = RedisServer(drill.s)
+    pid = server.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: server.pid() is None, 10, 0.05)
+    return server
+
+
+def _restored(drill: Drill, fig: Figures, users: list[str], t0: float) -> None:
+    """Record the first write and ``restored_s``: seconds from ``t0`` until every one of
+    ``users`` reads ``present`` again (the job rewrote them; meanwhile they read ``rewriting``
+    or ``not_found``, never a wrong value as ``present``, which the drill's comparison and
+    tests/integration/test_store_faults.py check)."""
+    fig.first_write_s = drill.first_write_s()
+    seen: Counter[str] = Counter()
+
+    def all_present() -> bool:
+        st = drill.statuses(users)
+        seen.update(k for k in st if k != Status.PRESENT.value)
+        return st[Status.PRESENT.value] == len(users)
+
+    wait_for(all_present, 60, 0.1)
+    drill.too_slow(fig, "restored_s", time.monotonic() - t0, 60)
+    fig.extra["statuses_seen"] = " ".join(sorted(seen)) or "present"
+
+
+def redis_restarted_empty(drill: Drill, fig: Figures) -> None:
+    """kill -9 of Redis, its append-only file deleted, started empty (the data lost: a new
+    disk, ``FLUSHALL``, a failover to an empty replica). The job notices the new run id and
+    rewrites every user it holds (case H22)."""
+    users = drill.users()
+    server = _kill_redis(drill)
+    shutil.rmtree(server.dir / "appendonly", ignore_errors=True)
+    (server.dir / "dump.rdb").unlink(missing_ok=True)
+    server.start()
+    _restored(drill, fig, users, time.monotonic())
+
+
+def redis_restarted_from_older_snapshot(drill: Drill, fig: Figures) -> None:
+    """Redis's append-only files copied (the backup), 5 s more of the stream, kill -9, the
+    copy put back, started: the last 5 s of writes are gone and the old values are back. The
+    job notices the new run id and rewrites every user."""
+    server = RedisServer(drill.s)
+    backup = server.dir.parent / "redis-backup"
+    shutil.rmtree(backup, ignore_errors=True)
+    shutil.copytree(server.dir / "appendonly", backup)
+    time.sleep(_seconds(drill, 5))
+    users = drill.users()
+    _kill_redis(drill)
+    shutil.rmtree(server.dir / "appendonly")
+    shutil.move(backup, server.dir / "appendonly")
+    server.start()
+    _restored(drill, fig, users, time.monotonic())
+
+
+@contextlib.contextmanager
+def _busy(drill: Drill, user: str, share: float = 0.1) -> Iterator[None]:
+    """``share`` of the stream re-keyed to ``user`` inside the block (so it gets events)."""
+    drill.streamer.hot_user, drill.streamer.hot_share = user, share
+    try:
+        yield
+    finally:
+        drill.streamer.hot_share = 0.0
+        drill.streamer.hot_user = HOT_USER
+
+
+def _victim(drill: Drill) -> str:
+    """The synthetic user with the most events so far."""
+    return Counter(e.user_id for e in drill.streamer.sent if e.user_id != HOT_USER).most_common(1)[
+        0
+    ][0]
+
+
+def user_evicted(drill: Drill, fig: Figures) -> None:
+    """Both keys of one user deleted (evicted) while the job holds its state; its next event
+    finds them missing (the write script answers -1) and the job rewrites it in full."""
+    user = _victim(drill)
+    admin = redis_conn.connect(drill.s, "admin")
+    t0 = time.monotonic()
+    with _busy(drill, user):
+        admin.delete(user_key(user), profile_key(user))
+        _restored(drill, fig, [user], t0)
+
+
+# --- row 7: the store refuses a key, is full, hangs behind the HTTP service -------------------
+def key_refused(drill: Drill, fig: Figures) -> None:
+    """One user's profile key holds a hash where a string belongs (case H20): Redis refuses the
+    job's write for that user. Checks: one dead-letter record (``store_error``) naming user and
+    key, lookups of the user answer ``store_error`` naming the key, the job goes on (the other
+    users stay exact: the drill's comparison); the key removed, the user's next event rewrites
+    it in full."""
+    user = _victim(drill)
+    key = profile_key(user)
+    admin = redis_conn.connect(drill.s, "admin")
+    with _busy(drill, user):
+        admin.delete(key)
+        admin.hset(key, "x", "a hash where a string belongs")
+        t0 = time.monotonic()
+
+        def reported() -> list[dict[str, object]]:
+            dead = read_topic(drill.s, drill.s.dead_letter_topic, 2)
+            return [d for d in dead if d.get("error_class") == "store_error"]
+
+        dead = wait_for(reported, 30, 0.5)
+        fig.extra["reported_s"] = time.monotonic() - t0
+        # a refused write names the user's hash key and its profile key; a refused read the key
+        named = [(d["user_id"], key in (d["key"], d.get("profile_key"))) for d in dead]
+        if named != [(user, True)]:
+            fig.problems.append(f"store-error dead letters {dead}, not one for {user}, {key}")
+        got = drill.client.get(user, ["count_click_lifetime"])["count_click_lifetime"]
+        if got.status is not Status.STORE_ERROR or key not in (got.error or ""):
+            fig.problems.append(f"lookup of {user}: {got}, not store_error naming {key}")
+        if drill.job_state() != "RUNNING":
+            fig.problems.append(f"job {drill.job_state()} after a refused key")
+        admin.delete(key)  # the operator repairs the key
+        _restored(drill, fig, [user], time.monotonic())
+
+
+def out_of_memory(drill: Drill, fig: Figures) -> None:
+    """Redis at ``maxmemory`` with ``noeviction`` for 25 s (case H21): every write is refused
+    with OOM, the job backs off and retries (it does not fail); then memory is freed. Checks:
+    no write lands while it lasts, the job stays RUNNING, and writes resume."""
+    admin = redis_conn.connect(drill.s, "admin")
+    old = admin.config_get("maxmemory-policy")["maxmemory-policy"]
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", "1")
+    try:
+        time.sleep(1.0)  # a flush under way when it began may still land
+        before = drill.counted()
+        time.sleep(_seconds(drill, 25))
+        fig.extra["written_while_full"] = drill.counted() - before
+        if fig.extra["written_while_full"]:
+            fig.problems.append("writes landed although Redis was out of memory")
+        if drill.job_state() != "RUNNING":
+            fig.problems.append(f"job {drill.job_state()} while Redis was out of memory")
+    finally:
+        admin.config_set("maxmemory", "0")
+        admin.config_set("maxmemory-policy", old)
+    fig.first_write_s = drill.first_write_s()
+
+
+def service_with_redis_hung(drill: Drill, fig: Figures) -> None:
+    """The HTTP service in front of the store while Redis hangs (SIGSTOP) 10 s: ``/readyz`` and
+    a lookup answer 503 within 1 s (the request deadline, tests/integration/
+    test_lookup_deadline.py); after SIGCONT a lookup answers 200 within 1 s."""
+    log = drill.s.home / "chaos-service.log"
+    svc = Service(drill.s, log, env=password_env(drill.s))
+    path = "/v1/users/hot-user/features?features=count_click_lifetime"
+
+    def timed(p: str) -> tuple[int, float]:
+        t0 = time.monotonic()
+        status = svc.get(p)[0]
+        return status, time.monotonic() - t0
+
+    try:
+        timed(path)  # warm: a pooled connection
+        with stopped(RedisServer(drill.s).pid()):
+            time.sleep(_seconds(drill, 10) / 2)
+            (ready, fig.extra["readyz_hung_s"]), (look, fig.extra["lookup_hung_s"]) = (
+                timed("/readyz"),
+                timed(path),
+            )
+            time.sleep(_seconds(drill, 10) / 2)
+        status, fig.extra["lookup_after_s"] = timed(path)
+        if (ready, look, status) != (503, 503, 200):
+            fig.problems.append(f"readyz {ready}, lookup {look} while hung; then {status}")
+        for what in ("readyz_hung_s", "lookup_hung_s", "lookup_after_s"):
+            if fig.extra[what] > 1.0:
+                fig.problems.append(f"{what} {fig.extra[what]:.2f} s (> 1 s)")
+    finally:
+        svc.stop()
+    fig.first_write_s = drill.first_write_s()
+
+
 # --- row 8: hot user --------------------------------------------------------------------------
 def hot_user(drill: Drill, fig: Figures) -> None:
-    """Half of the traffic from one user for 60 s (the figures check its exact counts)."""
+    """Half of the traffic from one user for 60 s (the figures check its exact counts). In the
+    long form the other users' freshness (:class:`~tests.integration.chaoskit.FreshnessProbe`,
+    50 users) is measured for 60 s before, during and after it: its p99 during must stay within
+    2x of the lower of before and after (a job that is still catching up after its start makes
+    "before" slow). The short form in ``make test`` leaves it out (2 minutes more)."""
+    timed = drill.form.timed_checks
+    probe = FreshnessProbe(drill, [u for u in drill.users() if u != HOT_USER][:50])
+    if timed:
+        probe.start()
+    t0 = time.monotonic()
+    time.sleep(_seconds(drill, 60) if timed else 0)
+    t_hot = time.monotonic()
     drill.streamer.hot_share = 0.5
     time.sleep(_seconds(drill, 60))
     drill.streamer.hot_share = 0.0
+    t_end = time.monotonic()
+    if not timed:
+        return
+    time.sleep(_seconds(drill, 60))
+    t_after = time.monotonic()
+    time.sleep(3.0)  # the last events become visible
+    probe.stop()
+    before, hot, after = (
+        probe.p99(a, b) for a, b in ((t0, t_hot), (t_hot, t_end), (t_end, t_after))
+    )
+    fig.extra.update(
+        freshness_p99_before_s=before, freshness_p99_hot_s=hot, freshness_p99_after_s=after
+    )
+    fig.extra["freshness_samples"] = len(probe.samples)
+    if not hot <= 2 * min(before, after):
+        fig.problems.append(
+            f"other users' freshness p99 {hot:.2f} s > 2 x {min(before, after):.2f} s"
+        )
 
 
 ROWS: list[Row] = [
@@ -229,19 +448,30 @@ ROWS: list[Row] = [
     Row("4c", "broker SIGSTOP 15 s", broker_hung),
     Row("5a", "Redis down 10 s", redis_down),
     Row("5b", "Redis hung 10 s", redis_hung),
+    Row("6a", "Redis restarted empty (row 7: H22)", redis_restarted_empty),
+    Row(
+        "6b",
+        "Redis restarted from a 5 s older snapshot (row 7)",
+        redis_restarted_from_older_snapshot,
+    ),
+    Row("6c", "one user's keys evicted", user_evicted),
+    Row("7a", "one user's key refused: wrong type (H20)", key_refused),
+    Row("7b", "Redis out of memory 25 s (H21)", out_of_memory, long_only=True),
     Row("8", "hot user: 50 % of the traffic", hot_user),
     Row("1L", "kill -9 of the cluster 3 times", kill_cluster_3_times, long_only=True),
     Row("5c", "Redis hung 120 s", lambda d, f: redis_hung(d, f, 120), long_only=True),
     Row("5d", "Redis writes paused (CLIENT PAUSE WRITE loop)", redis_paused_writes, long_only=True),
+    Row("7e", "Redis hung 10 s behind the HTTP service", service_with_redis_hung, long_only=True),
 ]
-"""The matrix in the order a drill runs it; rows 6-7 (the store losing or refusing data) are
-added here once the job's rewrite rule and per-key errors are merged."""
+"""The matrix in the order a drill runs it. Row 7's TaskManager is row 2, its restarts of the
+store rows 6a / 6b. 7b and 7e run in ``make chaos`` only (``make test`` has them as
+tests/integration/test_store_faults.py's H21 and tests/integration/test_lookup_deadline.py)."""
 
-SOAK_FAULTS = [r for r in ROWS if r.id[0] in "1245" and r.id not in ("1L", "5c", "5d")]
+SOAK_FAULTS = [r for r in ROWS if r.id[0] in "12456" and r.id not in ("1L", "5c", "5d")]
 
 
 def soak(drill: Drill, fig: Figures, minutes: float = 20.0, seed: int = 9) -> None:
-    """Row 9: a random fault of rows 1, 2, 4, 5 every 30-90 s for ``minutes``; the figures are
+    """Row 9: a random fault of rows 1, 2, 4, 5, 6 every 30-90 s for ``minutes``; the figures are
     the final state. Checks: healthy (first write) within 60 s of the last fault."""
     rnd = random.Random(seed)
     end = time.monotonic() + minutes * 60

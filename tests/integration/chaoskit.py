@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import threading
 import time
 from collections import Counter
@@ -99,7 +100,8 @@ class Figures:
 
 class Streamer:
     """Produces synthetic events to the drill's topic from a background thread at ``form.rate``
-    events/s (``hot_share`` of them re-keyed to :data:`HOT_USER`), until :meth:`pause`.
+    events/s (``hot_share`` of them re-keyed to ``hot_user``, :data:`HOT_USER` unless a row
+    picks another), until :meth:`pause`.
 
     Every event handed to the producer is kept in :attr:`sent` (the reference's input); the
     producer's own buffering and retries carry events across broker outages.
@@ -114,7 +116,9 @@ class Streamer:
         self._sink = EventSink.for_settings(s, log_level=2)
         self._rate = form.rate
         self.sent: list[Event] = []
+        self.sent_at: list[float] = []  # time.monotonic() when each event of `sent` was sent
         self.hot_share = 0.0
+        self.hot_user = HOT_USER
         self._run = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -148,14 +152,72 @@ class Streamer:
             e = next(self._events)
             hot_every += 1
             if self.hot_share and hot_every % round(1 / self.hot_share) == 0:
-                e = dataclasses.replace(e, user_id=HOT_USER)
+                e = dataclasses.replace(e, user_id=self.hot_user)
             self._sink.send(e)
+            self.sent_at.append(time.monotonic())
             self.sent.append(e)
             self._sink.poll(0)
 
     def close(self) -> None:
         """Close the producer."""
         self._sink.close(10)
+
+
+class FreshnessProbe:
+    """Freshness of some users as lookups see it (row 8): for each of their events, the seconds
+    from handing it to the producer until the user's lifetime counts include it (a thread polls
+    them every ``every_s``, so each figure is up to ``every_s`` late).
+
+    Args:
+        drill: whose stream and lookup client are used.
+        users: the users to follow (a few dozen: one ``get_many`` per poll).
+        every_s: poll interval, seconds.
+    """
+
+    def __init__(self, drill: Drill, users: list[str], every_s: float = 0.2) -> None:
+        self._drill = drill
+        self._users = users
+        self._every_s = every_s
+        self._times: dict[str, list[float]] = {u: [] for u in users}  # send times, in order
+        self._seen = dict.fromkeys(users, 0)
+        self._scanned = 0
+        self.samples: list[tuple[float, float]] = []  # (sent at, seconds until visible)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        """Start polling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (the samples stay)."""
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        st = self._drill.streamer
+        while not self._stop.wait(self._every_s):
+            n = min(len(st.sent), len(st.sent_at))
+            for e, t in zip(st.sent[self._scanned : n], st.sent_at[self._scanned : n], strict=True):
+                if e.user_id in self._times:
+                    self._times[e.user_id].append(t)
+            self._scanned = n
+            counts = self._drill.lifetime(self._users)
+            now = time.monotonic()
+            for u, have in counts.items():
+                times = self._times[u]
+                while self._seen[u] < min(have, len(times)):
+                    sent = times[self._seen[u]]
+                    self.samples.append((sent, now - sent))
+                    self._seen[u] += 1
+
+    def p99(self, since: float, until: float) -> float:
+        """The 99th percentile (nearest rank) of the freshness of events sent between ``since``
+        and ``until`` (``time.monotonic()``), seconds; ``nan`` without samples."""
+        got = sorted(d for t, d in self.samples if since <= t < until)
+        if not got:
+            return float("nan")
+        return got[min(len(got) - 1, math.ceil(0.99 * len(got)) - 1)]
 
 
 class Drill:
@@ -268,6 +330,16 @@ class Drill:
             out.update({u: sum(int(r[n].value or 0) for n in LIFETIME) for u, r in got.items()})
         return out
 
+    def statuses(self, users: list[str]) -> Counter[str]:
+        """How many of ``users`` read each status (``present``, ``rewriting``, ...) for one
+        lifetime feature (batches of 500 users)."""
+        out: Counter[str] = Counter()
+        name = next(iter(LIFETIME))
+        for i in range(0, len(users), 500):
+            got = self.client.get_many(users[i : i + 500], [name])
+            out.update(r[name].status.value for r in got.values())
+        return out
+
     def counted(self) -> int:
         """Events counted in Redis over every user sent so far."""
         return sum(self.lifetime(self.users()).values())
@@ -309,7 +381,13 @@ class Drill:
             fig.lost += max(0, n - have)
             fig.double_counted += max(0, have - n)
         fig.late = len(read_topic(self.s, self.s.late_topic, 3))
-        fig.dead_lettered = len(read_topic(self.s, self.s.dead_letter_topic, 3))
+        dead = read_topic(self.s, self.s.dead_letter_topic, 3)
+        # a store error (row 7a) is a report about a user, not an input record: its events are
+        # counted (held in state), so it stays out of counted + late + dead-lettered = input
+        store_errors = [d for d in dead if d.get("error_class") == "store_error"]
+        fig.dead_lettered = len(dead) - len(store_errors)
+        if store_errors:
+            fig.extra["store_errors"] = len(store_errors)
         end = max(e.event_time_ms for e in sent)
         try:
             fig.mismatches = compare(self.client, sent, as_of=[end]).mismatches

@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -142,6 +143,36 @@ def check(client: FeatureClient, events: list[Event], users: list[str], as_of: i
             if not same(name, r.value, want[name]):
                 out.wrong_present.append((u, name, r.value, want[name]))
     return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from ``/proc``; Linux), parents first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+@contextlib.contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """The process ``pid`` and its descendants (the job's JVM) stopped with SIGSTOP inside the
+    block, continued after it: the job cannot notice anything meanwhile."""
+    tree = process_tree(pid)
+    for p in tree:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for p in reversed(tree):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGCONT)
 
 
 def wait_for(cond: Callable[[], Any], timeout_s: float, every_s: float = 0.25) -> Any:

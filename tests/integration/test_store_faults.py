@@ -1,10 +1,11 @@
 """The store refuses, fills up or loses data while the real job runs (issue 12; cases H20, H21,
 H22): a key Redis refuses is one dead-letter record and a counter, the job goes on; out of
 memory is a wait; a store restarted empty or from an older snapshot is rewritten from the
-job's state, and no lookup shows a wrong value as ``present`` on the way (until a restart from a
-snapshot is noticed: within ``store_check_interval_ms``). Every user's 46 features are compared
-with the reference. The control runs the same faults with ``store_loss_rewrite`` off: the
-comparison fails.
+job's state, and no lookup shows a wrong value as ``present`` on the way (before the job
+notices a restart from a snapshot, the lookup's run-id check answers ``rewriting``). Every
+user's 46 features are compared with the reference. The control runs the same faults with
+``store_loss_rewrite`` off: the comparison fails; and a lookup client without the run-id check
+shows the snapshot's stale values.
 
 One unbounded job per mode on a Redis of its own (the faults restart it), a short stream of a
 few users; the tests of the repaired job run in file order on one job.
@@ -12,15 +13,18 @@ few users; the tests of the repaired job run in file order on one job.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from subprocess import Popen
+from typing import Any
 
 import pytest
 
-from lookup import FeatureClient, Status
+from lookup import FeatureClient, FeatureResult, Status
+from lookup.aio import AsyncFeatureClient
 from tests.cases import case_events, load_cases
 from tests.integration.clusterkit import free_ports
 from tests.integration.jobkit import (
@@ -36,11 +40,13 @@ from tests.integration.storekit import (
     OwnRedis,
     check,
     events_of,
+    frozen,
     job_env,
     metric,
     own_redis,
     wait_for,
 )
+from userpulse import redis_conn
 from userpulse.events import Event
 from userpulse.settings import Settings
 
@@ -191,25 +197,44 @@ def test_h22_a_store_restarted_empty_is_rewritten_in_full(run: Run) -> None:
 
 
 def test_h22_a_store_restarted_from_an_older_snapshot_is_rewritten(run: Run) -> None:
+    """The restart from a snapshot with the job frozen (SIGSTOP), so it cannot notice the new
+    run id: lookups, sync and asyncio, on new connections answer ``rewriting`` (the server's
+    run id is not the one the job recorded); the control, a client without that check, shows
+    the snapshot's stale values as ``present``. Then the job rewrites every user."""
     admin = run.redis.admin()
     gen = int(admin.get("up:v1:gen"))
     admin.save()  # the snapshot
     run.send(events_of(BASE, T0 + 52_000, 2, 2_500, "p3"))  # written after it
     assert run.wait_exact(30).exact
-    run.redis.kill_and_start()  # loads the snapshot: the last writes are gone
-    t0 = time.monotonic()
-    # until a task notices the new run_id (every 500 ms here) the snapshot's values show
-    wait_for(lambda: not run.check().wrong_present, 10, 0.05)
-    stale_s = time.monotonic() - t0
-    c = run.wait_exact(30)
+    assert admin.get("up:v1:run").decode() == _run_id(admin)  # recorded by the store watch
+    unguarded = FeatureClient(redis_conn.connect(run.s, "lookup"))  # the control
+    with frozen(run.job.pid):
+        run.redis.kill_and_start()  # loads the snapshot: the last writes are gone
+        t0 = time.monotonic()
+        c = run.check()
+        assert not c.wrong_present and c.compared == 0 and set(c.not_present) == {"rewriting"}, c
+        got = asyncio.run(_async_lookup(run.s, BASE[0]))
+        assert got.status is Status.REWRITING, got
+        control = check(unguarded, run.sent, run.users(), END)
+        assert control.wrong_present, control  # the stale window, without the check
+    c = _never_wrong_until_exact(run, 30)
     assert c.exact, c
-    print(
-        f"older snapshot: stale values shown for {stale_s:.2f} s, exact after "
-        f"{time.monotonic() - t0:.2f} s"
-    )
-    assert stale_s < 10
+    print(f"older snapshot: exact {time.monotonic() - t0:.2f} s after the restart")
     assert int(run.redis.admin().get("up:v1:gen")) > gen
+    assert run.redis.admin().get("up:v1:run").decode() == _run_id(run.redis.admin())
     assert run.job.poll() is None
+
+
+def _run_id(admin: Any) -> str:
+    return str(admin.info("server")["run_id"])
+
+
+async def _async_lookup(s: Settings, user: str) -> FeatureResult:
+    client = AsyncFeatureClient.from_settings(s)
+    try:
+        return (await client.get(user, ["count_click_1m"], as_of=END))["count_click_1m"]
+    finally:
+        await client.aclose()
 
 
 def test_control_without_the_rewrite_the_same_faults_leave_wrong_features(

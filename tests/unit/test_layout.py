@@ -21,6 +21,7 @@ def test_golden_keys_and_fields() -> None:
     assert layout.META_GENERATION == "g"
     assert layout.parse_field("g") == ("g", 0, 0)
     assert layout.GENERATION_KEY == "up:v1:gen"
+    assert layout.RUN_KEY == "up:v1:run"
     with pytest.raises(ValueError):
         layout.parse_field("x:1")
 

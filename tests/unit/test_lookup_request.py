@@ -81,7 +81,7 @@ def test_acl_rules_verbatim(tmp_path: Path) -> None:
     assert lookup[3].startswith("#") and "pw-l" not in lines[2]
     assert " ".join(lookup[4:]) == (
         f"resetkeys ~up:v1:* resetchannels -@all {connect} +hgetall +hget +hmget +hexists +get "
-        "+exists +ttl +pttl"
+        "+exists +ttl +pttl +info"
     )
     assert " ".join(lines[1].split()[4:]) == (
         f"resetkeys ~up:v1:* resetchannels -@all {connect} +hset +hmget +hget +hgetall +hdel "

@@ -106,6 +106,17 @@ public final class RedisLayout {
     return prefix + ":gen";
   }
 
+  /**
+   * The run id of the Redis server the job last confirmed the generation marker on: {@code
+   * <prefix>:run} (a string, the server's {@code INFO server} {@code run_id}), written by the job
+   * after it raised the marker for a restart. A lookup whose server's {@code run_id} differs
+   * (Redis restarted, the job has not noticed yet) answers {@code rewriting} (docs/key-layout.md,
+   * "Store generation").
+   */
+  public static String runKey(String prefix) {
+    return prefix + ":run";
+  }
+
   /** Field of tile {@code index} of size {@code tileMs} (ms): {@code t:<tileMs>:<index>}. */
   public static String tileField(long tileMs, long index) {
     return "t:" + tileMs + ":" + index;

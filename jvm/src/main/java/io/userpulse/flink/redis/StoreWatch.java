@@ -21,6 +21,12 @@ import redis.clients.jedis.exceptions.JedisException;
  * same loss agree on one new generation. Only for one server: on a Redis Cluster the job
  * relies on the per-user check of the write script ({@link TileWriter#expectStored}).
  *
+ * <p>After deciding (and raising the marker if needed) the watch records the server's {@code
+ * run_id} in {@link RedisLayout#runKey} when it differs: until then lookups on a restarted
+ * server answer {@code rewriting} (they compare it with the server's {@code run_id} on each new
+ * connection), which closes the window between a restart from an older snapshot and this
+ * check.
+ *
  * <p>The job's ACL user needs {@code +info} for the {@code run_id}; without it the watch goes
  * on with the marker alone (logged once).
  */
@@ -43,6 +49,7 @@ public final class StoreWatch implements AutoCloseable {
 
   private final RedisConnections connections;
   private final String markerKey;
+  private final String runKey;
   private Jedis jedis;
   private long known;
   private String runId;
@@ -59,6 +66,7 @@ public final class StoreWatch implements AutoCloseable {
   public StoreWatch(RedisConfig config, String prefix, long restoredGeneration) {
     this.connections = new RedisConnections(Objects.requireNonNull(config, "config"));
     this.markerKey = RedisLayout.generationKey(prefix);
+    this.runKey = RedisLayout.runKey(prefix);
     this.known = restoredGeneration;
   }
 
@@ -80,8 +88,12 @@ public final class StoreWatch implements AutoCloseable {
         jedis = connections.jedis();
       }
       String m = jedis.get(markerKey);
+      String recorded = jedis.get(runKey);
       String rid = infoAllowed ? runId() : null;
       Check c = decide(m == null ? 0 : Long.parseLong(m.trim()), rid);
+      if (rid != null && !rid.equals(recorded)) {
+        jedis.set(runKey, rid); // after the marker: lookups now go by the users' generations
+      }
       first = false;
       return c;
     } catch (JedisDataException e) {

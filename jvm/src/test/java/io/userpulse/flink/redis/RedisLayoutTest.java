@@ -110,6 +110,7 @@ class RedisLayoutTest {
   @Test
   void generationMarkerAndField() {
     assertEquals("up:v1:gen", RedisLayout.generationKey(P));
+    assertEquals("up:v1:run", RedisLayout.runKey(P));
     assertEquals("g", RedisLayout.META_GENERATION);
   }
 

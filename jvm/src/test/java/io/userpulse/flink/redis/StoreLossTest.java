@@ -5,6 +5,7 @@ import static io.userpulse.flink.redis.Fixtures.key;
 import static io.userpulse.flink.redis.Fixtures.pkey;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -95,6 +96,9 @@ class StoreLossTest {
         Jedis r = REDIS.admin()) {
       assertEquals(new StoreWatch.Check(1, false, null), w.check()); // a fresh store
       assertEquals("1", r.get(marker));
+      String run = RedisLayout.runKey(RedisLayout.PREFIX);
+      String firstRun = runId(r);
+      assertEquals(firstRun, r.get(run)); // the server the marker was confirmed on
       assertFalse(w.check().lost());
       r.flushAll(); // FLUSHALL / FLUSHDB / a failover to an empty replica
       StoreWatch.Check c = w.check();
@@ -117,13 +121,25 @@ class StoreLossTest {
       r.close();
       try (Jedis again = REDIS.admin()) {
         again.set(marker, "10"); // as if the restart had loaded a snapshot with the marker
+        again.set(run, firstRun); // ... and the old server's run id
         c = w.check();
         assertTrue(c.lost());
         assertEquals("Redis restarted (new run_id)", c.why());
         assertEquals(11, c.generation());
         assertEquals("11", again.get(marker));
+        assertNotEquals(firstRun, again.get(run));
+        assertEquals(runId(again), again.get(run)); // lookups go by the users' generations now
       }
     }
+  }
+
+  private static String runId(Jedis r) {
+    for (String line : r.info("server").split("\r?\n")) {
+      if (line.startsWith("run_id:")) {
+        return line.substring(7).trim();
+      }
+    }
+    throw new AssertionError("no run_id in INFO server");
   }
 
   @Test
