@@ -14,14 +14,14 @@ Python. The Java classes are reached through PyFlink's Java gateway; the jar com
 connector jars (:func:`jobs.runtime.connector_jars`).
 
 Watermarks are generated inside the Kafka source, per partition. The source's deserializer
-(``io.userpulse.flink.decode.EventDeserializer``, jvm/) decodes, validates and key-checks each record
-once; its timestamp assigner (``io.userpulse.flink.AvroEventTime``) reads the decoded ``event_time``
-(from the payload, never the Kafka record timestamp), capped at job clock + ``max_clock_skew_ms``,
-and every record the decode step dead-letters gets no time, so a rejected record never moves the
-watermark and a fast clock cannot pin it. The source's watermark is the minimum over its active
-partitions of (largest such time - out-of-orderness - 1 ms); a partition without records for
-``idle_timeout_ms`` stops holding it back (design section 4; unbounded runs only, see
-:func:`build_pipeline`).
+(``io.userpulse.flink.decode.EventDeserializer``, jvm/) decodes, validates and key-checks each
+record once; the watermark strategy's timestamp assigner (``io.userpulse.flink.AvroEventTime``)
+reads the decoded ``event_time`` (from the payload, never the Kafka record timestamp), capped at
+job clock + ``max_clock_skew_ms``, and every record the decode step dead-letters gets no time, so
+a rejected record never moves the watermark and a fast clock cannot pin it. The source's
+watermark is the minimum over its active partitions of (largest such time - out-of-orderness -
+1 ms); a partition without records for ``idle_timeout_ms`` stops holding it back (design
+section 4; unbounded runs only, see :func:`build_pipeline`).
 
 The source reads committed records only (``isolation.level=read_committed``): records of aborted
 transactions are not events; a bounded run stops at each partition's last stable offset.
@@ -107,9 +107,7 @@ def build_pipeline(
     # partition that merely waits for its turn (fetch order, a starved CPU) fall behind the
     # others' watermark, and its events would be judged late (case H01, variant B).
     idle_ms = 0 if bounded else settings.idle_timeout_ms
-    watermarks = graph.watermarks(
-        settings.max_clock_skew_ms, settings.out_of_orderness_ms, idle_ms
-    )
+    watermarks = graph.watermarks(settings.max_clock_skew_ms, settings.out_of_orderness_ms, idle_ms)
     # the source holds the Kafka offsets (split state, enumerator state): its uid must stay
     # stable, or a savepoint of an older version of the job cannot be mapped (case H19)
     raw = env._j_stream_execution_environment.fromSource(source, watermarks, SOURCE_UID)

@@ -269,4 +269,3 @@ def test_flink_source_carries_the_properties(tmp_path: Path) -> None:
     )
     plain = pipeline.source_properties(_settings(tmp_path))
     assert "security.protocol" not in plain
-
