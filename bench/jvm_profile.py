@@ -16,7 +16,8 @@ work), else the first frame from the leaf down that names a stage:
 | fold | ``io.userpulse.flink.tiles`` / ``profile`` / ``operator`` (and keyed state below it) |
 | source | the Kafka consumer and connector, the source reader, the table runtime's conversion and
   watermark code (``org.apache.kafka``, ``org.apache.flink.connector``, ``org.apache.flink.table``,
-  generated classes, ``io.userpulse.flink.AvroEventTime``), and the source's fetcher thread |
+  generated classes, ``io.userpulse.flink.AvroEventTime``), and the source's fetcher thread
+  (the source's deserializer decodes: its frames count as decode) |
 | other | the rest: the shuffle between decode and the keyed function (network stack, record
   (de)serialisation: ``other_detail.shuffle``), checkpoints (``other_detail.checkpoint``), Kafka
   producer threads of the side outputs, Flink's runtime, metrics, ... |

@@ -41,6 +41,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from bench import jvm_profile, plots, report, state_size
 from bench import steps as after_steps
 from bench.ceiling import fill, measure
@@ -262,6 +264,20 @@ def _bench_userpulse(
     return out
 
 
+def redis_persistence(settings: Settings) -> dict[str, str]:
+    """The bench Redis's persistence settings (``appendonly``, ``appendfsync``, ``save``): the
+    stack's Redis runs with an append-only file fsynced every second (production default,
+    :data:`userpulse.stack.redis_server.DURABILITY_ARGS`); ``{}`` when it cannot be asked."""
+    try:
+        admin = redis_conn.connect(settings, "admin")
+        conf = {**admin.config_get("append*"), **admin.config_get("save")}
+    except redis.RedisError:
+        return {}
+    return {
+        k: str(v) for k, v in sorted(conf.items()) if k in ("appendonly", "appendfsync", "save")
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 = bad knob or stack down)."""
     ap = argparse.ArgumentParser(description="userpulse benchmark (docs/bench.md)")
@@ -300,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "redis": redis_persistence(settings),
     }
     topics: list[str] = []
     try:

@@ -1,7 +1,7 @@
 """``build_pipeline``: wires the feature job graph without executing it.
 
-    Kafka (Table API source: raw bytes + topic/partition/offset metadata; per-partition
-           event-time watermarks from the payload, idleness)
+    Kafka (JVM source: each record decoded and validated once, in the source; per-partition
+           event-time watermarks from the decoded payload, idleness)
       -> decode (JVM: io.userpulse.flink.decode.DecodeFunction)   -> dead-letter topic (JSON)
       -> key_by(user_id) -> features (JVM: io.userpulse.flink.operator.FeatureOperator)
                                tiles + profile in keyed state -> Redis (pipelined, versioned)
@@ -13,14 +13,15 @@ from the feature catalogue through the job spec (:mod:`userpulse.jvmspec`): no e
 Python. The Java classes are reached through PyFlink's Java gateway; the jar comes in with the
 connector jars (:func:`jobs.runtime.connector_jars`).
 
-Watermarks are generated inside the Kafka source, per partition: the JVM function
-``io.userpulse.flink.AvroEventTime`` (jvm/) runs each record through the decode step's own decoder
-and validation and returns its ``event_time`` (from the payload, never the Kafka record
-timestamp), capped at job clock + ``max_clock_skew_ms``, or NULL for every record the decode step
-dead-letters, so a rejected record never moves the watermark and a fast clock cannot pin it. The
-source's watermark is the minimum over its active partitions of (largest such time -
-out-of-orderness - 1 ms); a partition without records for ``idle_timeout_ms`` stops holding it
-back (design section 4; unbounded runs only, see :func:`source_ddl`).
+Watermarks are generated inside the Kafka source, per partition. The source's deserializer
+(``io.userpulse.flink.decode.EventDeserializer``, jvm/) decodes, validates and key-checks each
+record once; the watermark strategy's timestamp assigner (``io.userpulse.flink.AvroEventTime``)
+reads the decoded ``event_time`` (from the payload, never the Kafka record timestamp), capped at
+job clock + ``max_clock_skew_ms``, and every record the decode step dead-letters gets no time, so
+a rejected record never moves the watermark and a fast clock cannot pin it. The source's
+watermark is the minimum over its active partitions of (largest such time - out-of-orderness -
+1 ms); a partition without records for ``idle_timeout_ms`` stops holding it back (design
+section 4; unbounded runs only, see :func:`build_pipeline`).
 
 The source reads committed records only (``isolation.level=read_committed``): records of aborted
 transactions are not events; a bounded run stops at each partition's last stable offset.
@@ -36,85 +37,20 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
 from pyflink.java_gateway import get_gateway
-from pyflink.table import StreamTableEnvironment
 
 from userpulse import jvmspec, kafka_conf
 from userpulse.settings import Settings
 
-SOURCE_TABLE = "userpulse_source"
-EVENT_TIME_FUNCTION = "userpulse_event_time"
+SOURCE_UID = "kafka-source"
 
 
-def source_ddl(settings: Settings, bounded: bool) -> str:
-    """Flink SQL DDL of the Kafka source: key/value as raw bytes, with record metadata."""
-    opts = {
-        "connector": "kafka",
-        "topic": settings.topic,
-        "properties.bootstrap.servers": settings.kafka_bootstrap,
-        "properties.group.id": settings.group_id,
-        "scan.startup.mode": "group-offsets",
-        "properties.auto.offset.reset": "earliest",
-        "key.format": "raw",
-        "key.fields": "k",
-        "value.format": "raw",
-        "value.fields-include": "EXCEPT_KEY",
-        "scan.topic-partition-discovery.interval": "10 s",
-        # records of aborted (and still open) transactions are not events (case H23)
-        "properties.isolation.level": "read_committed",
-        # SASL / TLS (docs/deploy.md); {} for PLAINTEXT. Flink masks 'jaas.config' values in logs.
-        **{f"properties.{k}": v for k, v in kafka_conf.java_client_properties(settings).items()},
+def source_properties(settings: Settings) -> dict[str, str]:
+    """Kafka client properties of the job's source: the bootstrap servers and the SASL / TLS
+    ones of :func:`userpulse.kafka_conf.java_client_properties` ({} extra for PLAINTEXT)."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        **kafka_conf.java_client_properties(settings),
     }
-    if bounded:
-        # A bounded run reads a backlog: every partition has records up to its end offset and
-        # a finished partition stops holding the watermark back by itself. Idleness would let
-        # a partition that merely waits for its turn (fetch order, a starved CPU) fall behind
-        # the others' watermark, and its events would be judged late (case H01, variant B).
-        opts["scan.bounded.mode"] = "latest-offset"
-    else:
-        opts["scan.watermark.idle-timeout"] = f"{settings.idle_timeout_ms} ms"
-    # SQL string literals: a quote is doubled (a JAAS password may hold one)
-    with_ = ",\n  ".join("'{}' = '{}'".format(k, v.replace("'", "''")) for k, v in opts.items())
-    # watermark = event time (NULL for rejected records: time 0) - out-of-orderness - 1 ms
-    lag_s = f"{(settings.out_of_orderness_ms + 1) / 1000:.3f}"
-    return (
-        f"CREATE TEMPORARY TABLE {SOURCE_TABLE} (\n"
-        "  k BYTES, v BYTES,\n"
-        "  `topic` STRING METADATA VIRTUAL,\n"
-        "  `partition` INT METADATA VIRTUAL,\n"
-        "  `offset` BIGINT METADATA VIRTUAL,\n"
-        f"  rt AS TO_TIMESTAMP_LTZ(COALESCE({EVENT_TIME_FUNCTION}(k, v), 0), 3),\n"
-        f"  WATERMARK FOR rt AS rt - INTERVAL '{lag_s}' SECOND\n"
-        f") WITH (\n  {with_}\n)"
-    )
-
-
-def set_source_uids(stream: DataStream) -> list[str]:
-    """Give the table planner's transformations behind ``stream`` stable uids.
-
-    The Kafka table source and the planner's conversion steps carry no uid (the planner sets
-    them only for compiled plans), so their operator ids would be hashes of the graph's shape and
-    could change when the job changes. The source holds the Kafka offsets (split state and the
-    enumerator's coordinator state): its uid must be stable, or a savepoint of an older version
-    of the job cannot be mapped and the job refuses to start (case H19). The source gets
-    ``kafka-source``; the stateless steps between it and ``stream`` get ``source-<depth>``
-    (depth 0 = ``stream``'s own transformation).
-
-    Returns:
-        The uids set, from ``stream`` up to the source.
-    """
-    uids = []
-    todo = [(stream._j_data_stream.getTransformation(), 0)]
-    while todo:
-        t, depth = todo.pop()
-        uid = (
-            "kafka-source"
-            if "SourceTransformation" in t.getClass().getSimpleName()
-            else (f"source-{depth}")
-        )
-        t.setUid(uid)
-        uids.append(uid)
-        todo.extend((i, depth + 1) for i in t.getInputs())
-    return uids
 
 
 def _string_sink(settings: Settings, topic: str) -> KafkaSink:
@@ -162,15 +98,21 @@ def build_pipeline(
     jvm = jvm_classes()
     spec = jvm.spec.JobSpec.parse(jvmspec.job_spec_json(settings))
     graph = jvm.operator.FeatureGraph
-    t_env = StreamTableEnvironment.create(env)
-    # an instance, not a class name: it carries the decode step's configuration
-    t_env._j_tenv.createTemporarySystemFunction(
-        EVENT_TIME_FUNCTION, graph.eventTimeFunction(spec, settings.max_clock_skew_ms)
-    )
-    t_env.execute_sql(source_ddl(settings, bounded))
-    raw = t_env.to_data_stream(t_env.from_path(SOURCE_TABLE))
-    set_source_uids(raw)
-    decoded = DataStream(raw._j_data_stream.process(graph.decodeFunction(spec)))
+    props = get_gateway().jvm.java.util.HashMap()
+    for key, value in source_properties(settings).items():
+        props.put(key, value)
+    source = graph.kafkaSource(spec, settings.topic, settings.group_id, props, bounded)
+    # A bounded run reads a backlog: every partition has records up to its end offset and a
+    # finished partition stops holding the watermark back by itself. Idleness would let a
+    # partition that merely waits for its turn (fetch order, a starved CPU) fall behind the
+    # others' watermark, and its events would be judged late (case H01, variant B).
+    idle_ms = 0 if bounded else settings.idle_timeout_ms
+    watermarks = graph.watermarks(settings.max_clock_skew_ms, settings.out_of_orderness_ms, idle_ms)
+    # the source holds the Kafka offsets (split state, enumerator state): its uid must stay
+    # stable, or a savepoint of an older version of the job cannot be mapped (case H19)
+    raw = env._j_stream_execution_environment.fromSource(source, watermarks, SOURCE_UID)
+    raw.uid(SOURCE_UID)
+    decoded = DataStream(raw.process(graph.decodeFunction(spec)))
     decoded.name("decode").uid("decode")
     dead_letters = decoded._j_data_stream.getSideOutput(graph.deadLetterTag())
     if decoded_step is not None:

@@ -256,15 +256,16 @@ def test_environment_variables_reach_the_settings(tmp_path: Path) -> None:
     )
 
 
-def test_flink_source_ddl_carries_the_properties(tmp_path: Path) -> None:
+def test_flink_source_carries_the_properties(tmp_path: Path) -> None:
     pipeline = pytest.importorskip("jobs.pipeline")
-    s = _sasl(tmp_path, kafka_sasl_password="it's")  # a quote must be doubled in SQL
-    ddl = pipeline.source_ddl(s, bounded=False)
-    assert "'properties.security.protocol' = 'SASL_PLAINTEXT'" in ddl
-    assert "'properties.sasl.mechanism' = 'SCRAM-SHA-512'" in ddl
-    assert (
-        "'properties.sasl.jaas.config' = 'org.apache.kafka.common.security.scram.ScramLoginModule"
-        ' required username="alice" password="it\'\'s";\'' in ddl
+    s = _sasl(tmp_path, kafka_sasl_password="it's")
+    props = pipeline.source_properties(s)
+    assert props["bootstrap.servers"] == s.kafka_bootstrap
+    assert props["security.protocol"] == "SASL_PLAINTEXT"
+    assert props["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert props["sasl.jaas.config"] == (
+        "org.apache.kafka.common.security.scram.ScramLoginModule"
+        ' required username="alice" password="it\'s";'
     )
-    plain = pipeline.source_ddl(_settings(tmp_path), bounded=False)
+    plain = pipeline.source_properties(_settings(tmp_path))
     assert "security.protocol" not in plain

@@ -123,6 +123,23 @@ public final class JobMetrics implements AutoCloseable {
     }
 
     /**
+     * The metric objects of this class loader without registering a user: for code without a
+     * close hook (the Kafka source's deserializer). It never starts an endpoint nor keeps one
+     * running; what it counts is served by the endpoint of the operators that {@link #acquire}d
+     * one. Never release the handle.
+     */
+    public static JobMetrics shared() {
+        synchronized (LOCK) {
+            if (shared == null) {
+                shared = new Shared();
+            }
+            JobMetrics h = new JobMetrics(shared);
+            h.released = true; // not a user: release() must not count down
+            return h;
+        }
+    }
+
+    /**
      * Unregisters this user (an operator's {@code close()}); the endpoint stops, freeing its
      * port, when the last user of this class loader releases. Idempotent per handle.
      */

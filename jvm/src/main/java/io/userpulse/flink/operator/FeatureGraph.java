@@ -3,11 +3,20 @@ package io.userpulse.flink.operator;
 import io.userpulse.flink.AvroEventTime;
 import io.userpulse.flink.decode.DecodeFunction;
 import io.userpulse.flink.decode.EventDecoder;
+import io.userpulse.flink.decode.EventDeserializer;
 import io.userpulse.flink.decode.HttpSchemaRegistry;
+import io.userpulse.flink.decode.SourceRecord;
 import io.userpulse.flink.spec.AvroSpec;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.spec.JobSpec;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.FilterFunction;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.kafka.shaded.org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -20,7 +29,7 @@ import org.apache.flink.util.OutputTag;
  * from the {@link JobSpec} that the Python catalogue wrote ({@code userpulse/jvmspec.py}).
  *
  * <pre>
- *   Kafka rows -> decodeFunction (dead letters: deadLetterTag)
+ *   kafkaSource (decoded once; watermarks) -> decodeFunction (dead letters: deadLetterTag)
  *              -> keyBy(userKey) -> features: featureOperator (Redis writes; late events:
  *                 lateTag; a user's store errors: storeErrorTag)
  * </pre>
@@ -30,8 +39,58 @@ public final class FeatureGraph {
     private FeatureGraph() {}
 
     /**
-     * The decode step: Kafka rows (k, v, topic, partition, offset, rt) to {@link Event}s; bad
-     * records to {@link #deadLetterTag()}.
+     * The Kafka source: raw records of {@code topic}, each decoded once into a {@link
+     * SourceRecord} ({@link EventDeserializer}, configured like {@link #decodeFunction}). It
+     * starts from the group's committed offsets (earliest without them), reads committed records
+     * only ({@code isolation.level=read_committed}: records of aborted transactions are not
+     * events, case H23) and discovers new partitions every 10 s; add it with {@code
+     * env.fromSource(source, watermarks(...), "kafka-source")} and uid {@code kafka-source}.
+     *
+     * @param spec the job spec (decoding configuration)
+     * @param topic the input topic
+     * @param groupId the consumer group (offsets committed on checkpoints)
+     * @param properties Kafka client properties: {@code bootstrap.servers} and any SASL / TLS
+     *     ones (copied; they win over the defaults above except the group)
+     * @param bounded stop at each partition's offset as of start (its last stable offset)
+     */
+    public static KafkaSource<SourceRecord> kafkaSource(JobSpec spec, String topic,
+            String groupId, Map<String, String> properties, boolean bounded) {
+        Properties props = new Properties();
+        props.setProperty("isolation.level", "read_committed");
+        props.setProperty("partition.discovery.interval.ms", "10000");
+        props.putAll(properties);
+        KafkaSourceBuilder<SourceRecord> b = KafkaSource.<SourceRecord>builder()
+                .setTopics(topic)
+                .setGroupId(groupId)
+                .setProperties(props)
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(
+                        OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new EventDeserializer(decodeFunction(spec)));
+        if (bounded) {
+            b.setBounded(OffsetsInitializer.latest());
+        }
+        return b.build();
+    }
+
+    /**
+     * The source's watermark strategy (design section 4): per partition, the largest event time
+     * of a counted record, capped at job clock + {@code maxClockSkewMs}, minus {@code
+     * outOfOrdernessMs} + 1 ms; dead-lettered records and tombstones never move it ({@link
+     * AvroEventTime}).
+     *
+     * @param maxClockSkewMs the cap over the job's clock, ms (setting {@code max_clock_skew_ms})
+     * @param outOfOrdernessMs setting {@code out_of_orderness_ms}
+     * @param idleTimeoutMs setting {@code idle_timeout_ms}; 0 for bounded runs (no idleness)
+     * @throws IllegalArgumentException if a duration is negative
+     */
+    public static WatermarkStrategy<SourceRecord> watermarks(long maxClockSkewMs,
+            long outOfOrdernessMs, long idleTimeoutMs) {
+        return new AvroEventTime(maxClockSkewMs).strategy(outOfOrdernessMs, idleTimeoutMs);
+    }
+
+    /**
+     * The decode step: the source's {@link SourceRecord}s to {@link Event}s; bad records to
+     * {@link #deadLetterTag()}.
      *
      * @param spec the job spec (Avro schemas and registry, record size limit, sane event-time
      *     range, metrics)
@@ -49,20 +108,6 @@ public final class FeatureGraph {
                 reg == null ? null : new HttpSchemaRegistry(reg.url(), reg.subject(),
                         reg.timeoutMs()),
                 reg == null ? EventDecoder.DEFAULT_CACHE_SIZE : reg.cacheSize());
-    }
-
-    /**
-     * The source's event-time function ({@code userpulse_event_time(k, v)} in the Kafka source
-     * DDL): the watermark time of a record, NULL for every record {@link #decodeFunction} would
-     * dead-letter, capped at job clock + {@code maxClockSkewMs} (design section 4).
-     *
-     * @param spec the job spec (the same as the decode step's)
-     * @param maxClockSkewMs the cap over the job's clock, ms (setting {@code max_clock_skew_ms})
-     * @return a new function, to register as a temporary system function
-     * @throws IllegalArgumentException if {@code maxClockSkewMs} is negative
-     */
-    public static AvroEventTime eventTimeFunction(JobSpec spec, long maxClockSkewMs) {
-        return new AvroEventTime(decodeFunction(spec), maxClockSkewMs);
     }
 
     /**

@@ -2,7 +2,6 @@ package io.userpulse.flink.decode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,14 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.userpulse.flink.AvroEventTime;
 import java.io.ByteArrayOutputStream;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Random;
 import org.apache.flink.util.InstantiationUtil;
 import org.junit.jupiter.api.Test;
 
 /**
- * The source's event-time function: only records the decode step counts move the watermark
+ * The source's timestamp assigner: only records the decode step counts move the watermark
  * (cases H24, H25: every rejection reason of the golden vectors), and no further than job clock +
  * {@code max_clock_skew_ms} (case H26).
  */
@@ -33,7 +31,9 @@ class AvroEventTimeTest {
     }
 
     private static Long time(String decoder, byte[] key, byte[] value, long skew) {
-        return AvroEventTime.watermarkTime(Vectors.recordDecoder(decoder), key, value, NOW, skew);
+        DecodeResult r = value == null ? null
+                : Vectors.recordDecoder(decoder).decode(key, value, "", -1, -1L);
+        return AvroEventTime.watermarkTime(r, NOW, skew);
     }
 
     private static byte[] varint(long v) {
@@ -111,35 +111,38 @@ class AvroEventTimeTest {
     }
 
     @Test
-    void evalJudgesWithTheWallClockAndSurvivesSerialization() throws Exception {
+    void theSourceDecodesOnceAndTheAssignerJudgesWithTheWallClock() throws Exception {
         DecodeFunction decoding = new DecodeFunction(Vectors.schema("v1"), Map.of(), 65_536,
                 EventValidator.DEFAULT_MAX_FUTURE_MS, 0, "127.0.0.1");
-        AvroEventTime fn = InstantiationUtil.clone(new AvroEventTime(decoding, SKEW));
+        EventDeserializer source = InstantiationUtil.clone(new EventDeserializer(decoding));
+        source.open(null);
+        AvroEventTime fn = InstantiationUtil.clone(new AvroEventTime(SKEW));
         assertEquals(SKEW, fn.getMaxClockSkewMs());
-        assertFalse(fn.isDeterministic());
         byte[] click = Vectors.bytes(vector("valid", "click_minimal").get("value_b64"));
         long t0 = NOW - HOUR + 1_000;
         long before = System.currentTimeMillis();
         byte[] honest = withEventTime(click, t0, before - 2_000);
-        assertEquals(before - 2_000, fn.eval(null, honest));
-        assertEquals(before - 2_000, fn.eval(null, honest.clone())); // the planner's second call
-        assertNull(fn.eval("u2".getBytes(), honest.clone())); // same value, another key
-        assertEquals(before - 2_000, fn.eval("u1".getBytes(), honest));
-        Long capped = fn.eval("u1".getBytes(), withEventTime(click, t0, before + 23 * HOUR));
-        assertNotNull(capped);
+        assertEquals(before - 2_000, fn.extractTimestamp(source.decode(null, honest, "t", 0, 0), 7));
+        assertEquals(AvroEventTime.NOT_COUNTED, // same value, another key: dead-lettered
+                fn.extractTimestamp(source.decode("u2".getBytes(), honest, "t", 0, 1), 7));
+        assertEquals(before - 2_000,
+                fn.extractTimestamp(source.decode("u1".getBytes(), honest, "t", 0, 2), 7));
+        long capped = fn.extractTimestamp(source.decode("u1".getBytes(),
+                withEventTime(click, t0, before + 23 * HOUR), "t", 0, 3), 7);
         assertTrue(capped >= before + SKEW && capped <= System.currentTimeMillis() + SKEW);
-        assertNull(fn.eval("u2".getBytes(), click)); // key mismatch
-        assertNull(fn.eval(null, null));
-        assertThrows(IllegalArgumentException.class, () -> new AvroEventTime(decoding, -1));
+        SourceRecord tombstone = source.decode("u1".getBytes(), null, "t", 0, 4);
+        assertNull(tombstone.result);
+        assertEquals(AvroEventTime.NOT_COUNTED, fn.extractTimestamp(tombstone, 7));
+        assertThrows(IllegalArgumentException.class, () -> new AvroEventTime(-1));
+        assertThrows(IllegalArgumentException.class, () -> fn.strategy(-1, 0));
     }
 
     @Test
-    void decodeStepCountsCappedEventsByComparingRtWithTheEventTime() {
-        assertTrue(DecodeFunction.cappedAhead(Instant.ofEpochMilli(NOW + SKEW), NOW + 23 * HOUR));
-        assertFalse(DecodeFunction.cappedAhead(Instant.ofEpochMilli(NOW), NOW));
-        assertFalse(DecodeFunction.cappedAhead(null, NOW));
-        // no watermark time (NULL coalesced to 0 by the source DDL) is not a capped event
-        assertFalse(DecodeFunction.cappedAhead(Instant.ofEpochMilli(0), NOW));
+    void decodeStepCountsCappedEventsByComparingTheRecordTimestampWithTheEventTime() {
+        assertTrue(DecodeFunction.cappedAhead(NOW + SKEW, NOW + 23 * HOUR));
+        assertFalse(DecodeFunction.cappedAhead(NOW, NOW));
+        // no watermark time (0) is not a capped event
+        assertFalse(DecodeFunction.cappedAhead(0, NOW));
     }
 
     @Test
@@ -158,7 +161,7 @@ class AvroEventTimeTest {
                     b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
                 }
             }
-            Long t = AvroEventTime.watermarkTime(d, null, b, NOW, SKEW);
+            Long t = AvroEventTime.watermarkTime(d.decode(null, b, "", -1, -1L), NOW, SKEW);
             assertTrue(t == null || (t >= EventValidator.MIN_EVENT_TIME_MS && t <= NOW + SKEW));
         }
     }

@@ -27,7 +27,6 @@ import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
-import org.apache.flink.types.Row;
 import org.junit.jupiter.api.Test;
 
 /** The decode step through Flink's operator test harness: main output and dead-letter output. */
@@ -47,8 +46,13 @@ class DecodeFunctionTest {
                 EventValidator.DEFAULT_MAX_FUTURE_MS, metricsPort, "127.0.0.1");
     }
 
-    private static Row row(byte[] k, byte[] v, long offset) {
-        return Row.of(k, v, "events", 3, offset, null);
+    /** A record as the Kafka source hands it on (decoded once, by the source). */
+    private static SourceRecord row(byte[] k, byte[] v, long offset) {
+        try {
+            return Vectors.source(function(0)).decode(k, v, "events", 3, offset);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static int freePort() throws IOException {
@@ -74,10 +78,6 @@ class DecodeFunctionTest {
         byte[] seconds = vector("malformed", "event_time_seconds");
         byte[] big = new byte[70_000];
         big[0] = (byte) 0xC3;
-        List<Row> rows = List.of(row(u1, click, 0), row(u1, truncated, 1), row(u1, null, 2),
-                row(u1, badUtf8, 3), row(u1, v2Hover, 4), row(u1, new byte[0], 5),
-                row("u9".getBytes(), click, 6), row(null, seconds, 7), row(null, big, 8),
-                row(null, click, 9));
         long before = System.currentTimeMillis();
         long decodedBefore;
         double badUtf8Before;
@@ -85,11 +85,15 @@ class DecodeFunctionTest {
             decodedBefore = m.decodeSeconds().collect().getDataPoints().get(0).getCount();
             badUtf8Before = m.deadLettered("bad_utf8").get();
         }
-        OneInputStreamOperatorTestHarness<Row, Event> h =
+        List<SourceRecord> rows = List.of(row(u1, click, 0), row(u1, truncated, 1),
+                row(u1, null, 2), row(u1, badUtf8, 3), row(u1, v2Hover, 4), row(u1, new byte[0], 5),
+                row("u9".getBytes(), click, 6), row(null, seconds, 7), row(null, big, 8),
+                row(null, click, 9));
+        OneInputStreamOperatorTestHarness<SourceRecord, Event> h =
                 ProcessFunctionTestHarnesses.forProcessFunction(function(port));
         try {
-            for (Row r : rows) {
-                h.processElement(r, 0L);
+            for (SourceRecord r : rows) {
+                h.processElement(new StreamRecord<>(r)); // no timestamp: not capped
             }
             List<Event> out = h.extractOutputValues();
             assertEquals(3, out.size());
@@ -142,13 +146,19 @@ class DecodeFunctionTest {
             double in = m.eventsIn().get();
             double tombstones = m.tombstones().get();
             double empty = m.deadLettered("empty").get();
-            OneInputStreamOperatorTestHarness<Row, Event> h =
+            OneInputStreamOperatorTestHarness<SourceRecord, Event> h =
                     ProcessFunctionTestHarnesses.forProcessFunction(function(0));
+            double ahead = m.aheadOfClock().get();
             h.processElement(row(null, null, 0), 0L);
             h.processElement(row(null, new byte[0], 1), 0L);
-            h.processElement(row(null, vector("valid", "hover_minimal"), 2), 0L);
+            SourceRecord hover = row(null, vector("valid", "hover_minimal"), 2);
+            long t = hover.result.event().eventTimeMs;
+            h.processElement(hover, t); // the source's timestamp = its event time
+            assertEquals(ahead, m.aheadOfClock().get());
+            h.processElement(hover, t - 1); // capped by the source: ahead of the clock
             h.close();
-            assertEquals(in + 3, m.eventsIn().get());
+            assertEquals(ahead + 1, m.aheadOfClock().get());
+            assertEquals(in + 4, m.eventsIn().get());
             assertEquals(tombstones + 1, m.tombstones().get());
             assertEquals(empty + 1, m.deadLettered("empty").get());
         }
@@ -161,7 +171,7 @@ class DecodeFunctionTest {
             out.writeObject(function(0));
         }
         Object back = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
-        OneInputStreamOperatorTestHarness<Row, Event> h = new OneInputStreamOperatorTestHarness<>(
+        OneInputStreamOperatorTestHarness<SourceRecord, Event> h = new OneInputStreamOperatorTestHarness<>(
                 new ProcessOperator<>((DecodeFunction) back));
         h.open();
         h.processElement(row(null, vector("valid", "scroll_both"), 0), 0L);

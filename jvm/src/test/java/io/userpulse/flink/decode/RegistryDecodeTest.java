@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
-import org.apache.flink.types.Row;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -69,13 +68,14 @@ class RegistryDecodeTest {
         try (JobMetrics m = JobMetrics.acquire(0, "127.0.0.1")) {
             before = m.schemaRegistryRetries().get();
         }
-        OneInputStreamOperatorTestHarness<Row, Event> h =
+        OneInputStreamOperatorTestHarness<SourceRecord, Event> h =
                 ProcessFunctionTestHarnesses.forProcessFunction(f);
+        EventDeserializer source = Vectors.source(f);
         try {
             long t0 = System.nanoTime();
-            h.processElement(Row.of("u1".getBytes(), hover, "events", 0, 0L, null), 0L);
-            h.processElement(Row.of("u1".getBytes(), confluent(9999, valid("hover_minimal")),
-                    "events", 0, 1L, null), 0L);
+            h.processElement(source.decode("u1".getBytes(), hover, "events", 0, 0L), 0L);
+            h.processElement(source.decode("u1".getBytes(), confluent(9999,
+                    valid("hover_minimal")), "events", 0, 1L), 0L);
             long waitedMs = (System.nanoTime() - t0) / 1_000_000;
             List<Event> out = h.extractOutputValues();
             assertEquals(1, out.size());
@@ -85,7 +85,7 @@ class RegistryDecodeTest {
             assertEquals(1, dead.size()); // only the id the registry answered "not found" for
             assertTrue(dead.get(0).contains("unknown schema id 9999"), dead.get(0));
             assertEquals(4, CALLS.get()); // 2 failures, id 7, id 9999
-            assertTrue(waitedMs >= DecodeFunction.RETRY_FIRST_MS * 3, "backoff " + waitedMs);
+            assertTrue(waitedMs >= EventDeserializer.RETRY_FIRST_MS * 3, "backoff " + waitedMs);
             try (JobMetrics m = JobMetrics.acquire(0, "127.0.0.1")) {
                 assertEquals(before + 2, m.schemaRegistryRetries().get());
             }

@@ -66,6 +66,13 @@ final class Vectors {
                 () -> NOW_MS);
     }
 
+    /** The Kafka source's deserializer of {@code decoding}'s configuration, opened. */
+    static EventDeserializer source(DecodeFunction decoding) {
+        EventDeserializer d = new EventDeserializer(decoding);
+        d.open(null);
+        return d;
+    }
+
     static List<JsonNode> list(String name) {
         List<JsonNode> out = new ArrayList<>();
         DOC.get(name).forEach(out::add);
