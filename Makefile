@@ -25,6 +25,7 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python infra/mypy_tree.py
 	touch $@
 
 ## deps: Kafka broker + Flink connector jars from Maven Central, and the project's own jar (the
@@ -128,6 +129,7 @@ chaos: venv deps
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python infra/mypy_tree.py
 	$(BIN)/mypy
 
 format: venv

@@ -110,8 +110,8 @@ def run(quick: bool = False, env: dict[str, str] | None = None) -> dict[str, Any
     n_events = int(e.get("BENCH_BACKFILL_EVENTS", 1_000_000 if quick else 10_000_000))
     n_labels = int(e.get("BENCH_BACKFILL_LABELS", 100_000 if quick else 1_000_000))
     globo_labels = int(e.get("BENCH_BACKFILL_GLOBO_LABELS", 100_000))
-    from producers.replay import load_dataset
     from userpulse.backfill.columns import events_table
+    from userpulse.producers.replay import load_dataset
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
@@ -163,7 +163,7 @@ def run_cluster(env: dict[str, str] | None = None) -> dict[str, Any]:
     )
     cluster = FlinkCluster(s)
     out: dict[str, Any] = {}
-    from producers.replay import load_dataset
+    from userpulse.producers.replay import load_dataset
 
     try:
         cluster.up(timeout_s=180)

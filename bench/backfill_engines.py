@@ -121,8 +121,8 @@ def run_polars(events: pa.Table, labels: pa.Table) -> float:
 
 
 def _cases(n_events: int, n_labels: int) -> dict[str, tuple[pa.Table, pa.Table]]:
-    from producers.replay import load_dataset
     from userpulse.backfill.columns import events_table
+    from userpulse.producers.replay import load_dataset
 
     globo = events_table(load_dataset("globo"))
     synth = synthetic_events(n_events, max(1_000, n_events // 50))

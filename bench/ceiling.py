@@ -24,7 +24,7 @@ import fastavro
 from confluent_kafka import Consumer
 
 from bench.search import finish_producer, start_producer
-from schemas import codec
+from userpulse.schemas import codec
 from userpulse.settings import REPO_ROOT
 
 

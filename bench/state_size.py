@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.systems import ClusterJob, free_port_span, taskmanager_pids
-from producers.kafka_out import EventSink
 from userpulse import redis_conn, stack
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink
 from userpulse.settings import REPO_ROOT, Settings
 
 REDIS_DB = 3
@@ -85,7 +85,7 @@ def measure(
     log: Any = print,
 ) -> dict[str, Any]:
     """One shape: the checkpoint's sizes and bytes per user (see the module docstring)."""
-    from jobs import control
+    from userpulse.jobs import control
 
     topic = f"bench.state.{users}.{events}.{int(time.time())}"
     stack.recreate_topic(settings, topic, 3)

@@ -7,7 +7,8 @@ Each :class:`System` reads one topic, exposes a Prometheus counter of records it
 layout module, ``sinks/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
 session and are stopped by their process-group id (SIGTERM, then SIGKILL after a grace period).
 :class:`ClusterJob` is the job submitted to the session cluster (``userpulse cluster up``) with
-``jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when stopped; its
+``userpulse.jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when
+stopped; its
 counter is the sum over the TaskManagers' metric endpoints (one port each, from the configured
 one up).
 """
@@ -26,8 +27,8 @@ from typing import IO
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
-from sinks import layout
 from userpulse.settings import REPO_ROOT, Settings
+from userpulse.sinks import layout
 
 
 class BenchError(Exception):
@@ -171,7 +172,8 @@ class System:
 class ClusterJob(System):
     """The feature job on the local Flink session cluster at ``parallelism``.
 
-    :meth:`start` submits it (``jobs.control.submit``, as ``userpulse job submit -p N``; returns
+    :meth:`start` submits it (``userpulse.jobs.control.submit``, as ``userpulse job submit -p N``;
+    returns
     once every task runs), :meth:`stop` cancels it (``userpulse job cancel``). Its settings go to
     the job as ``USERPULSE_*`` variables (topic, group, metrics port). ``counted`` sums
     ``userpulse_events_counted_total`` over ``metrics_port .. metrics_port + ports - 1`` (the
@@ -216,7 +218,7 @@ class ClusterJob(System):
         Raises:
             BenchError: the submission failed (Flink's root cause in the message).
         """
-        from jobs import control
+        from userpulse.jobs import control
 
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
@@ -254,7 +256,7 @@ class ClusterJob(System):
 
     def state(self) -> str | None:
         """The job's state as the REST API reports it (None when unknown)."""
-        from jobs import control
+        from userpulse.jobs import control
 
         if self.job_id is None:
             return None
@@ -270,7 +272,7 @@ class ClusterJob(System):
 
     def stop(self, grace_s: float = 20.0) -> None:
         """Cancel the job (no savepoint) and wait until it is CANCELED."""
-        from jobs import control
+        from userpulse.jobs import control
 
         if self.job_id is None:
             return

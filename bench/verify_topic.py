@@ -17,11 +17,11 @@ import uuid
 
 from confluent_kafka import Consumer
 
-from lookup import FeatureClient
-from schemas.codec import Decoder, RecordCoordinates, decode_record
 from userpulse import kafka_conf
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event
+from userpulse.lookup import FeatureClient
+from userpulse.schemas.codec import Decoder, RecordCoordinates, decode_record
 from userpulse.settings import Settings
 
 

@@ -1,6 +1,7 @@
-"""Asyncio lookup client (``redis.asyncio``): the same lookups as :mod:`lookup.client`.
+"""Asyncio lookup client (``redis.asyncio``): the same lookups as :mod:`userpulse.lookup.client`.
 
-Validation, keys and the merge are the shared ones (:mod:`lookup.request`, :mod:`lookup.merge`);
+Validation, keys and the merge are the shared ones (:mod:`userpulse.lookup.request`,
+:mod:`userpulse.lookup.merge`);
 only the pipelined ``HGETALL`` round trip is awaited.
 """
 
@@ -12,10 +13,10 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 
-from lookup.client import now_ms, where_of
-from lookup.merge import FeatureResult, queue_generation, queue_reads
-from lookup.request import STORE_ERRORS, plan, store_error
 from userpulse import redis_conn
+from userpulse.lookup.client import now_ms, where_of
+from userpulse.lookup.merge import FeatureResult, queue_generation, queue_reads
+from userpulse.lookup.request import STORE_ERRORS, plan, store_error
 from userpulse.settings import Settings
 
 __all__ = ["AsyncFeatureClient"]
@@ -78,7 +79,7 @@ class AsyncFeatureClient:
         """Check that Redis answers the lookup user.
 
         Raises:
-            lookup.errors.StoreUnavailable: it does not.
+            userpulse.lookup.errors.StoreUnavailable: it does not.
         """
         try:
             await self._r.ping()  # type: ignore[union-attr]  # the cluster has it (stubs lag)
@@ -88,7 +89,8 @@ class AsyncFeatureClient:
     async def get(
         self, user_id: str, features: Sequence[str] | None = None, as_of: int | None = None
     ) -> dict[str, FeatureResult]:
-        """Features of one user; see :meth:`lookup.client.FeatureClient.get` (same raises)."""
+        """Features of one user; see :meth:`userpulse.lookup.client.FeatureClient.get` (same
+        raises)."""
         return (await self.get_many([user_id], features, as_of))[user_id]
 
     async def get_many(
@@ -98,7 +100,7 @@ class AsyncFeatureClient:
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
         """Features of many users in one round trip; see
-        :meth:`lookup.client.FeatureClient.get_many` (same raises)."""
+        :meth:`userpulse.lookup.client.FeatureClient.get_many` (same raises)."""
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)
         if not p.users:
             return {}

@@ -1,7 +1,8 @@
 """One user's stored state, decoded on demand, and the features that are not windows
 (lifetime counts, first / last seen, last-k items, session) as of t (design section 4).
 
-Used by :mod:`lookup.merge`; no I/O. A value the stored state cannot answer exactly as of t is
+Used by :mod:`userpulse.lookup.merge`; no I/O. A value the stored state cannot answer exactly as of
+t is
 ``out_of_retention``.
 """
 
@@ -12,15 +13,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lookup.results import (
-    OUT_OF_RETENTION,
-    TILES,
-    FeatureResult,
-    Status,
-    StoredValueError,
-)
-from lookup.tilecols import empty_columns, window_values
-from sinks import layout
 from userpulse.features import (
     AS_OF_RESOLUTION_MS,
     LAST_K,
@@ -29,6 +21,15 @@ from userpulse.features import (
     TILE_SIZES_MS,
     StateFeature,
 )
+from userpulse.lookup.results import (
+    OUT_OF_RETENTION,
+    TILES,
+    FeatureResult,
+    Status,
+    StoredValueError,
+)
+from userpulse.lookup.tilecols import empty_columns, window_values
+from userpulse.sinks import layout
 from userpulse.tiles import IDX_MAX_TIME, TileValue
 
 _loads: Callable[[str | bytes], Any] = json.loads

@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from producers.kafka_out import EventSink
-from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
 from userpulse.errors import UserpulseError
 from userpulse.events import MAX_USER_ID_BYTES, Event, EventType
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
 from userpulse.settings import REPO_ROOT
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "real"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.codec import CURRENT, WriterSchema, encode_confluent
 from userpulse.events import Event
+from userpulse.schemas.codec import CURRENT, WriterSchema, encode_confluent
 from userpulse.settings import Settings
 
 
@@ -87,7 +87,7 @@ def encoder_for(settings: Settings, topic: str) -> ConfluentEncoder:
 
 def schema_lookup(settings: Settings) -> Callable[[int], WriterSchema] | None:
     """The readers' side: schema id -> writer schema from ``settings.registry_url`` (None: no
-    registry), for :class:`schemas.codec.Decoder` (``schema_by_id``), cached
+    registry), for :class:`userpulse.schemas.codec.Decoder` (``schema_by_id``), cached
     (``schema_registry_cache_size`` schemas, least recently used out).
 
     The returned function raises ``KeyError`` for an id the registry answers 404 for (a bad

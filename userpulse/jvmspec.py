@@ -39,16 +39,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.codec import (
+from userpulse import features, redis_acl
+from userpulse.schemas.codec import (
     CURRENT,
     DEFAULT_MAX_RECORD_BYTES,
     WriterSchema,
     load_schema_json,
     released_schemas,
 )
-from sinks import layout
-from userpulse import features, redis_acl
 from userpulse.settings import Settings
+from userpulse.sinks import layout
 
 SPEC_VERSION = 1
 RETENTION_GRANULARITY_MS = 60_000

@@ -2,7 +2,7 @@
 
 Lifetime counts, first and last seen, the last-k clicked and hovered items, and sessions (30 min
 inactivity gap). The job keeps a :class:`Profile` next to the user's tiles and writes it, as a
-versioned JSON record, to the user's profile key (:func:`sinks.layout.profile_key`), which
+versioned JSON record, to the user's profile key (:func:`userpulse.sinks.layout.profile_key`), which
 outlives the tiles. The job's state is freed with the tiles (a quiet user costs nothing); when
 the user comes back, the job revives the profile from the stored record (:func:`revive`).
 

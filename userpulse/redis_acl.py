@@ -26,9 +26,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from sinks.layout import PREFIX
 from userpulse.errors import UserpulseError
 from userpulse.settings import Settings
+from userpulse.sinks.layout import PREFIX
 
 Role = Literal["job", "lookup", "admin"]
 ROLES: tuple[Role, ...] = ("job", "lookup", "admin")

@@ -168,7 +168,7 @@ def connect_writer(
 ) -> redis.Redis | RedisCluster:
     """The client ``settings`` ask for: a ``RedisCluster`` (:func:`connect_cluster`) when
     ``settings.redis_cluster`` is set, else a ``redis.Redis`` (:func:`connect`). What the job
-    hands to :func:`sinks.seed.seed` (tests and benchmarks writing as the job user).
+    hands to :func:`userpulse.sinks.seed.seed` (tests and benchmarks writing as the job user).
 
     With a cluster, the slot map is read at once (CLUSTER SLOTS on ``redis_host:redis_port``);
     a single server is not contacted before the first command.

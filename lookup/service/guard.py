@@ -1,6 +1,7 @@
 """Authentication, quotas, authorisation and access logs of the HTTP service (issue 16).
 
-- Authentication: with a teams file (:mod:`lookup.service.teams`), every ``/v1`` request carries a
+- Authentication: with a teams file (:mod:`userpulse.lookup.service.teams`), every ``/v1`` request
+  carries a
   team's API key as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``); none or an unknown
   one is 401 ``unauthenticated``. Without a teams file every caller is the team ``anonymous`` with
   every right (a local stack). Transport: HTTPS and, optionally, client certificates signed by the
@@ -32,8 +33,8 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from lookup.service.metrics import ServiceMetrics
-from lookup.service.teams import Team, TeamRegistry
+from userpulse.lookup.service.metrics import ServiceMetrics
+from userpulse.lookup.service.teams import Team, TeamRegistry
 from userpulse.settings import Settings
 
 access_log = logging.getLogger("userpulse.lookup.access")

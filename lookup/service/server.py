@@ -11,7 +11,7 @@ from userpulse.settings import Settings
 
 def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
     """The OpenAPI description the service serves (``docs/openapi.json`` is this, checked in)."""
-    from lookup.service.app import create_app
+    from userpulse.lookup.service.app import create_app
 
     return create_app(settings or Settings(_env_file=None)).openapi()  # type: ignore[call-arg]
 
@@ -48,7 +48,7 @@ the path carries the user id."""
 def app_from_env() -> Any:
     """The app with settings from the environment: the factory each uvicorn worker calls when
     ``service_workers`` > 1."""
-    from lookup.service.app import create_app
+    from userpulse.lookup.service.app import create_app
 
     return create_app(Settings())
 
@@ -72,8 +72,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     import uvicorn
 
-    from lookup.service.app import create_app
     from userpulse import redis_conn
+    from userpulse.lookup.service.app import create_app
 
     redis_conn.client_kwargs(settings, "lookup")  # a bad password file fails here, in one line
     app = create_app(settings)  # a bad teams file too
@@ -92,7 +92,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             tls["ssl_cert_reqs"] = ssl.CERT_REQUIRED
     workers = settings.service_workers
     uvicorn.run(
-        "lookup.service.server:app_from_env" if workers > 1 else app,
+        "userpulse.lookup.service.server:app_from_env" if workers > 1 else app,
         factory=workers > 1,
         workers=workers if workers > 1 else None,
         host=host or settings.service_host,

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from jobs import control
 from tests.integration.chaoskit import Drill, Figures
 from userpulse import redis_conn
+from userpulse.jobs import control
 from userpulse.stack.kafka import KafkaBroker
 from userpulse.stack.process import _port_open
 from userpulse.stack.redis_server import RedisServer

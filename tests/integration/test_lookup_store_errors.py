@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from lookup import FeatureClient, Status, StoreUnavailable
-from lookup.aio import AsyncFeatureClient
-from sinks import layout
 from tests.integration.clusterkit import free_ports
 from tests.integration.lookupkit import (
     T0,
@@ -23,7 +20,10 @@ from tests.integration.lookupkit import (
 )
 from tests.integration.servicekit import Service
 from userpulse import redis_conn
+from userpulse.lookup import FeatureClient, Status, StoreUnavailable
+from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
+from userpulse.sinks import layout
 
 pytestmark = pytest.mark.integration
 USERS = ["u1", "bad-type", "u2", "bad-profile", "bad-tile", "nobody"]

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer
 
-from producers.kafka_out import EventSink, ProducerConfigError
-from producers.replay import DEFAULT_DATA_DIR, load_dataset, replay
-from producers.synthetic import SyntheticTraffic, run_synthetic
-from schemas import codec
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink, ProducerConfigError
+from userpulse.producers.replay import DEFAULT_DATA_DIR, load_dataset, replay
+from userpulse.producers.synthetic import SyntheticTraffic, run_synthetic
+from userpulse.schemas import codec
 from userpulse.settings import Settings
 
 

@@ -17,9 +17,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from producers.kafka_out import EventSink
-from schemas.codec import WriterSchema, encode, encode_confluent, load_schema_json
-from schemas.registry import encoder_for, register
 from tests.cases import case_events, load_cases
 from tests.integration.conftest import _free_ports
 from tests.integration.faultproxy import FaultProxy
@@ -34,6 +31,9 @@ from tests.integration.jobkit import (
 from tests.integration.registrykit import v2_schema_dir
 from userpulse import stack as stack_lib
 from userpulse.cli import app
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import WriterSchema, encode, encode_confluent, load_schema_json
+from userpulse.schemas.registry import encoder_for, register
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,6 @@ from subprocess import Popen
 
 import pytest
 
-from lookup import FeatureClient, Status
 from tests.cases import case_events, load_cases
 from tests.integration.clusterkit import free_ports
 from tests.integration.jobkit import (
@@ -42,6 +41,7 @@ from tests.integration.storekit import (
     wait_for,
 )
 from userpulse.events import Event
+from userpulse.lookup import FeatureClient, Status
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,8 @@
 
 The JVM per-event path (``jvm/``, package ``io.userpulse.flink``) must fold events into tiles and
 profiles exactly as :mod:`userpulse.tiles`, :mod:`userpulse.tilestate`, :mod:`userpulse.profile`
-and :mod:`userpulse.sketch` do, and encode tiles exactly as :func:`sinks.layout.encode_tile`. This
+and :mod:`userpulse.sketch` do, and encode tiles exactly as
+:func:`userpulse.sinks.layout.encode_tile`. This
 module builds seeded event sequences (in order, out of order, late within the allowed lateness,
 duplicate event ids, many distinct items, awkward floats, huge dwell, sessions merged by late
 events, revivals from stored profiles, expiry until the state is freed) and records what Python
@@ -45,11 +46,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sinks.layout import encode_tile
 from tests.unit.test_tilestate import DictTiles
 from userpulse import jvmspec, profile, sketch
 from userpulse.events import Event, EventType
 from userpulse.settings import Settings
+from userpulse.sinks.layout import encode_tile
 from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
 
 SEED = 20261130

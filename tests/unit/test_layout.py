@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sinks import layout
+from userpulse.sinks import layout
 from userpulse.tiles import empty_tile
 
 

@@ -3,11 +3,11 @@
 Event sources (``--events``):
 
 - ``ebnerd`` / ``globo`` / ``otto`` (or ``replay:NAME``): a recorded log in ``data_dir`` mapped by
-  the replay producer's mapping (:func:`producers.replay.read_dataset`, docs/replay.md);
+  the replay producer's mapping (:func:`userpulse.producers.replay.read_dataset`, docs/replay.md);
 - a ``.parquet`` / ``.csv`` file, a folder of them, or a glob: columns named like
   :class:`userpulse.events.Event` fields (:mod:`userpulse.backfill.columns`);
 - ``kafka:TOPIC``: the topic from its beginning to its end when the read starts (bounded), decoded
-  by :class:`schemas.codec.Decoder` (records that do not decode are counted, as the job's
+  by :class:`userpulse.schemas.codec.Decoder` (records that do not decode are counted, as the job's
   dead-letter output would hold them).
 
 Labels: a Parquet or CSV file with ``user_id`` and ``as_of_ms`` (UTC epoch ms); CSV user ids are
@@ -78,7 +78,7 @@ def read_events(
     Raises:
         BackfillError: an unknown dataset, missing files, an unreachable or unknown topic.
     """
-    from producers.replay import DATASETS, DatasetError, read_dataset
+    from userpulse.producers.replay import DATASETS, DatasetError, read_dataset
 
     name = spec.removeprefix(REPLAY_PREFIX)
     if spec.startswith(REPLAY_PREFIX) or spec in DATASETS:
@@ -108,9 +108,9 @@ def read_topic(
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    from schemas.codec import DecodeError, Decoder, RecordCoordinates, released_schemas
-    from schemas.registry import RegistryError, schema_lookup
     from userpulse import kafka_conf
+    from userpulse.schemas.codec import DecodeError, Decoder, RecordCoordinates, released_schemas
+    from userpulse.schemas.registry import RegistryError, schema_lookup
 
     conf = {
         **kafka_conf.librdkafka_config(s),

@@ -16,9 +16,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from producers.kafka_out import EventSink, ProducerError
-from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary
-from producers.replay import (
+from userpulse import kafka_conf
+from userpulse.cli.errors import fail
+from userpulse.producers.kafka_out import EventSink, ProducerError
+from userpulse.producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary
+from userpulse.producers.replay import (
     DATASETS,
     DEFAULT_DATA_DIR,
     DatasetError,
@@ -26,9 +28,7 @@ from producers.replay import (
     read_dataset,
     replay,
 )
-from producers.synthetic import EventMix
-from userpulse import kafka_conf
-from userpulse.cli.errors import fail
+from userpulse.producers.synthetic import EventMix
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Produce events to Kafka: synthetic load or replay.")
@@ -162,11 +162,11 @@ def synthetic(
     ),
 ) -> None:
     """Send seeded, Zipf-skewed click/scroll/hover traffic at a target rate; event time = now."""
-    from producers.faults import FaultSpec
-    from producers.load import LoadSpec, run_load
-    from producers.metrics import ProducerMetrics
-    from producers.parallel import run_parallel
-    from producers.profile import ProfileError, RateProfile
+    from userpulse.producers.faults import FaultSpec
+    from userpulse.producers.load import LoadSpec, run_load
+    from userpulse.producers.metrics import ProducerMetrics
+    from userpulse.producers.parallel import run_parallel
+    from userpulse.producers.profile import ProfileError, RateProfile
 
     settings = _framed(_settings(), framing)
     if not (math.isfinite(rate) and rate > 0):

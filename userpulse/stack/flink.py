@@ -11,7 +11,8 @@ TaskManager is its own JVM with its own embedded Python interpreter (thread mode
     <home>/flink/pid/               pid files of the daemons (one line per instance)
 
 The TaskManagers get ``PYTHONPATH`` = the repo + this venv's site-packages (see
-:func:`jobs.runtime.python_path`), so the job's Python functions import on the workers. Checkpoints
+:func:`userpulse.jobs.runtime.python_path`), so the job's Python functions import on the workers.
+Checkpoints
 and savepoints default to ``<home>/checkpoints`` and ``<home>/savepoints``. Flink's Prometheus
 reporter is on (``flink_metrics_ports``: JM and each TM take the first free port of the range).
 

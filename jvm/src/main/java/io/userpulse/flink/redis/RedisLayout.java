@@ -46,7 +46,7 @@ public final class RedisLayout {
   /**
    * The user id as it appears inside the hash tag: {@code %}, <code>{</code>, <code>}</code>
    * replaced by {@code %25}, {@code %7B}, {@code %7D} (in that order of precedence, like
-   * {@code sinks.layout.user_tag}).
+   * {@code userpulse.sinks.layout.user_tag}).
    *
    * @param userId the user id (any string)
    * @return the escaped tag
