@@ -14,9 +14,9 @@ from userpulse.settings import Settings
 
 def _decode_every_tile(t: int, h: dict[bytes, bytes]) -> list[Any]:
     """The pre-issue-16 way, as a same-run baseline: decode every stored tile field by field
-    (``userpulse.sinks.layout.decode_tile``) and fold each window's tiles with ``merge_tiles``."""
+    (``userpulse.layout.decode_tile``) and fold each window's tiles with ``merge_tiles``."""
+    from userpulse import layout
     from userpulse.features import WINDOWS
-    from userpulse.sinks import layout
     from userpulse.tiles import merge_tiles, window_tiles
 
     by_size: dict[int, list[tuple[int, Any]]] = {}

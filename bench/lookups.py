@@ -297,7 +297,7 @@ def run(
 
 
 def _user_keys(user_id: str) -> list[str]:
-    from userpulse.sinks import layout
+    from userpulse import layout
 
     return [layout.user_key(user_id), layout.profile_key(user_id)]
 

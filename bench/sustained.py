@@ -23,12 +23,11 @@ import threading
 import time
 import urllib.request
 
-from userpulse import redis_conn, stack
+from userpulse import layout, redis_conn, stack
 from userpulse.events import Event, EventType
 from userpulse.producers.kafka_out import EventSink
 from userpulse.producers.synthetic import run_synthetic
 from userpulse.settings import Settings
-from userpulse.sinks import layout
 
 METRICS_PORT = 9464
 

@@ -4,7 +4,7 @@ execution) and the Quix Streams peer (a process).
 Each :class:`System` reads one topic, exposes a Prometheus counter of records it has taken in
 (``counted``), and writes a per-user marker to Redis that the freshness probe polls
 (:meth:`System.readable`): ``ls`` (newest event time) in ``up:v1:{user}`` for userpulse (its
-layout module, ``sinks/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
+layout module, ``userpulse/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
 session and are stopped by their process-group id (SIGTERM, then SIGKILL after a grace period).
 :class:`ClusterJob` is the job submitted to the session cluster (``userpulse cluster up``) with
 ``userpulse.jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when
@@ -27,8 +27,8 @@ from typing import IO
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
+from userpulse import layout
 from userpulse.settings import REPO_ROOT, Settings
-from userpulse.sinks import layout
 
 
 class BenchError(Exception):

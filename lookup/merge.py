@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from userpulse import layout
 from userpulse.features import (
     FEATURE_NAMES,
     FEATURES_BY_NAME,
@@ -31,7 +32,6 @@ from userpulse.lookup.results import (
 )
 from userpulse.lookup.state import StoredUser, state_feature
 from userpulse.lookup.tilecols import merge_columns, merge_segments
-from userpulse.sinks import layout
 from userpulse.tiles import IDX_MAX_TIME, window_tiles
 
 __all__ = [

@@ -3,7 +3,7 @@
 The sync client (:mod:`userpulse.lookup.client`), the asyncio client (:mod:`userpulse.lookup.aio`)
 and the HTTP
 service all go through :func:`plan`, queue each user's reads with
-:func:`userpulse.lookup.merge.queue_reads` (keys from :mod:`userpulse.sinks.layout`) and turn the
+:func:`userpulse.lookup.merge.queue_reads` (keys from :mod:`userpulse.layout`) and turn the
 replies into results
 with :meth:`LookupPlan.results` (:func:`userpulse.lookup.merge.features_from_replies`), so layout
 and merge

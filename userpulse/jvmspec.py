@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from userpulse import features, redis_acl
+from userpulse import features, layout, redis_acl
 from userpulse.schemas.codec import (
     CURRENT,
     DEFAULT_MAX_RECORD_BYTES,
@@ -48,7 +48,6 @@ from userpulse.schemas.codec import (
     released_schemas,
 )
 from userpulse.settings import Settings
-from userpulse.sinks import layout
 
 SPEC_VERSION = 1
 RETENTION_GRANULARITY_MS = 60_000

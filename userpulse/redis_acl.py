@@ -27,8 +27,8 @@ from typing import Literal
 from pydantic import SecretStr
 
 from userpulse.errors import UserpulseError
+from userpulse.layout import PREFIX
 from userpulse.settings import Settings
-from userpulse.sinks.layout import PREFIX
 
 Role = Literal["job", "lookup", "admin"]
 ROLES: tuple[Role, ...] = ("job", "lookup", "admin")

@@ -14,7 +14,7 @@ unavailable, or no answer within ``service_request_deadline_ms``: ``store_timeou
 500. Who may read what: :mod:`userpulse.lookup.service.guard`. Lookups go through
 :class:`userpulse.lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only
 ever
-turned into its key by :func:`userpulse.sinks.layout.user_key`, never into a pattern.
+turned into its key by :func:`userpulse.layout.user_key`, never into a pattern.
 """
 
 from __future__ import annotations

@@ -24,12 +24,12 @@ from tests.integration.jobkit import (
     run_bounded,
     unbounded_job,
 )
+from userpulse import layout
 from userpulse.events import Event, EventType
 from userpulse.lookup import FeatureClient
 from userpulse.producers.kafka_out import EventSink
 from userpulse.schemas.codec import CURRENT, encode
 from userpulse.settings import Settings
-from userpulse.sinks import layout
 
 pytestmark = pytest.mark.integration
 CASES = load_cases()

@@ -19,11 +19,10 @@ import redis
 
 from tests.integration.jobkit import flush_redis
 from tests.integration.lookupkit import T0, sample_events, start_redis, write_events
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
 from userpulse.lookup import FeatureClient, Status, StoreUnavailable
 from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
-from userpulse.sinks import layout
 
 pytestmark = pytest.mark.integration
 CANARY = "canary-5b1d0e77-never-log-me"

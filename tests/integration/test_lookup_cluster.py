@@ -18,10 +18,9 @@ from redis.crc import key_slot
 from tests.integration.clusterkit import SLOTS, Cluster, redis_cluster
 from tests.integration.lookupkit import T0, password_env, sample_events, write_events
 from tests.integration.servicekit import Service
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
 from userpulse.lookup import FeatureClient, Status, TooManyUsers
 from userpulse.lookup.aio import AsyncFeatureClient
-from userpulse.sinks import layout
 
 pytestmark = pytest.mark.integration
 cluster = redis_cluster  # the module's cluster (tests/integration/clusterkit.py)

@@ -19,11 +19,10 @@ from tests.integration.lookupkit import (
     write_events,
 )
 from tests.integration.servicekit import Service
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
 from userpulse.lookup import FeatureClient, Status, StoreUnavailable
 from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
-from userpulse.sinks import layout
 
 pytestmark = pytest.mark.integration
 USERS = ["u1", "bad-type", "u2", "bad-profile", "bad-tile", "nobody"]

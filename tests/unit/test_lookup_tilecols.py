@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from userpulse import sketch
+from userpulse import layout, sketch
 from userpulse.lookup.tilecols import KINDS, merge_columns, merge_segments
-from userpulse.sinks import layout
 from userpulse.tiles import IDX_MAX_TIME, N_AGGS, TileValue, merge_tiles
 
 COLS = list(range(1, N_AGGS + 1)) + [IDX_MAX_TIME]

@@ -13,13 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_tilestate import DictTiles
-from userpulse import profile
+from userpulse import layout, profile
 from userpulse.compare import same
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES, LAST_K, SESSION_GAP_MS, STATE_FEATURES_BY_NAME
 from userpulse.lookup.merge import Status, features_for
 from userpulse.reference import Reference
-from userpulse.sinks import layout
 from userpulse.tilestate import Head, Retention, all_tiles, fold_event
 
 T0 = 1717243200000

@@ -62,12 +62,12 @@ def demo(
 def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
     """The demo's steps; appends the services it starts to ``started``; returns the users shown
     and the lookup time (UTC epoch ms)."""
+    from userpulse import layout
     from userpulse.cli.features_cmd import render
     from userpulse.jobs.runner import run_job
     from userpulse.lookup import FeatureClient
     from userpulse.producers.kafka_out import EventSink
     from userpulse.producers.replay import read_dataset
-    from userpulse.sinks import layout
 
     settings = Settings(
         topic=DEMO_TOPIC,
