@@ -11,6 +11,10 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 REGISTRY_STAMP := infra/lib/registry/.stamp
 
+# The recorded logs that `make demo`, the bench and the tests replay: the workplace's shared/
+# folder beside the checkout (the package has no default for them: --data-dir or this setting)
+export USERPULSE_REPLAY_DATA_DIR ?= $(abspath ../shared/data/real)
+
 .PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration chaos lint lint-imports format clean bench bench-quick bench-peer-venv serve
 
 ## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need

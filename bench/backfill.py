@@ -39,6 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench import DATA_DIR
+
 T0_MS = 1_790_812_800_000
 """2026-10-01T00:00:00Z: start of the synthetic history."""
 DAY_MS = 86_400_000
@@ -116,7 +118,7 @@ def run(quick: bool = False, env: dict[str, str] | None = None) -> dict[str, Any
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         d = Path(tmp)
-        globo = events_table(load_dataset("globo"))
+        globo = events_table(load_dataset("globo", DATA_DIR))
         pq.write_table(labels_for(globo, globo_labels), d / "globo-labels.parquet")
         out["globo"] = _subprocess("globo", d / "globo-labels.parquet", d / "globo-out.parquet")
         t0 = time.perf_counter()
@@ -138,9 +140,10 @@ def run_cluster(env: dict[str, str] | None = None) -> dict[str, Any]:
     import shutil
     import socket
 
+    from bench import REPO_ROOT
     from userpulse.backfill.columns import events_table
     from userpulse.backfill.flink_run import run_on_cluster
-    from userpulse.settings import REPO_ROOT, Settings
+    from userpulse.settings import Settings
     from userpulse.stack.flink import FlinkCluster
 
     e = dict(os.environ if env is None else env)
@@ -169,7 +172,7 @@ def run_cluster(env: dict[str, str] | None = None) -> dict[str, Any]:
         cluster.up(timeout_s=180)
         with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
             d = Path(tmp)
-            globo = events_table(load_dataset("globo"))
+            globo = events_table(load_dataset("globo", DATA_DIR))
             pq.write_table(labels_for(globo, 100_000), d / "globo-labels.parquet")
             t0 = time.perf_counter()
             out["globo on flink p=2"] = run_on_cluster(

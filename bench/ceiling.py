@@ -23,9 +23,9 @@ from typing import Any
 import fastavro
 from confluent_kafka import Consumer
 
+from bench import REPO_ROOT
 from bench.search import finish_producer, start_producer
 from userpulse.schemas import codec
-from userpulse.settings import REPO_ROOT
 
 
 def fill(topic: str, events: int, users: int) -> dict[str, Any]:

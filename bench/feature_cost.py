@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import REPO_ROOT
 from userpulse import stack
 from userpulse.producers.kafka_out import EventSink
 from userpulse.producers.synthetic import SyntheticTraffic
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 LIB = REPO_ROOT / "infra" / "lib"  # the jars are not in git: both trees use this tree's
 

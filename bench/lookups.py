@@ -41,9 +41,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench import REPO_ROOT
 from bench.lookup_breakdown import breakdown
 from userpulse import redis_conn
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 TARGETS_P99_MS = {"client_single": 1.0, "client_batch100": 10.0, "http_single": 5.0}
 BATCH = 100

@@ -31,11 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import REPO_ROOT
 from bench.systems import ClusterJob, free_port_span, taskmanager_pids
 from userpulse import redis_conn, stack
 from userpulse.events import Event, EventType
 from userpulse.producers.kafka_out import EventSink
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 REDIS_DB = 3
 _TYPES = (EventType.CLICK, EventType.SCROLL, EventType.HOVER)

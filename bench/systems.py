@@ -27,8 +27,9 @@ from typing import IO
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
+from bench import REPO_ROOT
 from userpulse import layout
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 
 class BenchError(Exception):

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 INFRA = REPO_ROOT / "infra"
 COMPOSE_FILE = INFRA / "docker-compose.yml"

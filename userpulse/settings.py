@@ -2,7 +2,14 @@
 
 Precedence: command-line flags > environment variables (``USERPULSE_<NAME>``) > a settings file
 (``userpulse.env`` in the working directory, or the file named by ``USERPULSE_SETTINGS_FILE``).
-Library code never reads ``os.environ``; it receives a :class:`Settings`.
+Library code never reads ``os.environ``; it receives a :class:`Settings`. Nothing is read at import:
+the environment and the settings file are read when a :class:`Settings` is built.
+
+No default depends on where the package is installed: paths default to the working directory
+(``./.userpulse`` for the home folder, ``./infra/lib`` for the jars, ``.`` as the source checkout
+the local stack builds from), which is the checkout when run through ``make`` or from its root;
+set ``USERPULSE_HOME`` etc. to run from elsewhere. Relative paths are made absolute when the
+settings are built.
 
 Unknown ``USERPULSE_`` keys in the settings file are rejected (``extra="forbid"``) so that a typo
 fails at start with the name of the setting to fix.
@@ -12,11 +19,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_FILE = "userpulse.env"
+"""The settings file read unless ``USERPULSE_SETTINGS_FILE`` names another (or ``_env_file=``)."""
+
+
+def _cwd(*parts: str) -> Path:
+    return Path.cwd().joinpath(*parts)
 
 
 class Settings(BaseSettings):
@@ -28,14 +41,39 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="USERPULSE_",
-        env_file=os.environ.get("USERPULSE_SETTINGS_FILE", "userpulse.env"),
+        env_file=SETTINGS_FILE,
         extra="forbid",
     )
 
+    def __init__(self, **values: Any) -> None:
+        """Build the settings from ``values`` (field names; also pydantic-settings' ``_env_file``),
+        the environment and the settings file (``USERPULSE_SETTINGS_FILE``, read now, not at
+        import).
+
+        Raises:
+            pydantic.ValidationError: a value that does not validate (names the setting).
+        """
+        if "_env_file" not in values and "USERPULSE_SETTINGS_FILE" in os.environ:
+            values["_env_file"] = os.environ["USERPULSE_SETTINGS_FILE"]
+        super().__init__(**values)
+
     # --- local stack -------------------------------------------------------------------------
     home: Path = Field(
-        default=REPO_ROOT / ".userpulse",
-        description="Project-owned folder for broker/redis data, logs and pid files.",
+        default_factory=lambda: _cwd(".userpulse"),
+        description="Project-owned folder for broker/redis data, logs and pid files "
+        "(default: ./.userpulse in the working directory, never inside the installed package).",
+    )
+    checkout_dir: Path = Field(
+        default_factory=_cwd,
+        description="The source checkout the local stack builds the jars from (infra/pom.xml, "
+        "jvm/) and reads the broker's config templates from (infra/kafka/); default: the working "
+        "directory.",
+    )
+    replay_data_dir: Path | None = Field(
+        default=None,
+        description="Folder of the recorded logs the replay producer, the demo and the backfill "
+        "read (ebnerd-sample/, globo-news-clicks/, otto-recsys-sample/); no default: "
+        "`--data-dir` or this setting (make sets it to ../shared/data/real).",
     )
     kafka_host: str = Field(
         default="127.0.0.1", description="Loopback address of the local broker."
@@ -144,8 +182,9 @@ class Settings(BaseSettings):
         "duration, counts; never user ids or keys).",
     )
     infra_lib: Path = Field(
-        default=REPO_ROOT / "infra" / "lib",
-        description="Where `make deps` (mvn -f infra/pom.xml package) puts the jars.",
+        default_factory=lambda: _cwd("infra", "lib"),
+        description="Where `make deps` (mvn -f infra/pom.xml package) puts the jars (default: "
+        "./infra/lib in the working directory).",
     )
 
     # --- Kafka topics ------------------------------------------------------------------------
@@ -447,6 +486,12 @@ class Settings(BaseSettings):
         description="Port range of Flink's Prometheus reporter on the local cluster (JM and TMs "
         "each take the first free one).",
     )
+
+    @field_validator("home", "checkout_dir", "infra_lib", "replay_data_dir")
+    @classmethod
+    def _absolute(cls, v: Path | None) -> Path | None:
+        # relative to the working directory at build time, not wherever a later step runs
+        return None if v is None else v.expanduser().absolute()
 
     @field_validator("python_execution_mode")
     @classmethod

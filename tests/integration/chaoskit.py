@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests import REPO_ROOT
 from tests.integration.flinkkit import LIFETIME
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic
 from userpulse.compare import compare
@@ -35,7 +36,7 @@ from userpulse.jobs import control
 from userpulse.lookup import FeatureClient
 from userpulse.producers.kafka_out import EventSink
 from userpulse.producers.synthetic import SyntheticTraffic
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 from userpulse.stack.kafka import KafkaBroker
 from userpulse.stack.process import StackError

@@ -8,11 +8,12 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 
+from tests import REPO_ROOT
 from userpulse import redis_conn
 from userpulse.events import Event, EventType
 from userpulse.features import TILE_SIZES_MS
 from userpulse.profile import Profile, fold, revive
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.sinks.seed import UserState, seed
 from userpulse.stack.redis_server import RedisServer
 from userpulse.tiles import TileValue, add_event, empty_tile

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from tests import REPO_ROOT
 from tests.integration.clusterkit import free_ports
 from tests.integration.lookupkit import PASSWORDS
 from userpulse import redis_conn
@@ -25,7 +26,7 @@ from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES
 from userpulse.lookup import FeatureClient, Status
 from userpulse.reference import Reference
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
 
 T0 = 1717243200000  # 2024-06-01T12:00:00Z, as the shared cases

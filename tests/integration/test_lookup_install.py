@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

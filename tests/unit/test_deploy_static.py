@@ -20,8 +20,8 @@ import jsonschema
 import pytest
 import tomllib
 
+from tests import REPO_ROOT
 from tests import deploykit as dk
-from userpulse.settings import REPO_ROOT
 
 FLINK_VERSION = "2.2.1"
 

@@ -14,7 +14,7 @@ import sys
 
 import tomllib
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 JOB_ONLY = ("apache-flink", "apache-beam", "confluent-kafka", "fastavro", "pyarrow", "pandas")
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from tests import REPO_ROOT
 from userpulse import redis_acl, redis_conn
 from userpulse.features import FEATURE_NAMES
 from userpulse.lookup.errors import InvalidRequest, InvalidUserId, TooManyUsers, UnknownFeature
 from userpulse.lookup.request import plan, validate_user_id
 from userpulse.lookup.service.server import openapi_json
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 CANARY = "canary-7f3a9c1e-do-not-log"
 

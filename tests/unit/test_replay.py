@@ -19,19 +19,19 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests import REPO_ROOT
+from tests.cases import DATA_DIR
 from userpulse.events import Event, EventType, validation_error
 from userpulse.producers.pacing import schedule
 from userpulse.producers.replay import (
-    DEFAULT_DATA_DIR,
     Dataset,
     DatasetError,
     epoch_ms,
     load_dataset,
     read_dataset,
 )
-from userpulse.settings import REPO_ROOT
 
-DATA = DEFAULT_DATA_DIR
+DATA = DATA_DIR
 pytestmark = pytest.mark.skipif(
     not (DATA / "ebnerd-sample").is_dir(), reason=f"recorded logs not found under {DATA}"
 )

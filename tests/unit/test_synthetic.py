@@ -10,10 +10,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests import REPO_ROOT
 from userpulse.events import EventType, validation_error
 from userpulse.producers.synthetic import SESSION_GAP_MS, EventMix, SyntheticTraffic
 from userpulse.schemas import codec
-from userpulse.settings import REPO_ROOT
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 N = 50_000

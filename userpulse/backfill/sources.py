@@ -83,7 +83,8 @@ def read_events(
     name = spec.removeprefix(REPLAY_PREFIX)
     if spec.startswith(REPLAY_PREFIX) or spec in DATASETS:
         try:
-            return events_table(read_dataset(name, data_dir).events), {}
+            folder = data_dir or (settings or Settings()).replay_data_dir
+            return events_table(read_dataset(name, folder).events), {}
         except DatasetError as exc:
             raise BackfillError(str(exc)) from None
     if spec.startswith(KAFKA_PREFIX):

@@ -75,6 +75,8 @@ def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
         late_topic=DEMO_TOPIC + ".late",
         group_id="userpulse-demo",
     )
+    if settings.replay_data_dir is None:  # fail before starting anything
+        read_dataset(dataset, None)
     console.rule("1. local stack")
     # the default topics, for `produce` / `job run` afterwards; the demo's own are recreated below
     stack.up(Settings(), started=started)
@@ -87,7 +89,7 @@ def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
     console.print(f"fresh topic {settings.topic}; cleared {cleared} old feature keys")
 
     console.rule(f"2. replay {dataset}")
-    data = read_dataset(dataset)
+    data = read_dataset(dataset, settings.replay_data_dir)
     with EventSink.for_settings(settings) as sink:
         for e in data.events:
             sink.send(e)

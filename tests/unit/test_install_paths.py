@@ -1,0 +1,57 @@
+"""No default derives from where the package sits (issue 14): paths come from the working
+directory or the package itself, and settings read the environment when built, not at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import userpulse
+from userpulse.backfill import flink_run
+from userpulse.jobs import control
+from userpulse.producers.replay import DatasetError, read_dataset
+from userpulse.settings import Settings
+
+
+def test_paths_default_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("USERPULSE_HOME", "USERPULSE_INFRA_LIB", "USERPULSE_CHECKOUT_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.home == tmp_path / ".userpulse"
+    assert s.infra_lib == tmp_path / "infra" / "lib"
+    assert s.checkout_dir == tmp_path
+    assert s.replay_data_dir is None
+    package = Path(userpulse.__file__).resolve().parent
+    assert package not in s.home.parents
+    # a relative path is made absolute against the working directory at build time
+    assert Settings(_env_file=None, home=Path("h")).home == tmp_path / "h"  # type: ignore[call-arg]
+
+
+def test_settings_file_is_read_when_settings_are_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # set after `userpulse.settings` was imported: it must still apply
+    monkeypatch.delenv("USERPULSE_KAFKA_PORT", raising=False)
+    f = tmp_path / "other.env"
+    f.write_text("USERPULSE_KAFKA_PORT=29999\n")
+    monkeypatch.setenv("USERPULSE_SETTINGS_FILE", str(f))
+    assert Settings().kafka_port == 29999
+    monkeypatch.delenv("USERPULSE_SETTINGS_FILE")
+    monkeypatch.chdir(tmp_path)  # no userpulse.env here
+    assert Settings().kafka_port == 19092
+
+
+def test_shipped_scripts_are_found_through_the_package() -> None:
+    assert control.ENTRY.is_file()
+    assert control.ENTRY.parent == Path(control.__file__).resolve().parent
+    assert flink_run.JOB_FILE.is_file()
+    assert flink_run.JOB_FILE.parent == Path(flink_run.__file__).resolve().parent
+
+
+def test_replay_without_a_data_folder_names_what_to_set() -> None:
+    with pytest.raises(DatasetError, match="--data-dir or set USERPULSE_REPLAY_DATA_DIR"):
+        read_dataset("ebnerd", None)
