@@ -3,6 +3,9 @@ directory or the package itself, and settings read the environment when built, n
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import userpulse
 from userpulse.backfill import flink_run
 from userpulse.jobs import control
 from userpulse.producers.replay import DatasetError, read_dataset
+from userpulse.pythonpath import worker_python_path
 from userpulse.settings import Settings
 
 
@@ -55,3 +59,20 @@ def test_shipped_scripts_are_found_through_the_package() -> None:
 def test_replay_without_a_data_folder_names_what_to_set() -> None:
     with pytest.raises(DatasetError, match="--data-dir or set USERPULSE_REPLAY_DATA_DIR"):
         read_dataset("ebnerd", None)
+
+
+def test_worker_python_path_imports_the_namespace_without_this_venv(tmp_path: Path) -> None:
+    # what PyFlink's embedded workers get: the base interpreter (no venv, no .pth processing, so
+    # no editable-install hook), the package only through PYTHONPATH
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONPATH"] = worker_python_path()
+    done = subprocess.run(
+        [sys._base_executable, "-c", "import userpulse.lookup.merge, userpulse.jobs; print('ok')"],  # type: ignore[attr-defined]
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
