@@ -14,10 +14,10 @@ import redis.asyncio
 import redis.asyncio.cluster
 
 from userpulse import redis_conn
+from userpulse.config import LookupSettings
 from userpulse.lookup.client import now_ms, where_of
 from userpulse.lookup.merge import FeatureResult, queue_generation, queue_reads
 from userpulse.lookup.request import STORE_ERRORS, plan, store_error
-from userpulse.settings import Settings
 
 __all__ = ["AsyncFeatureClient"]
 
@@ -44,7 +44,9 @@ class AsyncFeatureClient:
         self._where = where or where_of(client)
 
     @classmethod
-    def from_settings(cls, settings: Settings, max_connections: int = 64) -> AsyncFeatureClient:
+    def from_settings(
+        cls, settings: LookupSettings, max_connections: int = 64
+    ) -> AsyncFeatureClient:
         """A client as the settings say: the lookup ACL user (credentials and TLS), a
         ``redis.asyncio.RedisCluster`` when ``settings.redis_cluster`` is set (it reads the slot
         map on first use), else one server; at most ``settings.lookup_max_batch_users`` users

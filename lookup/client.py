@@ -15,9 +15,9 @@ import redis
 from redis.cluster import RedisCluster
 
 from userpulse import redis_conn
+from userpulse.config import LookupSettings
 from userpulse.lookup.merge import FeatureResult, Status, queue_generation, queue_reads
 from userpulse.lookup.request import STORE_ERRORS, plan, store_error
-from userpulse.settings import Settings
 
 __all__ = ["FeatureClient", "FeatureResult", "Status"]
 
@@ -57,7 +57,7 @@ class FeatureClient:
         self._where = where or where_of(client)
 
     @classmethod
-    def from_settings(cls, settings: Settings, cluster: bool | None = None) -> FeatureClient:
+    def from_settings(cls, settings: LookupSettings, cluster: bool | None = None) -> FeatureClient:
         """A client as the settings say: the lookup ACL user (credentials and TLS), a
         ``RedisCluster`` when ``settings.redis_cluster`` is set (discovered from
         ``redis_host:redis_port``, any node), else one server; at most

@@ -23,8 +23,8 @@ import redis.asyncio.retry
 import redis.retry
 from redis.cluster import RedisCluster
 
+from userpulse.config import RedisSettings
 from userpulse.redis_acl import ROLES, Role, password, user_name
-from userpulse.settings import Settings
 
 __all__ = [
     "Role",
@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 
-def client_kwargs(settings: Settings, role: Role, timeout_s: float | None = None) -> dict[str, Any]:
+def client_kwargs(
+    settings: RedisSettings, role: Role, timeout_s: float | None = None
+) -> dict[str, Any]:
     """Keyword arguments of ``redis.Redis`` / ``redis.asyncio.Redis`` for ``role``.
 
     Args:
@@ -95,7 +97,7 @@ RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
 clients send is a read or an absolute write, so repeating one is safe)."""
 
 
-def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
+def retry_kwargs(settings: RedisSettings, asyncio: bool = False) -> dict[str, Any]:
     """``retry`` / ``retry_on_error`` keyword arguments of a redis-py client: up to
     ``settings.redis_retries`` retries of :data:`RETRY_ON` with :data:`RETRY_BASE_S` /
     :data:`RETRY_CAP_S` backoff with jitter. ``asyncio`` selects ``redis.asyncio``'s Retry."""
@@ -104,7 +106,7 @@ def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
     return {"retry": policy, "retry_on_error": list(RETRY_ON)}
 
 
-def connect(settings: Settings, role: Role, timeout_s: float | None = None) -> redis.Redis:
+def connect(settings: RedisSettings, role: Role, timeout_s: float | None = None) -> redis.Redis:
     """A ``redis.Redis`` for ``role`` on ``settings.redis_host:redis_port`` / ``redis_db``.
 
     No I/O happens until the first command; a command that meets a connection error or timeout
@@ -117,7 +119,7 @@ def connect(settings: Settings, role: Role, timeout_s: float | None = None) -> r
 
 
 def connect_async(
-    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+    settings: RedisSettings, role: Role, timeout_s: float | None = None, max_connections: int = 64
 ) -> redis.asyncio.Redis:
     """A ``redis.asyncio.Redis`` for ``role``; same settings as :func:`connect`.
 
@@ -135,7 +137,7 @@ def connect_async(
 
 
 def connect_async_cluster(
-    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+    settings: RedisSettings, role: Role, timeout_s: float | None = None, max_connections: int = 64
 ) -> redis.asyncio.RedisCluster:
     """A ``redis.asyncio.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node) on first use; same settings as :func:`connect`.
@@ -151,7 +153,9 @@ def connect_async_cluster(
     return redis.asyncio.RedisCluster(**kw, max_connections=max_connections)
 
 
-def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = None) -> RedisCluster:
+def connect_cluster(
+    settings: RedisSettings, role: Role, timeout_s: float | None = None
+) -> RedisCluster:
     """A ``redis.cluster.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node). Its pipelines send one batch per node.
 
@@ -164,7 +168,7 @@ def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = No
 
 
 def connect_writer(
-    settings: Settings, role: Role = "job", timeout_s: float | None = None
+    settings: RedisSettings, role: Role = "job", timeout_s: float | None = None
 ) -> redis.Redis | RedisCluster:
     """The client ``settings`` ask for: a ``RedisCluster`` (:func:`connect_cluster`) when
     ``settings.redis_cluster`` is set, else a ``redis.Redis`` (:func:`connect`). What the job

@@ -38,6 +38,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from userpulse import __version__
+from userpulse.config import LookupSettings
 from userpulse.features import FEATURE_NAMES
 from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.lookup.errors import (
@@ -59,7 +60,6 @@ from userpulse.lookup.service.models import (
     Health,
     UserFeatures,
 )
-from userpulse.settings import Settings
 
 _RAW_USER_PATH = re.compile(rb"^/v1/users/(.+)/features$", re.DOTALL)
 
@@ -189,7 +189,7 @@ def _features_json(res: dict[str, FeatureResult], statuses: Counter[Any]) -> dic
     }
 
 
-def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> FastAPI:
+def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = None) -> FastAPI:
     """The ASGI app (wrapped in :class:`userpulse.lookup.service.guard.GuardMiddleware`).
 
     Args:

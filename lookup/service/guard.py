@@ -33,9 +33,9 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
+from userpulse.config import LookupSettings
 from userpulse.lookup.service.metrics import ServiceMetrics
 from userpulse.lookup.service.teams import Team, TeamRegistry
-from userpulse.settings import Settings
 
 access_log = logging.getLogger("userpulse.lookup.access")
 ANONYMOUS = Team("anonymous", None, True, None, None)
@@ -105,7 +105,7 @@ class Guard:
         ValueError: the teams file cannot be read or parsed at start.
     """
 
-    def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
+    def __init__(self, settings: LookupSettings, metrics: ServiceMetrics) -> None:
         path = settings.service_teams_file
         self.registry = (
             None

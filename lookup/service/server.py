@@ -6,17 +6,18 @@ import importlib.util
 import json
 from typing import Any
 
+from userpulse.config import LookupSettings
 from userpulse.settings import Settings
 
 
-def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+def openapi_document(settings: LookupSettings | None = None) -> dict[str, Any]:
     """The OpenAPI description the service serves (``docs/openapi.json`` is this, checked in)."""
     from userpulse.lookup.service.app import create_app
 
     return create_app(settings or Settings(_env_file=None)).openapi()  # type: ignore[call-arg]
 
 
-def openapi_json(settings: Settings | None = None) -> str:
+def openapi_json(settings: LookupSettings | None = None) -> str:
     """:func:`openapi_document` as the text of ``docs/openapi.json`` (sorted keys, indent 2)."""
     return json.dumps(openapi_document(settings), indent=2, sort_keys=True) + "\n"
 
@@ -53,7 +54,7 @@ def app_from_env() -> Any:
     return create_app(Settings())
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+def serve(settings: LookupSettings, host: str | None = None, port: int | None = None) -> None:
     """Run the service until interrupted (uvicorn; uvloop/httptools if present).
 
     With ``settings.service_workers`` > 1, uvicorn starts that many worker processes, each
