@@ -25,7 +25,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from userpulse.config import ClusterSettings, JobSettings, KafkaSettings, LookupSettings
-from userpulse.config.base import SETTINGS_FILE, cwd
+from userpulse.config.base import SETTINGS_FILE, absolute, cwd
 
 __all__ = ["SETTINGS_FILE", "Settings"]
 
@@ -60,5 +60,4 @@ class Settings(LookupSettings, KafkaSettings, JobSettings, ClusterSettings):
     @field_validator("checkout_dir", "infra_lib", "replay_data_dir")
     @classmethod
     def _absolute(cls, v: Path | None) -> Path | None:
-        # relative to the working directory at build time, not wherever a later step runs
-        return None if v is None else v.expanduser().absolute()
+        return absolute(v)

@@ -18,6 +18,12 @@ def cwd(*parts: str) -> Path:
     return Path.cwd().joinpath(*parts)
 
 
+def absolute(v: Path | None) -> Path | None:
+    """A path setting made absolute against the working directory when the settings are built
+    (not wherever a later step runs); ``~`` expanded; None stays None."""
+    return None if v is None else v.expanduser().absolute()
+
+
 class ComponentSettings(BaseSettings):
     """Base of every settings class: ``USERPULSE_<FIELD>`` variables, the settings file, unknown
     keys rejected, and ``home`` (the project-owned folder every component may keep files in)."""
@@ -48,6 +54,5 @@ class ComponentSettings(BaseSettings):
 
     @field_validator("home")
     @classmethod
-    def _absolute_home(cls, v: Path) -> Path:
-        # relative to the working directory at build time, not wherever a later step runs
-        return v.expanduser().absolute()
+    def _absolute_home(cls, v: Path) -> Path | None:
+        return absolute(v)
