@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import userpulse
+from tests import REPO_ROOT
 from userpulse.backfill import flink_run
 from userpulse.jobs import control
 from userpulse.producers.replay import DatasetError, read_dataset
@@ -76,3 +78,17 @@ def test_worker_python_path_imports_the_namespace_without_this_venv(tmp_path: Pa
         check=False,
     )
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_every_package_folder_is_installed() -> None:
+    # a subpackage missing from [tool.setuptools] packages works in the checkout but is absent
+    # from a normal install (issue 14's one namespace: userpulse.config was nearly one)
+    setup = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(i.parent.relative_to(REPO_ROOT).parts)
+        for i in (REPO_ROOT / "userpulse").rglob("__init__.py")
+    }
+    for package, folder in setup["package-dir"].items():
+        for init in (REPO_ROOT / folder).rglob("__init__.py"):
+            found.add(".".join((package, *init.parent.relative_to(REPO_ROOT / folder).parts)))
+    assert found == set(setup["packages"])
