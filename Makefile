@@ -11,7 +11,11 @@ VENV_STAMP := $(VENV)/.installed
 JARS_STAMP := infra/lib/.stamp
 REGISTRY_STAMP := infra/lib/registry/.stamp
 
-.PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration chaos lint format clean bench bench-quick bench-peer-venv serve
+# The recorded logs that `make demo`, the bench and the tests replay: the workplace's shared/
+# folder beside the checkout (the package has no default for them: --data-dir or this setting)
+export USERPULSE_REPLAY_DATA_DIR ?= $(abspath ../shared/data/real)
+
+.PHONY: prereqs prereqs-test venv deps registry up down status cluster-up cluster-down submit demo test test-long test-jvm test-unit test-integration chaos lint lint-imports format clean bench bench-quick bench-peer-venv serve
 
 ## prereqs / prereqs-test: check (and where possible install) what `make demo` / `make test` need
 prereqs:
@@ -25,6 +29,7 @@ venv: $(VENV_STAMP)
 $(VENV_STAMP): pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python infra/package_tree.py
 	touch $@
 
 ## deps: Kafka broker + Flink connector jars from Maven Central, and the project's own jar (the
@@ -80,7 +85,7 @@ demo: prereqs venv deps
 ## pytest (integration tests start their own stack on test ports), without the `long` ones.
 ## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
 ## a savepoint with the schema registry)
-test: prereqs-test venv deps registry test-jvm
+test: prereqs-test venv deps registry lint-imports test-jvm
 	$(BIN)/pytest -q --durations=25 -m "not long" tests
 
 test-long: venv deps registry
@@ -124,11 +129,20 @@ bench-quick: venv deps bench-peer-venv
 chaos: venv deps
 	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak or control_store"
 
-## lint: ruff (lint + format check) and mypy on the project's packages
+## lint: ruff (lint + format check), mypy, and the import layers ([tool.importlinter]: core <-
+## contracts <- adapters <- operations <- CLI). mypy and lint-imports read the installed shape of
+## the package (.package_tree, infra/package_tree.py). lint-imports alone: `make lint-imports`
+## (a few s; part of `make test`).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python infra/package_tree.py
 	$(BIN)/mypy
+	cd .package_tree && ../$(BIN)/lint-imports ../pyproject.toml
+
+lint-imports: venv
+	$(BIN)/python infra/package_tree.py
+	cd .package_tree && ../$(BIN)/lint-imports ../pyproject.toml
 
 format: venv
 	$(BIN)/ruff format .

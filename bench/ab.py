@@ -127,7 +127,7 @@ def drain_rate(
 
 def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
     """One run of config ``name`` (see the module docstring)."""
-    from jobs import control
+    from userpulse.jobs import control
 
     tokens = set(name.split("+"))
     old = "old" in tokens

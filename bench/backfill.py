@@ -39,6 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bench import DATA_DIR
+
 T0_MS = 1_790_812_800_000
 """2026-10-01T00:00:00Z: start of the synthetic history."""
 DAY_MS = 86_400_000
@@ -110,13 +112,13 @@ def run(quick: bool = False, env: dict[str, str] | None = None) -> dict[str, Any
     n_events = int(e.get("BENCH_BACKFILL_EVENTS", 1_000_000 if quick else 10_000_000))
     n_labels = int(e.get("BENCH_BACKFILL_LABELS", 100_000 if quick else 1_000_000))
     globo_labels = int(e.get("BENCH_BACKFILL_GLOBO_LABELS", 100_000))
-    from producers.replay import load_dataset
     from userpulse.backfill.columns import events_table
+    from userpulse.producers.replay import load_dataset
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         d = Path(tmp)
-        globo = events_table(load_dataset("globo"))
+        globo = events_table(load_dataset("globo", DATA_DIR))
         pq.write_table(labels_for(globo, globo_labels), d / "globo-labels.parquet")
         out["globo"] = _subprocess("globo", d / "globo-labels.parquet", d / "globo-out.parquet")
         t0 = time.perf_counter()
@@ -138,9 +140,10 @@ def run_cluster(env: dict[str, str] | None = None) -> dict[str, Any]:
     import shutil
     import socket
 
+    from bench import REPO_ROOT
     from userpulse.backfill.columns import events_table
     from userpulse.backfill.flink_run import run_on_cluster
-    from userpulse.settings import REPO_ROOT, Settings
+    from userpulse.settings import Settings
     from userpulse.stack.flink import FlinkCluster
 
     e = dict(os.environ if env is None else env)
@@ -163,13 +166,13 @@ def run_cluster(env: dict[str, str] | None = None) -> dict[str, Any]:
     )
     cluster = FlinkCluster(s)
     out: dict[str, Any] = {}
-    from producers.replay import load_dataset
+    from userpulse.producers.replay import load_dataset
 
     try:
         cluster.up(timeout_s=180)
         with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
             d = Path(tmp)
-            globo = events_table(load_dataset("globo"))
+            globo = events_table(load_dataset("globo", DATA_DIR))
             pq.write_table(labels_for(globo, 100_000), d / "globo-labels.parquet")
             t0 = time.perf_counter()
             out["globo on flink p=2"] = run_on_cluster(

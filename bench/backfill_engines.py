@@ -25,6 +25,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from bench import DATA_DIR
 from bench.backfill import labels_for, synthetic_events
 
 MEMORY_GB = 6
@@ -121,10 +122,10 @@ def run_polars(events: pa.Table, labels: pa.Table) -> float:
 
 
 def _cases(n_events: int, n_labels: int) -> dict[str, tuple[pa.Table, pa.Table]]:
-    from producers.replay import load_dataset
     from userpulse.backfill.columns import events_table
+    from userpulse.producers.replay import load_dataset
 
-    globo = events_table(load_dataset("globo"))
+    globo = events_table(load_dataset("globo", DATA_DIR))
     synth = synthetic_events(n_events, max(1_000, n_events // 50))
     return {
         f"globo {globo.num_rows:,} events, 100,000 labels": (globo, labels_for(globo, 100_000)),

@@ -23,9 +23,9 @@ from typing import Any
 import fastavro
 from confluent_kafka import Consumer
 
+from bench import REPO_ROOT
 from bench.search import finish_producer, start_producer
-from schemas import codec
-from userpulse.settings import REPO_ROOT
+from userpulse.schemas import codec
 
 
 def fill(topic: str, events: int, users: int) -> dict[str, Any]:

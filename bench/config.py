@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from userpulse.settings import REPO_ROOT
+from bench import REPO_ROOT
 
 
 class BenchConfigError(ValueError):

@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from producers.kafka_out import EventSink
-from producers.synthetic import SyntheticTraffic
+from bench import REPO_ROOT
 from userpulse import stack
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.synthetic import SyntheticTraffic
+from userpulse.settings import Settings
 
 LIB = REPO_ROOT / "infra" / "lib"  # the jars are not in git: both trees use this tree's
 
@@ -33,7 +34,7 @@ LIB = REPO_ROOT / "infra" / "lib"  # the jars are not in git: both trees use thi
 def _run(tree: Path, home: Path, topic: str, redis_port: int, kafka_port: int) -> float:
     group = f"g-{tree.name}-{time.time()}"
     code = (
-        "from jobs.runner import run_job; from userpulse.settings import Settings; "
+        "from userpulse.jobs.runner import run_job; from userpulse.settings import Settings; "
         f"run_job(Settings(home='{home}', topic='{topic}', group_id='{group}', "
         f"redis_port={redis_port}, kafka_port={kafka_port}, infra_lib='{LIB}', "
         f"dead_letter_topic='{topic}.dlq', late_topic='{topic}.late'), bounded=True)"

@@ -20,8 +20,8 @@ import redis
 
 from bench.search import finish_producer, start_producer
 from bench.systems import System
-from producers.kafka_out import EventSink
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink
 
 POLL_S = 0.0002
 PROBE_USERS = 50

@@ -253,8 +253,9 @@ def table(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone: submit the job on a fresh topic, warm it up, profile, cancel, clean up."""
+    from bench import REPO_ROOT
     from userpulse import stack
-    from userpulse.settings import REPO_ROOT, Settings
+    from userpulse.settings import Settings
     from userpulse.stack.flink import FlinkCluster
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])

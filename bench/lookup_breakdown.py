@@ -14,8 +14,8 @@ from userpulse.settings import Settings
 
 def _decode_every_tile(t: int, h: dict[bytes, bytes]) -> list[Any]:
     """The pre-issue-16 way, as a same-run baseline: decode every stored tile field by field
-    (``sinks.layout.decode_tile``) and fold each window's tiles with ``merge_tiles``."""
-    from sinks import layout
+    (``userpulse.layout.decode_tile``) and fold each window's tiles with ``merge_tiles``."""
+    from userpulse import layout
     from userpulse.features import WINDOWS
     from userpulse.tiles import merge_tiles, window_tiles
 
@@ -36,15 +36,15 @@ def breakdown(
 ) -> dict[str, Any]:
     """Where a lookup's time goes, measured in this process (closed loop, ms): for one user,
     the Redis round trip alone (one pipeline) and the merge alone
-    (:func:`lookup.merge.features_from_replies`, every feature), next to the window part
+    (:func:`userpulse.lookup.merge.features_from_replies`, every feature), next to the window part
     decoded the pre-issue-16 way (:func:`_decode_every_tile`, same replies, interleaved: a
     ratio that the machine's load does not skew); for ``batch`` users, the round trip and
-    :func:`lookup.merge.features_many` (every feature), next to the same baseline.
+    :func:`userpulse.lookup.merge.features_many` (every feature), next to the same baseline.
 
     The baseline merges the window features only (the state features, ~10 of 46, are left
     out), so it understates the old cost."""
-    from lookup.merge import features_from_replies, features_many, queue_reads
     from userpulse.features import FEATURE_NAMES
+    from userpulse.lookup.merge import features_from_replies, features_many, queue_reads
 
     r = redis_conn.connect(settings, "lookup")
     rnd = random.Random(2)

@@ -41,7 +41,7 @@ def _pcts(lat_ms: list[float], wall_s: float, errors: int, shed: int = 0) -> dic
 
 
 def _client_load(job: dict[str, Any]) -> dict[str, Any]:
-    from lookup import FeatureClient
+    from userpulse.lookup import FeatureClient
 
     client = FeatureClient.from_settings(Settings())
     users, k, rate, n = job["users"], job["batch"], job["rate_per_s"], job["requests"]

@@ -41,9 +41,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench import REPO_ROOT
 from bench.lookup_breakdown import breakdown
 from userpulse import redis_conn
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 TARGETS_P99_MS = {"client_single": 1.0, "client_batch100": 10.0, "http_single": 5.0}
 BATCH = 100
@@ -97,7 +98,7 @@ def _start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
     """The service (its access log and errors into ``log``), once it answers ``/readyz``."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lookup.service"],
+            [sys.executable, "-m", "userpulse.lookup.service"],
             env={**env, "USERPULSE_SERVICE_PORT": str(port)},
             cwd=REPO_ROOT,
             stdout=out,
@@ -120,7 +121,7 @@ def _start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
 def _teams_file(folder: Path) -> tuple[Path, str]:
     """A teams file with one team (every feature, batch, no quota) and that team's API key:
     the service is measured with authentication on, as it is deployed."""
-    from lookup.service.teams import new_key
+    from userpulse.lookup.service.teams import new_key
 
     key, digest = new_key()
     doc = {"teams": {"bench": {"api_key_sha256": [digest], "features": ["*"], "batch": True}}}
@@ -297,20 +298,21 @@ def run(
 
 
 def _user_keys(user_id: str) -> list[str]:
-    from sinks import layout
+    from userpulse import layout
 
     return [layout.user_key(user_id), layout.profile_key(user_id)]
 
 
 def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[str]:
     """Write ``n_users`` users' features (30 events each over the last 10 min, event time =
-    now) in the job's layout with :func:`sinks.seed.seed` as the job user, after deleting those
+    now) in the job's layout with :func:`userpulse.sinks.seed.seed` as the job user, after deleting
+    those
     users' keys (admin user, exact keys, no pattern); returns their ids."""
-    from sinks.seed import UserState
-    from sinks.seed import seed as seed_users
     from userpulse.events import Event, EventType
     from userpulse.features import TILE_SIZES_MS
     from userpulse.profile import Profile, fold, revive
+    from userpulse.sinks.seed import UserState
+    from userpulse.sinks.seed import seed as seed_users
     from userpulse.tiles import TileValue, add_event, empty_tile
 
     rnd = random.Random(seed)

@@ -9,7 +9,7 @@ with Quix **sliding** windows (``sdf.sliding_window(duration_ms)``, the closest 
 "the last W as of now": a window ends at each event; Quix documents them as much cheaper than a
 hopping window with a 1 ms step) over the payload's event time (``timestamp_extractor``), grace =
 the job's allowed lateness (10 min). Records are decoded from the same Avro single-object framing
-by ``schemas.codec`` (fastavro). Bad records are skipped and counted.
+by ``userpulse.schemas.codec`` (fastavro). Bad records are skipped and counted.
 
 Results go to the same Redis under ``peer:{<user>}`` (``--prefix``): one hash per user, fields
 ``<window>:<feature>`` and ``ls`` (the newest event time folded, the freshness probe's marker).
@@ -43,9 +43,9 @@ from quixstreams.dataframe.windows.aggregations import Max, Sum  # noqa: E402
 from quixstreams.models.serializers import Deserializer  # noqa: E402
 from quixstreams.sinks import BaseSink  # noqa: E402
 
-from schemas import codec  # noqa: E402
 from userpulse import redis_conn  # noqa: E402
 from userpulse.events import EventType  # noqa: E402
+from userpulse.schemas import codec  # noqa: E402
 from userpulse.settings import Settings  # noqa: E402
 
 WINDOWS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000, "24h": 86_400_000}

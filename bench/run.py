@@ -88,8 +88,8 @@ def _start_warm(
     system: System, settings: Settings, topic: str, cfg: BenchConfig, warm_rate: float
 ) -> TopicSize:
     """Start the system, wait for its first record, warm it up (not measured); its topic size."""
-    from producers.kafka_out import EventSink
     from userpulse.events import Event, EventType
+    from userpulse.producers.kafka_out import EventSink
 
     size = TopicSize(settings.kafka_bootstrap, topic)
     try:

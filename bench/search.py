@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import REPO_ROOT
 from bench.systems import System, TopicSize
-from userpulse.settings import REPO_ROOT
 
 CREDIT_FRACTION = 0.95
 """A producer-limited step counts (at its processed rate) when it processed this share of the

@@ -31,11 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import REPO_ROOT
 from bench.systems import ClusterJob, free_port_span, taskmanager_pids
-from producers.kafka_out import EventSink
 from userpulse import redis_conn, stack
 from userpulse.events import Event, EventType
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.producers.kafka_out import EventSink
+from userpulse.settings import Settings
 
 REDIS_DB = 3
 _TYPES = (EventType.CLICK, EventType.SCROLL, EventType.HOVER)
@@ -85,7 +86,7 @@ def measure(
     log: Any = print,
 ) -> dict[str, Any]:
     """One shape: the checkpoint's sizes and bytes per user (see the module docstring)."""
-    from jobs import control
+    from userpulse.jobs import control
 
     topic = f"bench.state.{users}.{events}.{int(time.time())}"
     stack.recreate_topic(settings, topic, 3)

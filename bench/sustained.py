@@ -23,11 +23,10 @@ import threading
 import time
 import urllib.request
 
-from producers.kafka_out import EventSink
-from producers.synthetic import run_synthetic
-from sinks import layout
-from userpulse import redis_conn, stack
+from userpulse import layout, redis_conn, stack
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.synthetic import run_synthetic
 from userpulse.settings import Settings
 
 METRICS_PORT = 9464

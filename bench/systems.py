@@ -4,10 +4,11 @@ execution) and the Quix Streams peer (a process).
 Each :class:`System` reads one topic, exposes a Prometheus counter of records it has taken in
 (``counted``), and writes a per-user marker to Redis that the freshness probe polls
 (:meth:`System.readable`): ``ls`` (newest event time) in ``up:v1:{user}`` for userpulse (its
-layout module, ``sinks/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
+layout module, ``userpulse/layout.py``), in ``peer:{user}`` for the peer. Processes run in their own
 session and are stopped by their process-group id (SIGTERM, then SIGKILL after a grace period).
 :class:`ClusterJob` is the job submitted to the session cluster (``userpulse cluster up``) with
-``jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when stopped; its
+``userpulse.jobs.control.submit`` (what ``userpulse job submit -p N`` does) and cancelled when
+stopped; its
 counter is the sum over the TaskManagers' metric endpoints (one port each, from the configured
 one up).
 """
@@ -26,8 +27,9 @@ from typing import IO
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
-from sinks import layout
-from userpulse.settings import REPO_ROOT, Settings
+from bench import REPO_ROOT
+from userpulse import layout
+from userpulse.settings import Settings
 
 
 class BenchError(Exception):
@@ -171,7 +173,8 @@ class System:
 class ClusterJob(System):
     """The feature job on the local Flink session cluster at ``parallelism``.
 
-    :meth:`start` submits it (``jobs.control.submit``, as ``userpulse job submit -p N``; returns
+    :meth:`start` submits it (``userpulse.jobs.control.submit``, as ``userpulse job submit -p N``;
+    returns
     once every task runs), :meth:`stop` cancels it (``userpulse job cancel``). Its settings go to
     the job as ``USERPULSE_*`` variables (topic, group, metrics port). ``counted`` sums
     ``userpulse_events_counted_total`` over ``metrics_port .. metrics_port + ports - 1`` (the
@@ -216,7 +219,7 @@ class ClusterJob(System):
         Raises:
             BenchError: the submission failed (Flink's root cause in the message).
         """
-        from jobs import control
+        from userpulse.jobs import control
 
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
@@ -254,7 +257,7 @@ class ClusterJob(System):
 
     def state(self) -> str | None:
         """The job's state as the REST API reports it (None when unknown)."""
-        from jobs import control
+        from userpulse.jobs import control
 
         if self.job_id is None:
             return None
@@ -270,7 +273,7 @@ class ClusterJob(System):
 
     def stop(self, grace_s: float = 20.0) -> None:
         """Cancel the job (no savepoint) and wait until it is CANCELED."""
-        from jobs import control
+        from userpulse.jobs import control
 
         if self.job_id is None:
             return

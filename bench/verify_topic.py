@@ -18,12 +18,12 @@ import uuid
 
 from confluent_kafka import Consumer
 
-from lookup import FeatureClient
-from schemas.codec import RecordCoordinates, decode_record
-from schemas.registry import job_decoder
 from userpulse import kafka_conf
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event
+from userpulse.lookup import FeatureClient
+from userpulse.schemas.codec import RecordCoordinates, decode_record
+from userpulse.schemas.registry import job_decoder
 from userpulse.settings import Settings
 
 

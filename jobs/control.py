@@ -28,12 +28,13 @@ from typing import Any
 import httpx
 
 from userpulse.errors import UserpulseError
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster, flink_home, worker_python_path
 from userpulse.stack.flink_code import ensure_current_code
 from userpulse.stack.process import StackError
 
-ENTRY = REPO_ROOT / "jobs" / "entry.py"
+ENTRY = Path(__file__).resolve().with_name("entry.py")
+"""The job's PyFlink entry script, shipped in this package (``userpulse/jobs/entry.py``)."""
 JOB_NAME = "userpulse-features"
 _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 RUNNING_STATES = ("RUNNING", "CREATED", "INITIALIZING", "RESTARTING", "RECONCILING")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jobs.pipeline import build_pipeline
-from jobs.runtime import create_env
+from userpulse.jobs.pipeline import build_pipeline
+from userpulse.jobs.runtime import create_env
 from userpulse.settings import Settings
 
 JOB_NAME = "userpulse-features"

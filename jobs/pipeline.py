@@ -11,7 +11,7 @@
 The graph is built here, in Python; every per-event step runs in the JVM (``jvm/``), configured
 from the feature catalogue through the job spec (:mod:`userpulse.jvmspec`): no event crosses into
 Python. The Java classes are reached through PyFlink's Java gateway; the jar comes in with the
-connector jars (:func:`jobs.runtime.connector_jars`).
+connector jars (:func:`userpulse.jobs.runtime.connector_jars`).
 
 Watermarks are generated inside the Kafka source, per partition. The source's deserializer
 (``io.userpulse.flink.decode.EventDeserializer``, jvm/) decodes, validates and key-checks each
@@ -71,7 +71,7 @@ def _string_sink(settings: Settings, topic: str) -> KafkaSink:
 
 def jvm_classes() -> Any:
     """The py4j view of the project's Java package ``io.userpulse.flink`` (the jar must have been
-    added to the environment: :func:`jobs.runtime.create_env` does it)."""
+    added to the environment: :func:`userpulse.jobs.runtime.create_env` does it)."""
     return get_gateway().jvm.io.userpulse.flink
 
 
@@ -84,7 +84,7 @@ def build_pipeline(
     """Add the feature job's operators to ``env`` (uids are stable for savepoint compatibility).
 
     Args:
-        env: from :func:`jobs.runtime.create_env`.
+        env: from :func:`userpulse.jobs.runtime.create_env`.
         settings: topics, lateness, Redis, flush settings.
         bounded: stop at the topic's end offsets as of start (and flush everything before exit).
         decoded_step: an extra stateless step on the decoded records before keying (a later

@@ -7,9 +7,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from jobs.pipeline import build_pipeline
-from jobs.runtime import create_env
 from userpulse import kafka_conf
+from userpulse.jobs.pipeline import build_pipeline
+from userpulse.jobs.runtime import create_env
 from userpulse.settings import Settings
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import site
 import sys
 from pathlib import Path
 
@@ -11,7 +10,8 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
 from userpulse.errors import UserpulseError
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.pythonpath import worker_python_path
+from userpulse.settings import Settings
 
 
 class JobConfigError(UserpulseError):
@@ -34,16 +34,17 @@ def connector_jars(settings: Settings) -> list[Path]:
 
 
 def python_path() -> str:
-    """PYTHONPATH for the embedded (thread-mode) interpreter: this venv's site-packages + repo.
+    """PYTHONPATH for the embedded (thread-mode) interpreter: :func:`worker_python_path` (where
+    ``userpulse`` is imported from + this venv's site-packages), then any PYTHONPATH already set.
 
     PyFlink's thread mode embeds CPython in the JVM (pemja); that interpreter does not know the
     virtual environment, so its site-packages are passed explicitly.
     """
-    parts = [str(REPO_ROOT), *site.getsitepackages()]
+    parts = [worker_python_path()]
     old = os.environ.get("PYTHONPATH")
     if old:
         parts.append(old)
-    return os.pathsep.join(dict.fromkeys(parts))
+    return os.pathsep.join(parts)
 
 
 def create_env(settings: Settings, submitted: bool = False) -> StreamExecutionEnvironment:

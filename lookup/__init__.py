@@ -1,9 +1,10 @@
 """Reading features back from the online store: sync and asyncio clients (the HTTP service is
-:mod:`lookup.service`, an optional extra). Importing this package never imports PyFlink, Beam or
+:mod:`userpulse.lookup.service`, an optional extra). Importing this package never imports PyFlink,
+Beam or
 the Kafka client."""
 
-from lookup.client import FeatureClient, FeatureResult, Status
-from lookup.errors import (
+from userpulse.lookup.client import FeatureClient, FeatureResult, Status
+from userpulse.lookup.errors import (
     FeatureLookupError,
     InvalidRequest,
     InvalidUserId,

@@ -1,6 +1,7 @@
-"""Asyncio lookup client (``redis.asyncio``): the same lookups as :mod:`lookup.client`.
+"""Asyncio lookup client (``redis.asyncio``): the same lookups as :mod:`userpulse.lookup.client`.
 
-Validation, keys and the merge are the shared ones (:mod:`lookup.request`, :mod:`lookup.merge`);
+Validation, keys and the merge are the shared ones (:mod:`userpulse.lookup.request`,
+:mod:`userpulse.lookup.merge`);
 only the pipelined ``HGETALL`` round trip is awaited.
 """
 
@@ -12,12 +13,12 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 
-from lookup.client import now_ms, where_of
-from lookup.merge import FeatureResult, queue_generation, queue_reads
-from lookup.request import STORE_ERRORS, plan, store_error
-from lookup.runguard import RunGuard
 from userpulse import redis_conn
-from userpulse.settings import Settings
+from userpulse.config import LookupSettings
+from userpulse.lookup.client import now_ms, where_of
+from userpulse.lookup.merge import FeatureResult, queue_generation, queue_reads
+from userpulse.lookup.request import STORE_ERRORS, plan, store_error
+from userpulse.lookup.runguard import RunGuard
 
 __all__ = ["AsyncFeatureClient"]
 
@@ -29,7 +30,8 @@ class AsyncFeatureClient:
         client: a ``redis.asyncio.Redis`` (as the lookup ACL user: :meth:`from_settings`).
         clock_ms: injectable clock returning UTC epoch ms (the default ``as_of``).
         max_users: most distinct users in one :meth:`get_many`; None = no limit.
-        guard: the run-id check of ``client``'s connections (:mod:`lookup.runguard`), or None.
+        guard: the run-id check of ``client``'s connections (:mod:`userpulse.lookup.runguard`), or
+        None.
     """
 
     def __init__(
@@ -47,7 +49,9 @@ class AsyncFeatureClient:
         self._guard = guard
 
     @classmethod
-    def from_settings(cls, settings: Settings, max_connections: int = 64) -> AsyncFeatureClient:
+    def from_settings(
+        cls, settings: LookupSettings, max_connections: int = 64
+    ) -> AsyncFeatureClient:
         """A client as the settings say: the lookup ACL user (credentials and TLS), a
         ``redis.asyncio.RedisCluster`` when ``settings.redis_cluster`` is set (it reads the slot
         map on first use), else one server; at most ``settings.lookup_max_batch_users`` users
@@ -89,7 +93,7 @@ class AsyncFeatureClient:
         """Check that Redis answers the lookup user.
 
         Raises:
-            lookup.errors.StoreUnavailable: it does not.
+            userpulse.lookup.errors.StoreUnavailable: it does not.
         """
         try:
             await self._r.ping()  # type: ignore[union-attr]  # the cluster has it (stubs lag)
@@ -99,7 +103,8 @@ class AsyncFeatureClient:
     async def get(
         self, user_id: str, features: Sequence[str] | None = None, as_of: int | None = None
     ) -> dict[str, FeatureResult]:
-        """Features of one user; see :meth:`lookup.client.FeatureClient.get` (same raises)."""
+        """Features of one user; see :meth:`userpulse.lookup.client.FeatureClient.get` (same
+        raises)."""
         return (await self.get_many([user_id], features, as_of))[user_id]
 
     async def get_many(
@@ -109,7 +114,7 @@ class AsyncFeatureClient:
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
         """Features of many users in one round trip; see
-        :meth:`lookup.client.FeatureClient.get_many` (same raises)."""
+        :meth:`userpulse.lookup.client.FeatureClient.get_many` (same raises)."""
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)
         if not p.users:
             return {}

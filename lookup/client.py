@@ -3,7 +3,7 @@
 ``get(user_id, features=None, as_of=None)`` and ``get_many(user_ids, ...)`` read every key they
 need in one pipelined round trip (with a Redis Cluster client: one per node, so at most one per
 slot; every user is one key on one slot). Validation and the merge are shared with the asyncio
-client and the HTTP service (:mod:`lookup.request`, :mod:`lookup.merge`).
+client and the HTTP service (:mod:`userpulse.lookup.request`, :mod:`userpulse.lookup.merge`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 import redis
 from redis.cluster import RedisCluster
 
-from lookup.merge import FeatureResult, Status, queue_generation, queue_reads
-from lookup.request import STORE_ERRORS, plan, store_error
-from lookup.runguard import RunGuard
 from userpulse import redis_conn
-from userpulse.settings import Settings
+from userpulse.config import LookupSettings
+from userpulse.lookup.merge import FeatureResult, Status, queue_generation, queue_reads
+from userpulse.lookup.request import STORE_ERRORS, plan, store_error
+from userpulse.lookup.runguard import RunGuard
 
 __all__ = ["FeatureClient", "FeatureResult", "Status"]
 
@@ -43,7 +43,7 @@ class FeatureClient:
             (as the read-only lookup user: :meth:`from_settings`).
         clock_ms: injectable clock returning UTC epoch ms (the default ``as_of``).
         max_users: most distinct users in one :meth:`get_many`; None = no limit.
-        guard: the run-id check of ``client``'s connections (:mod:`lookup.runguard`; its
+        guard: the run-id check of ``client``'s connections (:mod:`userpulse.lookup.runguard`; its
             ``on_connect`` is the client's ``redis_connect_func``), or None.
     """
 
@@ -62,7 +62,7 @@ class FeatureClient:
         self._guard = guard
 
     @classmethod
-    def from_settings(cls, settings: Settings, cluster: bool | None = None) -> FeatureClient:
+    def from_settings(cls, settings: LookupSettings, cluster: bool | None = None) -> FeatureClient:
         """A client as the settings say: the lookup ACL user (credentials and TLS), a
         ``RedisCluster`` when ``settings.redis_cluster`` is set (discovered from
         ``redis_host:redis_port``, any node), else one server; at most
@@ -73,7 +73,7 @@ class FeatureClient:
 
         Raises:
             ValueError: an unusable password file (the message says what to do).
-            lookup.errors.StoreUnavailable: a cluster whose nodes do not answer.
+            userpulse.lookup.errors.StoreUnavailable: a cluster whose nodes do not answer.
         """
         use_cluster = settings.redis_cluster if cluster is None else cluster
         where = f"{settings.redis_host}:{settings.redis_port}"
@@ -111,9 +111,10 @@ class FeatureClient:
             feature name -> :class:`FeatureResult` (value, status, newest event time).
 
         Raises:
-            lookup.errors.InvalidUserId: a bad user id.
-            lookup.errors.UnknownFeature: an unknown feature name (also a ValueError).
-            lookup.errors.StoreUnavailable: Redis unreachable, timed out or refused us (an error
+            userpulse.lookup.errors.InvalidUserId: a bad user id.
+            userpulse.lookup.errors.UnknownFeature: an unknown feature name (also a ValueError).
+            userpulse.lookup.errors.StoreUnavailable: Redis unreachable, timed out or refused us (an
+                error
                 for the user's key alone, e.g. ``WRONGTYPE``, is the status ``STORE_ERROR``).
         """
         return self.get_many([user_id], features, as_of)[user_id]
@@ -132,7 +133,7 @@ class FeatureClient:
             feature ``STORE_ERROR`` (``error`` names the key); the others are answered.
 
         Raises:
-            lookup.errors.TooManyUsers: more distinct users than ``max_users``.
+            userpulse.lookup.errors.TooManyUsers: more distinct users than ``max_users``.
             As :meth:`get` otherwise.
         """
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)

@@ -3,7 +3,7 @@
 ``InvalidRequest`` (and its subclasses) are the caller's fault and never worth retrying; they are
 also ``ValueError`` so older callers that caught ``ValueError`` keep working. ``StoreUnavailable``
 means Redis could not be reached or refused us: retryable. A missing feature or user is a
-status (:class:`lookup.merge.Status`), not an exception.
+status (:class:`userpulse.lookup.merge.Status`), not an exception.
 """
 
 from __future__ import annotations

@@ -13,17 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from lookup.results import (
-    NOT_FOUND,
-    OUT_OF_RETENTION,
-    TILES,
-    FeatureResult,
-    Status,
-    StoredValueError,
-)
-from lookup.state import StoredUser, state_feature
-from lookup.tilecols import merge_columns, merge_segments
-from sinks import layout
+from userpulse import layout
 from userpulse.features import (
     FEATURE_NAMES,
     FEATURES_BY_NAME,
@@ -32,6 +22,16 @@ from userpulse.features import (
     Derived,
     StateFeature,
 )
+from userpulse.lookup.results import (
+    NOT_FOUND,
+    OUT_OF_RETENTION,
+    TILES,
+    FeatureResult,
+    Status,
+    StoredValueError,
+)
+from userpulse.lookup.state import StoredUser, state_feature
+from userpulse.lookup.tilecols import merge_columns, merge_segments
 from userpulse.tiles import IDX_MAX_TIME, window_tiles
 
 __all__ = [
@@ -117,7 +117,7 @@ def features_from_replies(
     ``WRONGTYPE`` because the key holds another type) or a stored value that is not layout v1
     makes every feature of this user ``STORE_ERROR``, naming the key (``user_id`` gives the key
     its name); other users of the same batch are not affected. Connection-level errors are the
-    caller's to raise (:func:`lookup.request.raise_if_unavailable`).
+    caller's to raise (:func:`userpulse.lookup.request.raise_if_unavailable`).
     """
     for which, reply in zip(("tiles", "profile"), replies, strict=True):
         if isinstance(reply, Exception):
@@ -191,7 +191,8 @@ def features_many(
     names: Sequence[str], t: int, stored: Sequence[tuple[dict[bytes, bytes], bytes | str | None]]
 ) -> list[dict[str, FeatureResult] | StoredValueError]:
     """:func:`features_for` of many users as of the same ``t``, merged window by window over the
-    whole batch (:func:`lookup.tilecols.merge_segments`): one pass per column for all users.
+    whole batch (:func:`userpulse.lookup.tilecols.merge_segments`): one pass per column for all
+    users.
 
     Args:
         names: feature names (validated).

@@ -1,9 +1,12 @@
 """What every lookup variant shares: request validation, keys, and turning replies into results.
 
-The sync client (:mod:`lookup.client`), the asyncio client (:mod:`lookup.aio`) and the HTTP
+The sync client (:mod:`userpulse.lookup.client`), the asyncio client (:mod:`userpulse.lookup.aio`)
+and the HTTP
 service all go through :func:`plan`, queue each user's reads with
-:func:`lookup.merge.queue_reads` (keys from :mod:`sinks.layout`) and turn the replies into results
-with :meth:`LookupPlan.results` (:func:`lookup.merge.features_from_replies`), so layout and merge
+:func:`userpulse.lookup.merge.queue_reads` (keys from :mod:`userpulse.layout`) and turn the
+replies into results
+with :meth:`LookupPlan.results` (:func:`userpulse.lookup.merge.features_from_replies`), so layout
+and merge
 exist once. Only the I/O (one pipeline, sent and awaited or not) differs between them.
 """
 
@@ -15,8 +18,8 @@ from typing import Any
 
 import redis
 
-from lookup.errors import InvalidUserId, StoreUnavailable, TooManyUsers, UnknownFeature
-from lookup.merge import (
+from userpulse.lookup.errors import InvalidUserId, StoreUnavailable, TooManyUsers, UnknownFeature
+from userpulse.lookup.merge import (
     READS_PER_USER,
     REWRITING,
     FeatureResult,
@@ -66,14 +69,15 @@ class LookupPlan:
         self, replies: Sequence[Any], where: str = "?", stale: bool = False
     ) -> dict[str, dict[str, FeatureResult]]:
         """user id -> feature name -> result, from the replies to
-        :func:`lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order) and then
-        :func:`lookup.merge.queue_generation`, sent with ``raise_on_error=False``.
+        :func:`userpulse.lookup.merge.queue_reads` (``READS_PER_USER`` per user, users in order) and
+        then
+        :func:`userpulse.lookup.merge.queue_generation`, sent with ``raise_on_error=False``.
 
         A reply that is a Redis error for one key (``WRONGTYPE``, ...) makes that user's
         features ``STORE_ERROR`` naming the key; a user written under an older store generation
         than the marker's is ``REWRITING`` (the store lost data and the job has not rewritten
         the user yet); the other users are answered. ``stale``: the server restarted and the
-        job has not noticed yet (:mod:`lookup.runguard`): every user with stored data is
+        job has not noticed yet (:mod:`userpulse.lookup.runguard`): every user with stored data is
         ``REWRITING``.
 
         Raises:
@@ -138,7 +142,7 @@ def plan(
         max_users: most distinct users allowed; None = no limit.
 
     Raises:
-        InvalidUserId, UnknownFeature, TooManyUsers: see :mod:`lookup.errors`.
+        InvalidUserId, UnknownFeature, TooManyUsers: see :mod:`userpulse.lookup.errors`.
     """
     if isinstance(user_ids, str):
         raise InvalidUserId("user_ids must be a list of user ids, not one string")

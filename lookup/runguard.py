@@ -6,7 +6,7 @@ carry the current store generation: until the job's store watch notices the new 
 (within ``store_check_interval_ms``) and raises the marker, the per-user generation check sees
 nothing wrong. A restart drops every connection, so the lookup client checks on each new
 connection whether the server's ``run_id`` (``INFO server``) is the one the job recorded in
-:data:`sinks.layout.RUN_KEY` (the job writes it after raising the marker). While they differ,
+:data:`userpulse.layout.RUN_KEY` (the job writes it after raising the marker). While they differ,
 every user with stored data reads ``rewriting``, and each lookup reads the recorded run id
 again (one GET in its pipeline) until the job has written the new one; then the users'
 generations decide, as before. With matching run ids a lookup costs nothing more.
@@ -23,7 +23,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from sinks.layout import RUN_KEY
+from userpulse.layout import RUN_KEY
 
 
 def _run_id(info: Any) -> str | None:
@@ -104,7 +104,7 @@ class RunGuard:
 
     def queue(self, pipe: Any) -> bool:
         """While :attr:`stale`, queue a GET of the recorded run id on the lookup's pipeline
-        (last, after :func:`lookup.merge.queue_generation`); returns whether it did."""
+        (last, after :func:`userpulse.lookup.merge.queue_generation`); returns whether it did."""
         if not self.stale:
             return False
         pipe.get(RUN_KEY)

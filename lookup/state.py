@@ -1,7 +1,8 @@
 """One user's stored state, decoded on demand, and the features that are not windows
 (lifetime counts, first / last seen, last-k items, session) as of t (design section 4).
 
-Used by :mod:`lookup.merge`; no I/O. A value the stored state cannot answer exactly as of t is
+Used by :mod:`userpulse.lookup.merge`; no I/O. A value the stored state cannot answer exactly as of
+t is
 ``out_of_retention``.
 """
 
@@ -12,15 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lookup.results import (
-    OUT_OF_RETENTION,
-    TILES,
-    FeatureResult,
-    Status,
-    StoredValueError,
-)
-from lookup.tilecols import empty_columns, window_values
-from sinks import layout
+from userpulse import layout
 from userpulse.features import (
     AS_OF_RESOLUTION_MS,
     LAST_K,
@@ -29,6 +22,14 @@ from userpulse.features import (
     TILE_SIZES_MS,
     StateFeature,
 )
+from userpulse.lookup.results import (
+    OUT_OF_RETENTION,
+    TILES,
+    FeatureResult,
+    Status,
+    StoredValueError,
+)
+from userpulse.lookup.tilecols import empty_columns, window_values
 from userpulse.tiles import IDX_MAX_TIME, TileValue
 
 _loads: Callable[[str | bytes], Any] = json.loads
@@ -111,7 +112,7 @@ class StoredUser:
         """
         if not self.has_tiles:
             p = self.prof or {}
-            fs, ls = p.get("fs"), p.get("ls")
+            fs, ls = p.get(layout.PROFILE_FIRST_SEEN), p.get(layout.PROFILE_LAST_SEEN)
             overlaps = fs is not None and ls is not None and fs < (last + 1) * g and ls >= first * g
             return (None if overlaps else empty_columns(cols)), None
         if first <= self.pruned.get(g, first - 1):
@@ -130,7 +131,9 @@ def _last_seen_from_tiles(t: int, u: StoredUser) -> FeatureResult:
     if cands:
         best = max(cands)
         return FeatureResult(best, Status.PRESENT, best)
-    if u.pruned.get(g) is None and (u.prof is None or (u.prof.get("fs") or 0) >= last * g):
+    if u.pruned.get(g) is None and (
+        u.prof is None or (u.prof.get(layout.PROFILE_FIRST_SEEN) or 0) >= last * g
+    ):
         return FeatureResult(None, Status.PRESENT, None)  # nothing pruned: no event up to t
     return _OUT
 
@@ -144,7 +147,7 @@ def state_feature(f: StateFeature, t: int, u: StoredUser) -> FeatureResult:
                 return FeatureResult(u.ls_field, _PRESENT, u.ls_field)
             return _last_seen_from_tiles(t, u)
         return _NOT_FOUND
-    fs, ls = p.get("fs"), p.get("ls")
+    fs, ls = p.get(layout.PROFILE_FIRST_SEEN), p.get(layout.PROFILE_LAST_SEEN)
     if fs is None or fs >= end:  # no event as of t
         empty: Any = 0 if f.kind == "lifetime_count" else [] if f.kind == "last_k" else None
         return FeatureResult(empty, _PRESENT, None)
@@ -156,12 +159,12 @@ def state_feature(f: StateFeature, t: int, u: StoredUser) -> FeatureResult:
     if kind == "last_seen":
         return FeatureResult(ls, _PRESENT, ls) if known_all else _last_seen_from_tiles(t, u)
     if kind == "lifetime_count":
-        total = int((p.get("c") or {}).get(typ, 0))
+        total = int((p.get(layout.PROFILE_COUNTS) or {}).get(typ, 0))
         if known_all:
             return FeatureResult(total, _PRESENT, newest)
         return _lifetime_before(total, f, t, u)
     if kind == "last_k":
-        lst = (p.get("k") or {}).get(typ, [])
+        lst = (p.get(layout.PROFILE_LAST_K) or {}).get(typ, [])
         kept = [x for x in lst if x[0] < end]
         if len(kept) < len(lst) and len(lst) >= LAST_K:
             return _OUT  # older entries than the stored k are unknown
@@ -169,7 +172,7 @@ def state_feature(f: StateFeature, t: int, u: StoredUser) -> FeatureResult:
         return FeatureResult(value, _PRESENT, kept[0][0] if kept else None)
     if not known_all:
         return _OUT
-    s = p.get("s")
+    s = p.get(layout.PROFILE_SESSION)
     if not s or max(0, t - s[1]) >= SESSION_GAP_MS:
         return FeatureResult(None, _PRESENT, newest)
     value = s[0] if kind == "session_start" else s[2] if kind == "session_events" else s[1] - s[0]

@@ -1,12 +1,14 @@
 """The fast read path of one window: pick its tiles out of a user's hash, merge them by column.
 
 A window as of t needs the tiles ``[first, last]`` of one size (``userpulse.tiles.window_tiles``).
-Their field names (``sinks.layout.tile_field``) depend only on ``(tile_ms, first, last)``, so they
+Their field names (``userpulse.layout.tile_field``) depend only on ``(tile_ms, first, last)``,
+so they
 are built once and cached (:func:`window_fields`); for a lookup "as of now" the range only moves
 once per tile. The user's tiles of that window are then the intersection of the hash's keys with
 that set (one C-level set operation, whatever else the hash holds).
 
-Instead of decoding each tile value into a list (``sinks.layout.decode_tile``) and folding the
+Instead of decoding each tile value into a list (``userpulse.layout.decode_tile``) and folding
+the
 lists, :func:`merge_columns` joins the window's values and splits them once: column ``i`` of the
 tiles is then the slice ``parts[i::width]``, and each aggregate the request needs is one C-level
 reduction over it (``sum(map(int, ...))``, ``max``, a set union of the decoded KMV sketches via
@@ -28,8 +30,7 @@ from itertools import accumulate, chain, repeat
 from operator import methodcaller
 from typing import Any
 
-from sinks import layout
-from userpulse import sketch
+from userpulse import layout, sketch
 from userpulse.features import DISTINCT_SKETCH_K, TILE_AGGREGATES
 from userpulse.tiles import IDX_MAX_TIME, N_AGGS
 
@@ -63,7 +64,7 @@ def window_values(h: Mapping[bytes, bytes], tile_ms: int, first: int, last: int)
 
 
 def _num(s: bytes) -> int | float:
-    """A part as ``sinks.layout`` decodes it: int when it is one, else float (no exception
+    """A part as ``userpulse.layout`` decodes it: int when it is one, else float (no exception
     on the float path: scroll depths are floats)."""
     if s.isdigit() or (s[:1] == b"-" and s[1:].isdigit()):
         return int(s)

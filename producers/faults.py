@@ -1,6 +1,7 @@
 """Injected faults for load runs: out-of-order, late and malformed records, seeded.
 
-:func:`inject` turns a stream of events into :class:`~producers.pacing.RawRecord` values. Each
+:func:`inject` turns a stream of events into :class:`~userpulse.producers.pacing.RawRecord` values.
+Each
 event is, with the configured probabilities (drawn from a ``random.Random`` of its own, derived
 from the seed, so the clean events are the same with or without faults):
 
@@ -35,9 +36,9 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from producers.pacing import RawRecord
-from schemas import codec
 from userpulse.events import Event
+from userpulse.producers.pacing import RawRecord
+from userpulse.schemas import codec
 
 MALFORMED_KINDS = (
     "bad_framing",

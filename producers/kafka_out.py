@@ -1,7 +1,8 @@
 """A small, counted wrapper over :class:`confluent_kafka.Producer` for events.
 
 The record key is the event's ``user_id`` as UTF-8 bytes (design section 3), so one user's events
-keep their order within a partition; the value is :func:`schemas.codec.encode` (single-object Avro
+keep their order within a partition; the value is :func:`userpulse.schemas.codec.encode`
+(single-object Avro
 framing) unless the caller passes raw bytes. Every delivery report is counted (sent, delivered,
 failed); :meth:`EventSink.stats` returns a snapshot.
 
@@ -25,10 +26,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from schemas import codec
 from userpulse import kafka_conf
 from userpulse.errors import UserpulseError
 from userpulse.events import Event
+from userpulse.schemas import codec
 from userpulse.settings import Settings
 
 DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
@@ -44,7 +45,7 @@ DEFAULT_PRODUCER_CONFIG: dict[str, Any] = {
 """Throughput-oriented defaults (librdkafka property names); any of them can be overridden."""
 
 _FULL_QUEUE_POLL_S = 0.05
-LOG = logging.getLogger("producers.kafka")
+LOG = logging.getLogger("userpulse.producers.kafka")
 """librdkafka's own log lines (connection failures, retries) go here, not straight to stderr."""
 
 
@@ -121,7 +122,7 @@ class EventSink:
         self.bootstrap = bootstrap
         self.encoder: Callable[[Event], bytes] = codec.encode
         """Event -> record value: single-object framing by default; assign a
-        :class:`schemas.registry.ConfluentEncoder` for the Confluent wire format."""
+        :class:`userpulse.schemas.registry.ConfluentEncoder` for the Confluent wire format."""
         self._lock = threading.Lock()
         self._sent = 0
         self._delivered = 0
@@ -153,7 +154,7 @@ class EventSink:
         if settings.schema_dir is not None:
             encoder = codec.SingleObjectEncoder(codec.reader_schema(settings.schema_dir))
         if settings.framing == "confluent":
-            from schemas.registry import RegistryError, encoder_for
+            from userpulse.schemas.registry import RegistryError, encoder_for
 
             try:
                 encoder = encoder_for(settings, topic)

@@ -3,8 +3,9 @@
 :class:`LoadSpec` holds everything that decides the records (seed, population, skew, mix, rate
 profile, fault fractions, start time): equal specs give equal records, byte for byte
 (:func:`load_records`). :func:`run_load` sends them through an :class:`EventSink` on schedule
-(:func:`producers.pacing.pump`). :meth:`LoadSpec.share` gives process ``i`` of ``n`` its part for
-the multi-process mode (:mod:`producers.parallel`).
+(:func:`userpulse.producers.pacing.pump`). :meth:`LoadSpec.share` gives process ``i`` of ``n`` its
+part for
+the multi-process mode (:mod:`userpulse.producers.parallel`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from producers.faults import FaultSpec, inject
-from producers.kafka_out import EventSink
-from producers.pacing import RawRecord, RunSummary, Tick, Timed, pump
-from producers.profile import RateProfile
-from producers.synthetic import EventMix, SyntheticTraffic
 from userpulse.events import Event
+from userpulse.producers.faults import FaultSpec, inject
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.pacing import RawRecord, RunSummary, Tick, Timed, pump
+from userpulse.producers.profile import RateProfile
+from userpulse.producers.synthetic import EventMix, SyntheticTraffic
 
 
 def derive_seed(seed: int, index: int) -> int:
@@ -49,7 +50,7 @@ class LoadSpec:
         start_time_ms: event time of the first record, UTC epoch ms; None = the wall clock when
             the run starts.
         shard: ``(index, count)`` of the user population this spec generates (see
-            :class:`~producers.synthetic.SyntheticTraffic`).
+            :class:`~userpulse.producers.synthetic.SyntheticTraffic`).
 
     Raises:
         ValueError: a value out of range (the message names it).
@@ -153,7 +154,7 @@ def run_load(
         sink: where the records go.
         spec: the run.
         console: rich console for live progress; None = silent.
-        on_tick: progress hook (see :func:`producers.pacing.pump`).
+        on_tick: progress hook (see :func:`userpulse.producers.pacing.pump`).
         start_wall_s: wall-clock start (``time.time()`` seconds) to wait for before sending, so
             that several processes start together; None = now.
 

@@ -1,7 +1,8 @@
 """Prometheus metrics of a producer run (design section 8: units in the names).
 
 A :class:`ProducerMetrics` owns its own ``CollectorRegistry`` (so a test or a process can hold
-several, and the job's worker metrics never mix in) and is fed :class:`~producers.pacing.Tick`
+several, and the job's worker metrics never mix in) and is fed
+:class:`~userpulse.producers.pacing.Tick`
 snapshots: counters advance by the delta since the previous tick. Names:
 
 - ``userpulse_producer_events_sent_total``: records handed to the Kafka client.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from producers.pacing import Tick
+from userpulse.producers.pacing import Tick
 
 
 class ProducerMetrics:

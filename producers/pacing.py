@@ -31,8 +31,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from producers.kafka_out import EventSink
 from userpulse.events import Event
+from userpulse.producers.kafka_out import EventSink
 
 SLEEP_GRANULARITY_S = 0.001
 """Events due within this many seconds are sent now; ahead by more, the loop waits."""
@@ -54,7 +54,7 @@ class RawRecord:
         value: record value bytes, or None for a tombstone.
         event_time_ms: event time the record stands for (UTC epoch ms), None if it has none.
         kind: what it is, counted in the summary's ``kinds``: ``event``, ``out_of_order``,
-            ``late`` or ``malformed:<class>`` (see :mod:`producers.faults`).
+            ``late`` or ``malformed:<class>`` (see :mod:`userpulse.producers.faults`).
     """
 
     key: bytes | None

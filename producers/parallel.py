@@ -2,7 +2,8 @@
 
 :func:`run_parallel` starts ``processes`` producer processes (``spawn``, so each has its own
 interpreter, GIL and librdkafka client). Process ``i`` sends :meth:`LoadSpec.share` ``(i, n)``:
-``1/n`` of the rate, seed :func:`~producers.load.derive_seed` ``(seed, i)``, the users whose number
+``1/n`` of the rate, seed :func:`~userpulse.producers.load.derive_seed` ``(seed, i)``, the users
+whose number
 is ``i`` modulo ``n`` (so one user's events still come from one process, in order). All processes
 wait for one wall-clock start and share the start event time. They report :class:`Tick`
 snapshots to the parent over a queue; the parent shows the combined progress, feeds the
@@ -21,10 +22,10 @@ from typing import Any
 
 from rich.console import Console
 
-from producers.kafka_out import EventSink, ProducerError
-from producers.load import LoadSpec, run_load
-from producers.pacing import RunSummary, Tick, progress_bar
 from userpulse.events import Event
+from userpulse.producers.kafka_out import EventSink, ProducerError
+from userpulse.producers.load import LoadSpec, run_load
+from userpulse.producers.pacing import RunSummary, Tick, progress_bar
 
 START_DELAY_S = 3.0
 """Wall-clock delay before the common start: time for the processes to import and connect."""
@@ -114,7 +115,7 @@ def run_parallel(
         on_tick: called with the combined :class:`Tick` (for Prometheus metrics).
         producer_config: librdkafka overrides for every process's :class:`EventSink`.
         encoder: the record values' framing (picklable; default single-object), e.g. a
-            :class:`schemas.registry.ConfluentEncoder`.
+            :class:`userpulse.schemas.registry.ConfluentEncoder`.
 
     Raises:
         ValueError: ``processes`` out of range.

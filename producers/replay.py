@@ -25,14 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from producers.kafka_out import EventSink
-from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
 from userpulse.errors import UserpulseError
 from userpulse.events import MAX_USER_ID_BYTES, Event, EventType
-from userpulse.settings import REPO_ROOT
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary, pump, schedule
 
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
-"""Where the recorded logs live unless a ``data_dir`` is given."""
 DATASETS = ("ebnerd", "globo", "otto")
 EBNERD_DEVICES = {1: "desktop", 2: "mobile", 3: "tablet"}
 """EB-NeRD ``device_type`` codes as named by EB-NeRD's documentation (other codes stay digits)."""
@@ -268,14 +265,21 @@ def read_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
     Args:
         name: ``ebnerd``, ``globo`` or ``otto``.
         data_dir: folder holding ``ebnerd-sample/``, ``globo-news-clicks/``,
-            ``otto-recsys-sample/``; None = :data:`DEFAULT_DATA_DIR`.
+            ``otto-recsys-sample/`` (the CLI: ``--data-dir`` or the ``replay_data_dir``
+            setting). There is no default: the logs are not part of the package.
 
     Raises:
-        DatasetError: unknown name or missing files.
+        DatasetError: unknown name, no ``data_dir``, or missing files.
     """
     if name not in _LOADERS:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    data = _LOADERS[name](Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR)
+    if data_dir is None:
+        raise DatasetError(
+            f"no folder of recorded logs for {name!r}: pass --data-dir or set "
+            "USERPULSE_REPLAY_DATA_DIR (the folder holding ebnerd-sample/, globo-news-clicks/, "
+            "otto-recsys-sample/)"
+        )
+    data = _LOADERS[name](Path(data_dir))
     data.events.sort(key=lambda e: (e.event_time_ms, e.event_id))
     return data
 

@@ -34,9 +34,9 @@ from heapq import heappop, heappush
 
 from rich.console import Console
 
-from producers.kafka_out import EventSink
-from producers.pacing import RunSummary
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.pacing import RunSummary
 
 SESSION_GAP_MS = 30 * 60 * 1000
 """Inactivity that ends a session (design section 4: 30 min)."""
@@ -218,7 +218,7 @@ class SyntheticTraffic:
 
         Args:
             due_s: non-decreasing offsets in seconds after the start (for example
-                :meth:`producers.profile.RateProfile.due_times`).
+                :meth:`userpulse.producers.profile.RateProfile.due_times`).
         """
         return self._generate(int(d * 1000.0) for d in due_s)
 
@@ -325,7 +325,8 @@ def run_synthetic(
         console: rich console for progress and summary (default: a new stderr console).
 
     Returns:
-        The run's :class:`~producers.pacing.RunSummary`; ``first_event_time_ms`` is the start
+        The run's :class:`~userpulse.producers.pacing.RunSummary`; ``first_event_time_ms`` is the
+        start
         time, so ``SyntheticTraffic(seed, users, zipf_s, mix, first_event_time_ms)`` regenerates
         exactly the events sent.
 
@@ -336,8 +337,8 @@ def run_synthetic(
         raise ValueError(f"duration_s must be a positive number of seconds, got {duration_s}")
     if not (math.isfinite(rate_per_s) and rate_per_s > 0):
         raise ValueError(f"rate_per_s must be a positive number, got {rate_per_s}")
-    from producers.load import LoadSpec, run_load  # load builds on this module
-    from producers.profile import RateProfile
+    from userpulse.producers.load import LoadSpec, run_load  # load builds on this module
+    from userpulse.producers.profile import RateProfile
 
     spec = LoadSpec(
         RateProfile(rate_per_s),

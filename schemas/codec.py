@@ -12,7 +12,8 @@ Framings (the writer schema is always identified, so evolution works):
 Decoding never raises anything but :class:`DecodeError`; generic faults inside the Avro reader
 (IndexError, EOFError, UnicodeDecodeError, ...) are wrapped with their class name (case H07). What
 fastavro reads leniently (varints beyond 64 / 32 bits, negative union indexes) is ``bad_avro``
-(:mod:`schemas.strict`, case H24), as on the JVM. The decoder must consume every byte of the
+(:mod:`userpulse.schemas.strict`, case H24), as on the JVM. The decoder must consume every byte of
+the
 record; trailing bytes are an error (case H10).
 """
 
@@ -30,9 +31,9 @@ from typing import Any, NamedTuple
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
-from schemas import strict
 from userpulse.errors import UserpulseError
 from userpulse.events import Event, EventType, validation_error
+from userpulse.schemas import strict
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
@@ -122,7 +123,7 @@ class WriterSchema:
         json: the schema as JSON (dict).
         parsed: fastavro-parsed schema (logical types stripped; event_time stays an int of ms).
         fingerprint: 8 bytes, CRC-64-AVRO of the Parsing Canonical Form, little-endian.
-        check: strict structure check of a body written with it (:mod:`schemas.strict`).
+        check: strict structure check of a body written with it (:mod:`userpulse.schemas.strict`).
     """
 
     json: dict[str, Any]

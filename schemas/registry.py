@@ -19,7 +19,8 @@ from cachetools import LRUCache, TTLCache
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.codec import (
+from userpulse.events import Event
+from userpulse.schemas.codec import (
     CURRENT,
     Decoder,
     WriterSchema,
@@ -27,7 +28,6 @@ from schemas.codec import (
     job_writers,
     reader_schema,
 )
-from userpulse.events import Event
 from userpulse.settings import Settings
 
 _T = TypeVar("_T")
@@ -207,7 +207,8 @@ def _parse(text: str | None) -> WriterSchema | None:
 
 def job_decoder(settings: Settings) -> Decoder:
     """A decoder that reads what the job reads with ``settings``: the reader schema
-    (``schema_dir``), the job's writer schemas (:func:`schemas.codec.job_writers`), and with a
+    (``schema_dir``), the job's writer schemas (:func:`userpulse.schemas.codec.job_writers`), and
+    with a
     registry (``registry_url``) Confluent ids and unknown fingerprints through
     :class:`RegistrySchemas` (its methods raise :class:`RegistryError` out of ``decode``)."""
     reader = reader_schema(settings.schema_dir)

@@ -3,7 +3,8 @@
 fastavro accepts varints longer than a long (10 bytes) or an int (5 bytes) and silently drops the
 bits beyond 64 / 32, and takes a negative union index as a Python index from the end (case H24).
 The JVM decoder (``jvm/.../decode/StrictBinaryDecoder.java``) rejects both; this module makes the
-Python codec (:class:`schemas.codec.Decoder`: backfill, bench, reference checks) agree, with the
+Python codec (:class:`userpulse.schemas.codec.Decoder`: backfill, bench, reference checks) agree,
+with the
 same reasons (byte offsets in the record value):
 
 - a long takes at most 10 bytes and 64 bits, an int at most 5 bytes and 32 bits. Non-minimal
@@ -14,7 +15,7 @@ same reasons (byte offsets in the record value):
   strings are strict UTF-8.
 
 The check walks the body in byte order and stops at the first fault, as the JVM does, so both
-sides name the same fault. Trailing bytes stay :class:`~schemas.codec.Decoder`'s check.
+sides name the same fault. Trailing bytes stay :class:`~userpulse.schemas.codec.Decoder`'s check.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ caller already holds each user's final tiles, profile and last-seen time, and th
 them as absolute values with plain pipelined ``HSET`` / ``SET`` / ``EXPIRE`` (no script, no version
 check: what is given replaces what is stored, field by field). The feature job does not use it;
 its writer keeps the versioned-write rule of ``docs/key-layout.md``. Keys, field names and value
-encodings come from :mod:`sinks.layout` only, so what is written here is byte for byte what the
+encodings come from :mod:`userpulse.layout` only, so what is written here is byte for byte
+what the
 job writes for the same state.
 
 Works with a ``redis.Redis`` or a ``redis.cluster.RedisCluster`` (whose pipeline groups the
@@ -22,7 +23,7 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-from sinks import layout
+from userpulse import layout
 from userpulse.tiles import TileValue
 
 
@@ -65,7 +66,8 @@ def seed(
     Args:
         client: connected as a user allowed ``HSET``, ``SET`` and ``EXPIRE`` on ``up:v1:*``.
         users: the states to write.
-        ttl_s: TTL of each tile hash in s; default :func:`sinks.layout.ttl_s` (as the job).
+        ttl_s: TTL of each tile hash in s; default :func:`userpulse.layout.ttl_s` (as the
+        job).
         profile_ttl_s: TTL of each profile key in s; default ``layout.PROFILE_TTL_S``.
         batch_users: users per pipeline.
 

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tests import REPO_ROOT
 from userpulse.events import Event, EventType
-from userpulse.settings import REPO_ROOT
 
 SHARED_DIR = Path(os.environ.get("USERPULSE_SHARED_DIR", Path(REPO_ROOT).parent / "shared"))
 """The workplace's shared/ folder (beside the repo in CI); USERPULSE_SHARED_DIR overrides it."""

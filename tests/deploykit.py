@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 INFRA = REPO_ROOT / "infra"
 COMPOSE_FILE = INFRA / "docker-compose.yml"
@@ -188,8 +188,8 @@ def exported_names(registry: CollectorRegistry) -> set[str]:
 def userpulse_exported_names() -> set[str]:
     """Every ``userpulse_*`` name the job workers, the lookup service and the producers export."""
     import userpulse.metrics  # noqa: F401  (registers the job metrics in the default registry)
-    from lookup.service.metrics import ServiceMetrics
-    from producers.metrics import ProducerMetrics
+    from userpulse.lookup.service.metrics import ServiceMetrics
+    from userpulse.producers.metrics import ProducerMetrics
 
     names = exported_names(REGISTRY)
     names |= exported_names(ServiceMetrics().registry)

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from lookup import FeatureClient, Status
 from userpulse.events import Event
 from userpulse.features import (
     DISTINCT_SKETCH_K,
@@ -27,6 +26,7 @@ from userpulse.features import (
     FEATURES_BY_NAME,
     STATE_FEATURES_BY_NAME,
 )
+from userpulse.lookup import FeatureClient, Status
 from userpulse.reference import Reference
 
 

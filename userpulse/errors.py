@@ -8,11 +8,13 @@ caught those keep working. The CLI prints such an error as one line and exits 2
 
 The classes, by module (names unchanged): ``userpulse.kafka_conf.KafkaConfError``,
 ``userpulse.stack.StackError``, ``userpulse.backfill.errors.BackfillError``,
-``schemas.codec.DecodeError``, ``lookup.errors.FeatureLookupError`` (``InvalidRequest``,
-``StoreUnavailable``, ...), ``lookup.results.StoredValueError``,
-``producers.kafka_out.ProducerError``, ``producers.replay.DatasetError``,
-``producers.profile.ProfileError``,
-``jobs.runtime.JobConfigError``, ``jobs.control.JobControlError``. Invalid settings are pydantic's
+``userpulse.schemas.codec.DecodeError``, ``userpulse.lookup.errors.FeatureLookupError``
+(``InvalidRequest``,
+``StoreUnavailable``, ...), ``userpulse.lookup.results.StoredValueError``,
+``userpulse.producers.kafka_out.ProducerError``, ``userpulse.producers.replay.DatasetError``,
+``userpulse.producers.profile.ProfileError``,
+``userpulse.jobs.runtime.JobConfigError``, ``userpulse.jobs.control.JobControlError``. Invalid
+settings are pydantic's
 ``ValidationError`` (not a subclass; the CLI reports them the same way).
 """
 

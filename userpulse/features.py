@@ -288,7 +288,7 @@ nothing is undefined, a mean or ratio would divide by a count of 0). Profile fea
 up to t: lifetime counts 0, first / last seen None, last-k ``[]``. Session features: no current
 session (no event, or the newest one is :data:`SESSION_GAP_MS` or more before t): None. The
 same in the reference implementation (:mod:`userpulse.reference`) and the lookup merge
-(:mod:`lookup.merge`); ``docs/features.md`` shows it per feature."""
+(:mod:`userpulse.lookup.merge`); ``docs/features.md`` shows it per feature."""
 
 
 def empty_value(name: str) -> Any:

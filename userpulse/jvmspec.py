@@ -39,14 +39,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.codec import (
+from userpulse import features, layout, redis_acl
+from userpulse.schemas.codec import (
     DEFAULT_MAX_RECORD_BYTES,
     WriterSchema,
     job_writers,
     reader_schema,
 )
-from sinks import layout
-from userpulse import features, redis_acl
 from userpulse.settings import Settings
 
 SPEC_VERSION = 1

@@ -2,7 +2,7 @@
 
 Lifetime counts, first and last seen, the last-k clicked and hovered items, and sessions (30 min
 inactivity gap). The job keeps a :class:`Profile` next to the user's tiles and writes it, as a
-versioned JSON record, to the user's profile key (:func:`sinks.layout.profile_key`), which
+versioned JSON record, to the user's profile key (:func:`userpulse.layout.profile_key`), which
 outlives the tiles. The job's state is freed with the tiles (a quiet user costs nothing); when
 the user comes back, the job revives the profile from the stored record (:func:`revive`).
 
@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from userpulse import layout as L
 from userpulse.events import Event
 from userpulse.features import LAST_K, LAST_K_TYPES, LIFETIME_TYPES, SESSION_GAP_MS
 
@@ -55,14 +56,14 @@ class Profile:
     def record(self) -> dict[str, Any]:
         """The stored document: what lookups read (newest session only) plus rev / base."""
         return {
-            "c": self.counts,
-            "fs": self.first_seen,
-            "ls": self.last_seen,
-            "k": self.last_k,
-            "s": self.sessions[-1] if self.sessions else None,
-            "v": self.version,
-            "rev": self.rev,
-            "base": self.base,
+            L.PROFILE_COUNTS: self.counts,
+            L.PROFILE_FIRST_SEEN: self.first_seen,
+            L.PROFILE_LAST_SEEN: self.last_seen,
+            L.PROFILE_LAST_K: self.last_k,
+            L.PROFILE_SESSION: self.sessions[-1] if self.sessions else None,
+            L.PROFILE_VERSION: self.version,
+            L.PROFILE_REVIVED_BY: self.rev,
+            L.PROFILE_BASE: self.base,
         }
 
     def record_json(self) -> str:
@@ -71,13 +72,13 @@ class Profile:
 
 
 def _from_doc(doc: dict[str, Any]) -> Profile:
-    s = doc.get("s")
+    s = doc.get(L.PROFILE_SESSION)
     return Profile(
-        version=int(doc.get("v") or 0),
-        counts=dict(doc.get("c") or {}),
-        first_seen=doc.get("fs"),
-        last_seen=doc.get("ls"),
-        last_k={k: [list(x) for x in v] for k, v in (doc.get("k") or {}).items()},
+        version=int(doc.get(L.PROFILE_VERSION) or 0),
+        counts=dict(doc.get(L.PROFILE_COUNTS) or {}),
+        first_seen=doc.get(L.PROFILE_FIRST_SEEN),
+        last_seen=doc.get(L.PROFILE_LAST_SEEN),
+        last_k={k: [list(x) for x in v] for k, v in (doc.get(L.PROFILE_LAST_K) or {}).items()},
         sessions=[list(s)] if s else [],
     )
 
@@ -95,10 +96,11 @@ def revive(stored: dict[str, Any] | None, first_event: Event) -> Profile:
     """
     if stored is None:
         return Profile(rev=first_event.event_id)
-    base = stored.get("base") if stored.get("rev") == first_event.event_id else stored
+    replay = stored.get(L.PROFILE_REVIVED_BY) == first_event.event_id
+    base = stored.get(L.PROFILE_BASE) if replay else stored
     if base is None:
         return Profile(rev=first_event.event_id)
-    base = {k: v for k, v in base.items() if k not in ("rev", "base")}
+    base = {k: v for k, v in base.items() if k not in (L.PROFILE_REVIVED_BY, L.PROFILE_BASE)}
     p = _from_doc(base)
     p.rev, p.base = first_event.event_id, base
     return p

@@ -4,7 +4,7 @@ Three roles (design section 7), each its own ACL user, all restricted to what th
 
 - ``lookup``: the lookup client and the HTTP service. Read-only, keys ``up:v1:*`` only, and
   ``INFO`` (the server's ``run_id`` on each new connection: a restarted store reads
-  ``rewriting`` until the job noticed, :mod:`lookup.runguard`).
+  ``rewriting`` until the job noticed, :mod:`userpulse.lookup.runguard`).
 - ``job``: the feature job's writer (the JVM ``io.userpulse.flink.redis.TileWriter``; its
   credentials reach it in the job spec, :mod:`userpulse.jvmspec`). Hash writes, EXPIRE and the
   write script on ``up:v1:*`` only, and ``INFO`` (the server's ``run_id``: the job notices a
@@ -28,9 +28,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from sinks.layout import PREFIX
+from userpulse.config import RedisSettings
 from userpulse.errors import UserpulseError
-from userpulse.settings import Settings
+from userpulse.layout import PREFIX
 
 Role = Literal["job", "lookup", "admin"]
 ROLES: tuple[Role, ...] = ("job", "lookup", "admin")
@@ -66,17 +66,17 @@ class CredentialsError(UserpulseError, ValueError):
     """A Redis user name or password file that cannot be used (the message says what to do)."""
 
 
-def user_name(settings: Settings, role: Role) -> str:
+def user_name(settings: RedisSettings, role: Role) -> str:
     """The ACL user name of ``role`` (``settings.redis_<role>_user``)."""
     return str(getattr(settings, f"redis_{role}_user"))
 
 
-def password_file(settings: Settings, role: Role) -> Path:
+def password_file(settings: RedisSettings, role: Role) -> Path:
     """``<credentials dir>/<role>``: where the generated password of ``role`` lives."""
     return settings.credentials_dir / role
 
 
-def password(settings: Settings, role: Role) -> SecretStr | None:
+def password(settings: RedisSettings, role: Role) -> SecretStr | None:
     """The password of ``role``: the setting (environment / settings file), else its file.
 
     Returns:
@@ -112,7 +112,7 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def ensure_passwords(settings: Settings) -> dict[Role, SecretStr]:
+def ensure_passwords(settings: RedisSettings) -> dict[Role, SecretStr]:
     """Every role's password: configured ones as they are; missing files generated (0600).
 
     Generated passwords are 256-bit random (``secrets.token_urlsafe(32)``) and kept across
@@ -129,7 +129,7 @@ def ensure_passwords(settings: Settings) -> dict[Role, SecretStr]:
     return out
 
 
-def acl_lines(settings: Settings, passwords: dict[Role, SecretStr]) -> list[str]:
+def acl_lines(settings: RedisSettings, passwords: dict[Role, SecretStr]) -> list[str]:
     """The aclfile lines: default user off, then one line per role with its password hash."""
     lines = [DEFAULT_USER_RULE]
     for role in ROLES:
@@ -138,7 +138,7 @@ def acl_lines(settings: Settings, passwords: dict[Role, SecretStr]) -> list[str]
     return lines
 
 
-def write_aclfile(settings: Settings, path: Path) -> Path:
+def write_aclfile(settings: RedisSettings, path: Path) -> Path:
     """Write the aclfile of the local Redis to ``path`` (mode 0600); generates missing passwords.
 
     Raises:

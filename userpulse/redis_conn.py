@@ -25,8 +25,8 @@ import redis.retry
 from redis.asyncio.connection import AsyncConnectCallbackProtocol
 from redis.cluster import RedisCluster
 
+from userpulse.config import RedisSettings
 from userpulse.redis_acl import ROLES, Role, password, user_name
-from userpulse.settings import Settings
 
 __all__ = [
     "Role",
@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 
-def client_kwargs(settings: Settings, role: Role, timeout_s: float | None = None) -> dict[str, Any]:
+def client_kwargs(
+    settings: RedisSettings, role: Role, timeout_s: float | None = None
+) -> dict[str, Any]:
     """Keyword arguments of ``redis.Redis`` / ``redis.asyncio.Redis`` for ``role``.
 
     Args:
@@ -97,7 +99,7 @@ RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
 clients send is a read or an absolute write, so repeating one is safe)."""
 
 
-def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
+def retry_kwargs(settings: RedisSettings, asyncio: bool = False) -> dict[str, Any]:
     """``retry`` / ``retry_on_error`` keyword arguments of a redis-py client: up to
     ``settings.redis_retries`` retries of :data:`RETRY_ON` with :data:`RETRY_BASE_S` /
     :data:`RETRY_CAP_S` backoff with jitter. ``asyncio`` selects ``redis.asyncio``'s Retry."""
@@ -107,7 +109,7 @@ def retry_kwargs(settings: Settings, asyncio: bool = False) -> dict[str, Any]:
 
 
 def connect(
-    settings: Settings,
+    settings: RedisSettings,
     role: Role,
     timeout_s: float | None = None,
     on_connect: Callable[[Any], None] | None = None,
@@ -118,7 +120,7 @@ def connect(
     is retried (:func:`retry_kwargs`). See :func:`client_kwargs` for the arguments;
     ``on_connect`` replaces the hand-shake of each new connection (redis-py's
     ``redis_connect_func``: it must call ``conn.on_connect()``), e.g.
-    :meth:`lookup.runguard.RunGuard.on_connect`.
+    :meth:`userpulse.lookup.runguard.RunGuard.on_connect`.
 
     Raises:
         ValueError: an unknown role or an unusable password file.
@@ -131,7 +133,7 @@ def connect(
 
 
 def connect_async(
-    settings: Settings,
+    settings: RedisSettings,
     role: Role,
     timeout_s: float | None = None,
     max_connections: int = 64,
@@ -156,7 +158,7 @@ def connect_async(
 
 
 def connect_async_cluster(
-    settings: Settings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+    settings: RedisSettings, role: Role, timeout_s: float | None = None, max_connections: int = 64
 ) -> redis.asyncio.RedisCluster:
     """A ``redis.asyncio.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node) on first use; same settings as :func:`connect`.
@@ -172,7 +174,9 @@ def connect_async_cluster(
     return redis.asyncio.RedisCluster(**kw, max_connections=max_connections)
 
 
-def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = None) -> RedisCluster:
+def connect_cluster(
+    settings: RedisSettings, role: Role, timeout_s: float | None = None
+) -> RedisCluster:
     """A ``redis.cluster.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node). Its pipelines send one batch per node.
 
@@ -185,11 +189,11 @@ def connect_cluster(settings: Settings, role: Role, timeout_s: float | None = No
 
 
 def connect_writer(
-    settings: Settings, role: Role = "job", timeout_s: float | None = None
+    settings: RedisSettings, role: Role = "job", timeout_s: float | None = None
 ) -> redis.Redis | RedisCluster:
     """The client ``settings`` ask for: a ``RedisCluster`` (:func:`connect_cluster`) when
     ``settings.redis_cluster`` is set, else a ``redis.Redis`` (:func:`connect`). What the job
-    hands to :func:`sinks.seed.seed` (tests and benchmarks writing as the job user).
+    hands to :func:`userpulse.sinks.seed.seed` (tests and benchmarks writing as the job user).
 
     With a cluster, the slot map is read at once (CLUSTER SLOTS on ``redis_host:redis_port``);
     a single server is not contacted before the first command.

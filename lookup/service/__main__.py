@@ -1,14 +1,14 @@
-"""``python -m lookup.service [--openapi | new-key | hash-key]``: serve (settings from the
-environment), print the OpenAPI document (``python -m lookup.service --openapi >
+"""``python -m userpulse.lookup.service [--openapi | new-key | hash-key]``: serve (settings from the
+environment), print the OpenAPI document (``python -m userpulse.lookup.service --openapi >
 docs/openapi.json``), make a team's API key and the hash to put in the teams file, or hash a key
-read from stdin (:mod:`lookup.service.teams`)."""
+read from stdin (:mod:`userpulse.lookup.service.teams`)."""
 
 from __future__ import annotations
 
 import sys
 
-from lookup.service.server import openapi_json, serve
-from lookup.service.teams import hash_key, new_key
+from userpulse.lookup.service.server import openapi_json, serve
+from userpulse.lookup.service.teams import hash_key, new_key
 from userpulse.settings import Settings
 
 args = sys.argv[1:]

@@ -11,9 +11,10 @@ Errors are ``{"error": {"code", "message", "details"}}`` with 400 (unknown featu
 unknown API key), 403 (a feature or batch the team may not read), 422 (bad user id, too many
 users, malformed request), 429 (team over its quota, with ``Retry-After``), 404/405, 503 (Redis
 unavailable, or no answer within ``service_request_deadline_ms``: ``store_timeout``) or
-500. Who may read what: :mod:`lookup.service.guard`. Lookups go through
-:class:`lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only ever
-turned into its key by :func:`sinks.layout.user_key`, never into a pattern.
+500. Who may read what: :mod:`userpulse.lookup.service.guard`. Lookups go through
+:class:`userpulse.lookup.aio.AsyncFeatureClient` as the read-only lookup ACL user; a user id is only
+ever
+turned into its key by :func:`userpulse.layout.user_key`, never into a pattern.
 """
 
 from __future__ import annotations
@@ -36,18 +37,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lookup.aio import AsyncFeatureClient
-from lookup.errors import (
+from userpulse import __version__
+from userpulse.config import LookupSettings
+from userpulse.features import FEATURE_NAMES
+from userpulse.lookup.aio import AsyncFeatureClient
+from userpulse.lookup.errors import (
     FeatureLookupError,
     InvalidUserId,
     StoreUnavailable,
     TooManyUsers,
     UnknownFeature,
 )
-from lookup.merge import FeatureResult
-from lookup.service.guard import ANONYMOUS, Denied, Guard, GuardMiddleware, denied_body
-from lookup.service.metrics import ServiceMetrics
-from lookup.service.models import (
+from userpulse.lookup.merge import FeatureResult
+from userpulse.lookup.service.guard import ANONYMOUS, Denied, Guard, GuardMiddleware, denied_body
+from userpulse.lookup.service.metrics import ServiceMetrics
+from userpulse.lookup.service.models import (
     MAX_AS_OF_MS,
     BatchFeatures,
     BatchRequest,
@@ -56,9 +60,6 @@ from lookup.service.models import (
     Health,
     UserFeatures,
 )
-from userpulse import __version__
-from userpulse.features import FEATURE_NAMES
-from userpulse.settings import Settings
 
 _RAW_USER_PATH = re.compile(rb"^/v1/users/(.+)/features$", re.DOTALL)
 
@@ -188,8 +189,8 @@ def _features_json(res: dict[str, FeatureResult], statuses: Counter[Any]) -> dic
     }
 
 
-def create_app(settings: Settings, client: AsyncFeatureClient | None = None) -> FastAPI:
-    """The ASGI app (wrapped in :class:`lookup.service.guard.GuardMiddleware`).
+def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = None) -> FastAPI:
+    """The ASGI app (wrapped in :class:`userpulse.lookup.service.guard.GuardMiddleware`).
 
     Args:
         settings: Redis connection (lookup ACL user, TLS, cluster), ``lookup_max_batch_users``,

@@ -1,6 +1,7 @@
 """Authentication, quotas, authorisation and access logs of the HTTP service (issue 16).
 
-- Authentication: with a teams file (:mod:`lookup.service.teams`), every ``/v1`` request carries a
+- Authentication: with a teams file (:mod:`userpulse.lookup.service.teams`), every ``/v1`` request
+  carries a
   team's API key as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``); none or an unknown
   one is 401 ``unauthenticated``. Without a teams file every caller is the team ``anonymous`` with
   every right (a local stack). Transport: HTTPS and, optionally, client certificates signed by the
@@ -32,9 +33,9 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from lookup.service.metrics import ServiceMetrics
-from lookup.service.teams import Team, TeamRegistry
-from userpulse.settings import Settings
+from userpulse.config import LookupSettings
+from userpulse.lookup.service.metrics import ServiceMetrics
+from userpulse.lookup.service.teams import Team, TeamRegistry
 
 access_log = logging.getLogger("userpulse.lookup.access")
 ANONYMOUS = Team("anonymous", None, True, None, None)
@@ -104,7 +105,7 @@ class Guard:
         ValueError: the teams file cannot be read or parsed at start.
     """
 
-    def __init__(self, settings: Settings, metrics: ServiceMetrics) -> None:
+    def __init__(self, settings: LookupSettings, metrics: ServiceMetrics) -> None:
         path = settings.service_teams_file
         self.registry = (
             None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lookup.merge import Status
+from userpulse.lookup.merge import Status
 
 MAX_AS_OF_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 

@@ -6,17 +6,18 @@ import importlib.util
 import json
 from typing import Any
 
+from userpulse.config import LookupSettings
 from userpulse.settings import Settings
 
 
-def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+def openapi_document(settings: LookupSettings | None = None) -> dict[str, Any]:
     """The OpenAPI description the service serves (``docs/openapi.json`` is this, checked in)."""
-    from lookup.service.app import create_app
+    from userpulse.lookup.service.app import create_app
 
     return create_app(settings or Settings(_env_file=None)).openapi()  # type: ignore[call-arg]
 
 
-def openapi_json(settings: Settings | None = None) -> str:
+def openapi_json(settings: LookupSettings | None = None) -> str:
     """:func:`openapi_document` as the text of ``docs/openapi.json`` (sorted keys, indent 2)."""
     return json.dumps(openapi_document(settings), indent=2, sort_keys=True) + "\n"
 
@@ -48,12 +49,12 @@ the path carries the user id."""
 def app_from_env() -> Any:
     """The app with settings from the environment: the factory each uvicorn worker calls when
     ``service_workers`` > 1."""
-    from lookup.service.app import create_app
+    from userpulse.lookup.service.app import create_app
 
     return create_app(Settings())
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+def serve(settings: LookupSettings, host: str | None = None, port: int | None = None) -> None:
     """Run the service until interrupted (uvicorn; uvloop/httptools if present).
 
     With ``settings.service_workers`` > 1, uvicorn starts that many worker processes, each
@@ -72,8 +73,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
     import uvicorn
 
-    from lookup.service.app import create_app
     from userpulse import redis_conn
+    from userpulse.lookup.service.app import create_app
 
     redis_conn.client_kwargs(settings, "lookup")  # a bad password file fails here, in one line
     app = create_app(settings)  # a bad teams file too
@@ -92,7 +93,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             tls["ssl_cert_reqs"] = ssl.CERT_REQUIRED
     workers = settings.service_workers
     uvicorn.run(
-        "lookup.service.server:app_from_env" if workers > 1 else app,
+        "userpulse.lookup.service.server:app_from_env" if workers > 1 else app,
         factory=workers > 1,
         workers=workers if workers > 1 else None,
         host=host or settings.service_host,

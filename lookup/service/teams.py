@@ -18,8 +18,9 @@ logged (by name and reason, never its content). Keys are random tokens of 256 bi
 (:func:`new_key`), so one SHA-256 is the right hash (as for the Redis ACL passwords); a
 presented key is hashed and looked up, and its text appears nowhere.
 
-    .venv/bin/python -m lookup.service new-key     # prints a new key and the hash to store
-    .venv/bin/python -m lookup.service hash-key    # the hash of a key read from stdin
+    .venv/bin/python -m userpulse.lookup.service new-key     # prints a new key and the hash to
+    store
+    .venv/bin/python -m userpulse.lookup.service hash-key    # the hash of a key read from stdin
 """
 
 from __future__ import annotations

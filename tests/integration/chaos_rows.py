@@ -26,15 +26,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from jobs import control
-from lookup import Status
-from sinks.layout import profile_key, user_key
 from tests.integration.chaoskit import HOT_USER, Drill, Figures, FreshnessProbe
 from tests.integration.jobkit import read_topic
 from tests.integration.lookupkit import password_env
 from tests.integration.servicekit import Service
 from tests.integration.storekit import wait_for
 from userpulse import redis_conn
+from userpulse.jobs import control
+from userpulse.layout import profile_key, user_key
+from userpulse.lookup import Status
 from userpulse.stack.kafka import KafkaBroker
 from userpulse.stack.process import _port_open
 from userpulse.stack.redis_server import RedisServer

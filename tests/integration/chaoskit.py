@@ -2,7 +2,8 @@
 cluster, one fault after another, and after each every feature of every user against the
 reference (:mod:`userpulse.reference` through :func:`userpulse.compare.compare`).
 
-A :class:`Drill` owns one job (submitted through :mod:`jobs.control`, with the test hook of
+A :class:`Drill` owns one job (submitted through :mod:`userpulse.jobs.control`, with the test hook
+of
 :mod:`tests.integration.variant_entry` in place but unarmed), a background :class:`Streamer`
 that produces synthetic events at a fixed rate, and the figures of each row:
 
@@ -27,15 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs import control
-from lookup import FeatureClient
-from producers.kafka_out import EventSink
-from producers.synthetic import SyntheticTraffic
+from tests import REPO_ROOT
 from tests.integration.flinkkit import LIFETIME
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, read_topic
 from userpulse.compare import compare
 from userpulse.events import Event
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.jobs import control
+from userpulse.lookup import FeatureClient
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.synthetic import SyntheticTraffic
+from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 from userpulse.stack.kafka import KafkaBroker
 from userpulse.stack.process import StackError

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests import REPO_ROOT
 from userpulse import redis_conn
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
 
 SLOTS = 16384

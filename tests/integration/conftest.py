@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests import REPO_ROOT
 from userpulse import stack as stack_lib
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 
 def _free_ports(n: int) -> list[int]:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobs import control
-from lookup import FeatureClient
 from tests.integration.conftest import _free_ports
+from userpulse.jobs import control
+from userpulse.lookup import FeatureClient
 from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 

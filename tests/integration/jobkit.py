@@ -44,7 +44,7 @@ def send_events(
 ) -> int:
     """Produce ``events`` to ``s.topic`` (keyed by user, ``s``'s Kafka security), flushed; asserts
     every one was delivered and returns how many."""
-    from producers.kafka_out import EventSink
+    from userpulse.producers.kafka_out import EventSink
 
     n = 0
     with EventSink.for_settings(s, **config) as sink:
@@ -92,7 +92,7 @@ def read_topic(s: Settings, topic: str, timeout_s: float = 10.0) -> list[dict[st
 
 def run_bounded(s: Settings) -> dict[str, int]:
     """Run the feature job bounded on ``s.topic`` (real PyFlink local execution)."""
-    from jobs.runner import run_job
+    from userpulse.jobs.runner import run_job
 
     return run_job(s, bounded=True, job_name=f"test-{s.topic}")
 
@@ -135,7 +135,7 @@ def unbounded_job(s: Settings, **env_extra: str) -> Iterator[subprocess.Popen[by
 def assert_case_features(s: Settings, case: dict[str, Any]) -> None:
     """Every ``expect.features`` entry of a case from ../shared/cases, read through the lookup
     client as of its ``as_of``, has the listed value."""
-    from lookup import FeatureClient
+    from userpulse.lookup import FeatureClient
 
     client = FeatureClient.from_settings(s)
     for exp in case["expect"]["features"]:

@@ -1,5 +1,5 @@
 """Helpers of the lookup tests: write users' features in the job's layout, as the job user
-(:mod:`sinks.seed`)."""
+(:mod:`userpulse.sinks.seed`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 
-from sinks.seed import UserState, seed
+from tests import REPO_ROOT
 from userpulse import redis_conn
 from userpulse.events import Event, EventType
 from userpulse.features import TILE_SIZES_MS
 from userpulse.profile import Profile, fold, revive
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
+from userpulse.sinks.seed import UserState, seed
 from userpulse.stack.redis_server import RedisServer
 from userpulse.tiles import TileValue, add_event, empty_tile
 
@@ -68,7 +69,7 @@ def sample_events(user: str, t0_ms: int = T0) -> list[Event]:
 
 def write_events(settings: Settings, events: Iterable[Event], lateness_ms: int = 600_000) -> None:
     """Fold in-order ``events`` into tiles and profiles as the job does and write them with
-    :func:`sinks.seed.seed`, connected as the job ACL user.
+    :func:`userpulse.sinks.seed.seed`, connected as the job ACL user.
 
     Raises:
         redis.exceptions.NoPermissionError: the job user lacks a permission the writes need.

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from schemas.codec import SCHEMA_DIR
+from userpulse.schemas.codec import SCHEMA_DIR
 
 
 def v2_schema_dir(tmp: Path) -> Path:

@@ -18,15 +18,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from lookup import FeatureClient, Status
+from tests import REPO_ROOT
 from tests.integration.clusterkit import free_ports
 from tests.integration.lookupkit import PASSWORDS
 from userpulse import redis_conn
 from userpulse.compare import same
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES
+from userpulse.lookup import FeatureClient, Status
 from userpulse.reference import Reference
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
 
 T0 = 1717243200000  # 2024-06-01T12:00:00Z, as the shared cases

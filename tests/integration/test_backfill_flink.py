@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from producers.replay import load_dataset
+from tests import REPO_ROOT
 from tests.backfill_kit import Oracle, compare_rows, label_times, labels_table
 from tests.cases import DATA_DIR
 from tests.integration.conftest import _free_ports
@@ -24,7 +24,8 @@ from userpulse.backfill.columns import events_table
 from userpulse.backfill.flink_run import run_on_cluster
 from userpulse.backfill.sources import write_output
 from userpulse.features import FEATURE_NAMES
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.producers.replay import load_dataset
+from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from lookup import FeatureClient, Status
-from producers.replay import load_dataset
 from tests.backfill_kit import Tally, label_times, labels_table
 from tests.cases import DATA_DIR
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, send_events
@@ -16,13 +14,15 @@ from userpulse.backfill import backfill
 from userpulse.backfill.columns import events_table
 from userpulse.backfill.sources import read_topic
 from userpulse.features import FEATURE_NAMES
+from userpulse.lookup import FeatureClient, Status
+from userpulse.producers.replay import load_dataset
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
 def test_backfill_equals_the_lookup_after_the_job(stack: Settings) -> None:
-    from jobs.runner import run_job
+    from userpulse.jobs.runner import run_job
 
     events = load_dataset("ebnerd", DATA_DIR)  # 35,802 events of 44 users
     users = {e.user_id for e in events}

@@ -12,9 +12,6 @@ import time
 
 import pytest
 
-from lookup import FeatureClient
-from producers.kafka_out import EventSink
-from schemas.codec import encode
 from tests.cases import case_events, load_cases
 from tests.integration.jobkit import (
     assert_case_features,
@@ -25,6 +22,9 @@ from tests.integration.jobkit import (
     run_bounded,
     unbounded_job,
 )
+from userpulse.lookup import FeatureClient
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import encode
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from lookup import FeatureClient
-from producers.kafka_out import EventSink
-from schemas.codec import CURRENT, encode
-from sinks import layout
 from tests.cases import case_events, load_cases
 from tests.integration.jobkit import (
     assert_case_features,
@@ -28,7 +24,11 @@ from tests.integration.jobkit import (
     run_bounded,
     unbounded_job,
 )
+from userpulse import layout
 from userpulse.events import Event, EventType
+from userpulse.lookup import FeatureClient
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import CURRENT, encode
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

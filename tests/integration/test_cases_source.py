@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from lookup import FeatureClient
-from lookup.results import Status
-from producers.kafka_out import EventSink
-from schemas.codec import encode
 from tests.cases import case_events, load_cases
 from tests.integration import jobkit as kit
 from tests.integration.clusterkit import free_ports
 from userpulse.events import Event, EventType
+from userpulse.lookup import FeatureClient
+from userpulse.lookup.results import Status
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import encode
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from lookup import FeatureClient, Status
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from userpulse.featuredocs import DOC_PATH
 from userpulse.features import FEATURE_NAMES, STATE_FEATURES, empty_value
+from userpulse.lookup import FeatureClient, Status
 from userpulse.reference import Reference
 from userpulse.settings import Settings
 

@@ -23,10 +23,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import REPO_ROOT
 from tests.integration.chaos_rows import ROWS, Row, soak, throw_in_job
 from tests.integration.chaoskit import LONG, SHORT, Drill, Figures, Form, report
 from tests.integration.flinkkit import flink
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 __all__ = ["flink"]  # the module fixture

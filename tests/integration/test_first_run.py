@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import REPO_ROOT
 from tests.integration.conftest import _free_ports
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack import KafkaBroker
 
 pytestmark = pytest.mark.integration

@@ -11,14 +11,14 @@ import time
 import httpx
 import pytest
 
-from jobs import control
-from lookup import FeatureClient
-from producers.synthetic import SyntheticTraffic
 from tests.deploykit import FLINK_METRICS_USED
 from tests.integration.conftest import _free_ports
 from tests.integration.flinkkit import flink, running_parallelism, wait_counted
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, send_events
 from userpulse.compare import as_of_points, compare
+from userpulse.jobs import control
+from userpulse.lookup import FeatureClient
+from userpulse.producers.synthetic import SyntheticTraffic
 from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 from userpulse.stack.flink_code import code_fingerprint, record_code

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs import control
-from lookup import FeatureClient
+from tests import REPO_ROOT
 from tests.cases import case_events, load_cases
 from tests.integration.flinkkit import flink, wait_counted
 from tests.integration.jobkit import (
@@ -26,7 +25,9 @@ from tests.integration.jobkit import (
     send_events,
 )
 from userpulse import redis_conn
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.jobs import control
+from userpulse.lookup import FeatureClient
+from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from lookup import FeatureClient, Status
-from producers.kafka_out import EventSink
-from producers.replay import load_dataset
-from schemas.codec import encode
 from tests.cases import DATA_DIR
 from tests.integration.jobkit import (
     drop_topics,
@@ -24,6 +20,10 @@ from tests.integration.jobkit import (
 )
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event, EventType
+from userpulse.lookup import FeatureClient, Status
+from userpulse.producers.kafka_out import EventSink
+from userpulse.producers.replay import load_dataset
+from userpulse.schemas.codec import encode
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

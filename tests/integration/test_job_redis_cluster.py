@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from lookup import FeatureClient
-from producers.replay import load_dataset
 from tests.cases import DATA_DIR
 from tests.integration.clusterkit import Cluster, redis_cluster
 from tests.integration.jobkit import drop_topics, job_settings, run_bounded, send_events
 from userpulse.compare import as_of_points, compare
+from userpulse.lookup import FeatureClient
+from userpulse.producers.replay import load_dataset
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -22,9 +22,10 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
+from tests import REPO_ROOT
 from tests.integration.conftest import _free_ports
 from userpulse import kafka_conf
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.kafka import KafkaBroker, ensure_jars
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Consumer
 
-from producers.faults import FaultSpec
-from producers.load import LoadSpec, derive_seed, load_records
-from producers.pacing import RawRecord
-from producers.parallel import run_parallel
-from producers.profile import RateProfile
+from userpulse.producers.faults import FaultSpec
+from userpulse.producers.load import LoadSpec, derive_seed, load_records
+from userpulse.producers.pacing import RawRecord
+from userpulse.producers.parallel import run_parallel
+from userpulse.producers.profile import RateProfile
 from userpulse.settings import Settings
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from lookup.service.teams import hash_key, new_key
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from tests.integration.servicekit import Service
 from tests.integration.test_redis_tls import make_ca, make_leaf
+from userpulse.lookup.service.teams import hash_key, new_key
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,11 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from lookup import FeatureClient, Status, StoreUnavailable
-from lookup.aio import AsyncFeatureClient
-from sinks import layout
 from tests.integration.jobkit import flush_redis
 from tests.integration.lookupkit import T0, sample_events, start_redis, write_events
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
+from userpulse.lookup import FeatureClient, Status, StoreUnavailable
+from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -78,7 +77,9 @@ def test_lookup_user_can_only_read_feature_keys(stack: Settings, admin: redis.Re
 
 
 def test_job_user_runs_the_writer_and_nothing_else(stack: Settings, admin: redis.Redis) -> None:
-    write_events(stack, sample_events("u2"))  # sinks.seed as the job user: HSET, SET, EXPIRE
+    write_events(
+        stack, sample_events("u2")
+    )  # userpulse.sinks.seed as the job user: HSET, SET, EXPIRE
     got = FeatureClient.from_settings(stack).get(
         "u2", ["count_click_1m", "count_hover_1m", "sum_dwell_hover_1m", "last_seen"], T0 + 9_999
     )

@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 from redis.crc import key_slot
 
-from lookup import FeatureClient, Status, TooManyUsers
-from lookup.aio import AsyncFeatureClient
-from sinks import layout
 from tests.integration.clusterkit import SLOTS, Cluster, redis_cluster
 from tests.integration.lookupkit import T0, password_env, sample_events, write_events
 from tests.integration.servicekit import Service
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
+from userpulse.lookup import FeatureClient, Status, TooManyUsers
+from userpulse.lookup.aio import AsyncFeatureClient
 
 pytestmark = pytest.mark.integration
 cluster = redis_cluster  # the module's cluster (tests/integration/clusterkit.py)

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
 
-def _run(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _run(
+    *argv: str | Path, timeout: float = 240, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     # A job run earlier in this pytest process sets PYTHONPATH to our venv's site-packages
     # (PyFlink thread mode needs it, jobs/runtime.py); the fresh venv must not see them.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
@@ -28,7 +30,24 @@ def _run(*argv: str | Path, timeout: float = 240) -> subprocess.CompletedProcess
         timeout=timeout,
         check=False,
         env=env,
+        cwd=cwd,
     )
+
+
+# the one installed namespace (issue 14): no top-level `lookup`, `schemas`, ... next to `userpulse`,
+# and the data files (the .avsc schemas, current and released) installed with it
+_INSTALLED_CHECK = """
+import importlib.metadata as md
+import userpulse.lookup.aio
+from userpulse.lookup import FeatureClient
+from importlib.resources import files as package_files
+assert 'site-packages/userpulse/lookup' in userpulse.lookup.__file__
+schemas = package_files('userpulse.schemas')
+assert (schemas / 'event.avsc').is_file() and (schemas / 'released' / '1' / 'event.avsc').is_file()
+assert (package_files('userpulse.jobs') / 'entry.py').is_file()
+files = md.distribution('userpulse').files
+print('ok', sorted({f.parts[0] for f in files if f.suffix == '.py'}))
+"""
 
 
 def test_base_install_has_no_flink_and_serves_lookups(tmp_path: Path) -> None:
@@ -37,8 +56,9 @@ def test_base_install_has_no_flink_and_serves_lookups(tmp_path: Path) -> None:
     src.mkdir()
     for f in ("pyproject.toml", "README.md"):
         shutil.copy(REPO_ROOT / f, src / f)
-    packages = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    for top in {p.split(".")[0] for p in packages["packages"]}:
+    setup = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    tops = {p.split(".")[0] for p in setup["packages"]} | set(setup["package-dir"].values())
+    for top in tops:
         shutil.copytree(
             REPO_ROOT / top, src / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
@@ -52,8 +72,9 @@ def test_base_install_has_no_flink_and_serves_lookups(tmp_path: Path) -> None:
     assert "redis" in names and "userpulse" in names
     assert not names & {"apache-flink", "apache-beam", "confluent-kafka", "fastavro", "pyarrow"}
     assert not names & {"fastapi", "uvicorn"}  # the service is an extra
-    ok = _run(py, "-c", "import lookup, lookup.aio; from lookup import FeatureClient; print('ok')")
-    assert ok.stdout.strip() == "ok", ok.stderr
+    # from a directory without the sources: the installed package, not the checkout
+    ok = _run(py, "-c", _INSTALLED_CHECK, cwd=tmp_path)
+    assert ok.stdout.strip() == "ok ['userpulse']", ok.stderr
     help_ = _run(venv / "bin" / "userpulse", "features", "--help")
     assert help_.returncode == 0 and "serve" in help_.stdout, help_.stderr
     serve = _run(venv / "bin" / "userpulse", "features", "serve")

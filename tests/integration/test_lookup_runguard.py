@@ -1,5 +1,5 @@
 """Lookups on a Redis that restarted before the job noticed (issue 12, the stale window after a
-restart from an older snapshot; :mod:`lookup.runguard`): a real Redis of the test's own is
+restart from an older snapshot; :mod:`userpulse.lookup.runguard`): a real Redis of the test's own is
 restarted (it loads its data back with the old server's run id recorded in
 ``up:v1:run``, as a snapshot would). Until the run id is recorded again (what the job's store
 watch does), the lookup clients, sync and asyncio, answer ``rewriting`` for every stored user,
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from lookup import FeatureClient, FeatureResult, Status
-from lookup.aio import AsyncFeatureClient
-from sinks.layout import RUN_KEY
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from tests.integration.servicekit import Service
 from userpulse import redis_conn
+from userpulse.layout import RUN_KEY
+from userpulse.lookup import FeatureClient, FeatureResult, Status
+from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
 

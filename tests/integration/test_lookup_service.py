@@ -17,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from tests import REPO_ROOT
 from tests.integration.lookupkit import (
     T0,
     password_env,
@@ -26,7 +27,7 @@ from tests.integration.lookupkit import (
 )
 from tests.integration.servicekit import Service, free_port
 from userpulse.features import FEATURE_NAMES
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
 OPENAPI = json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())

@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from lookup import FeatureClient, Status, StoreUnavailable
-from lookup.aio import AsyncFeatureClient
-from sinks import layout
 from tests.integration.clusterkit import free_ports
 from tests.integration.lookupkit import (
     T0,
@@ -22,7 +19,9 @@ from tests.integration.lookupkit import (
     write_events,
 )
 from tests.integration.servicekit import Service
-from userpulse import redis_conn
+from userpulse import layout, redis_conn
+from userpulse.lookup import FeatureClient, Status, StoreUnavailable
+from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer
 
-from producers.kafka_out import EventSink, ProducerConfigError
-from producers.replay import DEFAULT_DATA_DIR, load_dataset, replay
-from producers.synthetic import SyntheticTraffic, run_synthetic
-from schemas import codec
+from tests.cases import DATA_DIR
 from userpulse.events import Event, EventType
+from userpulse.producers.kafka_out import EventSink, ProducerConfigError
+from userpulse.producers.replay import load_dataset, replay
+from userpulse.producers.synthetic import SyntheticTraffic, run_synthetic
+from userpulse.schemas import codec
 from userpulse.settings import Settings
 
 
@@ -132,12 +133,12 @@ def test_raw_records_tombstones_and_record_timestamps(
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not (DEFAULT_DATA_DIR / "otto-recsys-sample").is_dir(), reason="no OTTO data")
+@pytest.mark.skipif(not (DATA_DIR / "otto-recsys-sample").is_dir(), reason="no OTTO data")
 def test_replay_otto_as_fast_as_possible(
     stack: Settings, fresh_topic: Callable[[int], str]
 ) -> None:
     topic = fresh_topic(3)
-    events = load_dataset("otto", DEFAULT_DATA_DIR)
+    events = load_dataset("otto", DATA_DIR)
     sink = EventSink(stack.kafka_bootstrap, topic)
     summary = replay(sink, events, None, progress=False, source="replay:otto")
     assert (summary.sent, summary.delivered, summary.failed) == (800, 800, 0)

@@ -19,8 +19,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from lookup import FeatureClient
-from producers.kafka_out import EventSink
 from tests.integration.jobkit import (
     drop_topics,
     flush_redis,
@@ -30,6 +28,8 @@ from tests.integration.jobkit import (
 )
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event, EventType
+from userpulse.lookup import FeatureClient
+from userpulse.producers.kafka_out import EventSink
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

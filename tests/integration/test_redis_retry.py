@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lookup import FeatureClient, Status, StoreUnavailable
 from tests.integration.lookupkit import T0, sample_events, start_redis, write_events
 from userpulse import redis_conn
+from userpulse.lookup import FeatureClient, Status, StoreUnavailable
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from lookup import FeatureClient, StoreUnavailable
-from lookup.aio import AsyncFeatureClient
+from tests import REPO_ROOT
 from tests.integration.lookupkit import T0, sample_events, write_events
 from tests.integration.servicekit import free_port
 from userpulse import redis_conn
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.lookup import FeatureClient, StoreUnavailable
+from userpulse.lookup.aio import AsyncFeatureClient
+from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from jobs import control
-from lookup import FeatureClient
-from producers.kafka_out import EventSink
-from schemas.codec import CURRENT, WriterSchema, encode, encode_confluent, load_schema_json
-from schemas.registry import register
 from tests.cases import case_events, load_cases
 from tests.integration.flinkkit import flink, wait_counted
 from tests.integration.jobkit import (
@@ -30,6 +25,17 @@ from tests.integration.jobkit import (
     read_topic,
 )
 from tests.integration.registrykit import v2_schema_dir
+from userpulse.jobs import control
+from userpulse.lookup import FeatureClient
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import (
+    CURRENT,
+    WriterSchema,
+    encode,
+    encode_confluent,
+    load_schema_json,
+)
+from userpulse.schemas.registry import register
 from userpulse.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.long]  # ~4.5 min: `make test-long`

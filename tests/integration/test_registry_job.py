@@ -17,9 +17,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from producers.kafka_out import EventSink
-from schemas.codec import WriterSchema, encode, encode_confluent, load_schema_json
-from schemas.registry import encoder_for, register
 from tests.cases import case_events, load_cases
 from tests.integration.conftest import _free_ports
 from tests.integration.faultproxy import FaultProxy
@@ -34,6 +31,9 @@ from tests.integration.jobkit import (
 from tests.integration.registrykit import v2_schema_dir
 from userpulse import stack as stack_lib
 from userpulse.cli import app
+from userpulse.producers.kafka_out import EventSink
+from userpulse.schemas.codec import WriterSchema, encode, encode_confluent, load_schema_json
+from userpulse.schemas.registry import encoder_for, register
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -158,11 +158,11 @@ def test_backfill_reads_what_the_job_reads(registry: Settings, tmp_path: Path) -
     resolved into the reader schema, the v1 job's and the v2 job's alike; an id the registry
     lacks is unknown_schema; the sane range is the ``max_future_ms`` setting. Values equal the
     reference of the counted events."""
-    from producers.synthetic import SyntheticTraffic
     from tests.backfill_kit import label_times, labels_table
     from userpulse.backfill import backfill
     from userpulse.backfill.sources import read_topic as backfill_read
     from userpulse.compare import same
+    from userpulse.producers.synthetic import SyntheticTraffic
     from userpulse.reference import Reference
 
     s = job_settings(registry).model_copy(update={"max_future_ms": 60_000})

@@ -11,8 +11,6 @@ from itertools import pairwise
 
 import pytest
 
-from lookup import FeatureClient
-from producers.replay import load_dataset
 from tests.cases import DATA_DIR
 from tests.integration.jobkit import (
     drop_topics,
@@ -22,6 +20,8 @@ from tests.integration.jobkit import (
     send_events,
 )
 from userpulse.compare import compare
+from userpulse.lookup import FeatureClient
+from userpulse.producers.replay import load_dataset
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

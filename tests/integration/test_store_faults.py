@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 
-from lookup import FeatureClient, FeatureResult, Status
-from lookup.aio import AsyncFeatureClient
 from tests.cases import case_events, load_cases
 from tests.integration.clusterkit import free_ports
 from tests.integration.jobkit import (
@@ -48,6 +46,8 @@ from tests.integration.storekit import (
 )
 from userpulse import redis_conn
 from userpulse.events import Event
+from userpulse.lookup import FeatureClient, FeatureResult, Status
+from userpulse.lookup.aio import AsyncFeatureClient
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration

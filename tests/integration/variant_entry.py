@@ -17,8 +17,8 @@ import sys
 
 from pyflink.datastream import DataStream
 
-from jobs.pipeline import build_pipeline, jvm_classes
-from jobs.runtime import create_env
+from userpulse.jobs.pipeline import build_pipeline, jvm_classes
+from userpulse.jobs.runtime import create_env
 from userpulse.settings import Settings
 
 

@@ -2,7 +2,8 @@
 
 The JVM per-event path (``jvm/``, package ``io.userpulse.flink``) must fold events into tiles and
 profiles exactly as :mod:`userpulse.tiles`, :mod:`userpulse.tilestate`, :mod:`userpulse.profile`
-and :mod:`userpulse.sketch` do, and encode tiles exactly as :func:`sinks.layout.encode_tile`. This
+and :mod:`userpulse.sketch` do, and encode tiles exactly as
+:func:`userpulse.layout.encode_tile`. This
 module builds seeded event sequences (in order, out of order, late within the allowed lateness,
 duplicate event ids, many distinct items, awkward floats, huge dwell, sessions merged by late
 events, revivals from stored profiles, expiry until the state is freed) and records what Python
@@ -27,6 +28,8 @@ replaced by ``"sha256:<hex of its UTF-8 bytes>"`` to keep the files small):
 - ``vectors/sketch.json``: ``hashes`` ([string, 32-bit hash]), ``kmv`` (hash sequences folded
   with a small k, and the sketch after each add), ``retention`` ([tile_ms, index, cleanup ms]).
 - ``vectors/floats.json``: ``[[IEEE-754 bits as 16 hex digits, Python repr], ...]``.
+- ``vectors/layout.json``: the store layout (:func:`layout_vectors`): keys of golden users, field
+  names, the profile document's keys.
 - ``spec/default.json``: :func:`userpulse.jvmspec.job_spec_json` of the default settings (no
   environment, no Redis credentials).
 """
@@ -45,10 +48,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sinks.layout import encode_tile
 from tests.unit.test_tilestate import DictTiles
-from userpulse import jvmspec, profile, sketch
+from userpulse import jvmspec, layout, profile, sketch
 from userpulse.events import Event, EventType
+from userpulse.layout import encode_tile
 from userpulse.settings import Settings
 from userpulse.tilestate import Head, Retention, all_tiles, expire, fold_event
 
@@ -406,6 +409,37 @@ def spec_json() -> str:
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
+LAYOUT_USERS = ["u1", "a}b{c%", "\u00f8", "}x", "{}", "%7D"]
+
+
+def layout_vectors() -> dict[str, Any]:
+    """The ``vectors/layout.json`` document: the store layout as :mod:`userpulse.layout` defines it
+    (keys of the golden users, field names, the profile document's keys), which
+    ``RedisLayoutVectorsTest.java`` checks the JVM constants and functions against."""
+    return {
+        "prefix": layout.PREFIX,
+        "generation_key": layout.GENERATION_KEY,
+        "meta": {"last_seen": layout.META_LAST_SEEN, "generation": layout.META_GENERATION},
+        "users": [[u, layout.user_key(u), layout.profile_key(u)] for u in LAYOUT_USERS],
+        "tile_fields": [
+            [g, i, layout.tile_field(g, i)] for g, i in ((1000, 1717243201), (5000, 0))
+        ],
+        "pruned_fields": [[g, layout.pruned_field(g)] for g in (1000, 1_440_000)],
+        "profile_values": [[7, '{"v":7}', layout.encode_profile(7, '{"v":7}')]],
+        "profile_keys": {
+            "counts": layout.PROFILE_COUNTS,
+            "first_seen": layout.PROFILE_FIRST_SEEN,
+            "last_seen": layout.PROFILE_LAST_SEEN,
+            "last_k": layout.PROFILE_LAST_K,
+            "session": layout.PROFILE_SESSION,
+            "version": layout.PROFILE_VERSION,
+            "revived_by": layout.PROFILE_REVIVED_BY,
+            "base": layout.PROFILE_BASE,
+        },
+        "profile_key_order": list(layout.PROFILE_KEYS),
+    }
+
+
 def documents() -> dict[str, str]:
     """Every committed file, by path relative to ``jvm/src/test/resources``, as text."""
 
@@ -416,6 +450,7 @@ def documents() -> dict[str, str]:
         "vectors/tilestate.json": dump(tilestate_vectors()),
         "vectors/sketch.json": dump(sketch_vectors()),
         "vectors/floats.json": dump(float_vectors()),
+        "vectors/layout.json": dump(layout_vectors()),
         "spec/default.json": spec_json(),
     }
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests import REPO_ROOT
 from userpulse.features import FEATURE_NAMES
-from userpulse.settings import REPO_ROOT
 
 CHILD = textwrap.dedent(
     """

@@ -11,8 +11,6 @@ import random
 import pyarrow as pa
 import pytest
 
-from lookup.merge import Status, features_for
-from producers.replay import load_dataset
 from tests.backfill_kit import Oracle, Tally, compare_rows, label_times, labels_table
 from tests.cases import DATA_DIR
 from tests.unit.test_merge_reference import store
@@ -24,6 +22,8 @@ from userpulse.features import (
     FEATURE_NAMES,
     WINDOWS,
 )
+from userpulse.lookup.merge import Status, features_for
+from userpulse.producers.replay import load_dataset
 
 NOW_MS = 1_800_000_000_000  # 2027-01-15: the run's clock (no event is "in the future")
 

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from schemas.codec import (
+from userpulse.errors import UserpulseError
+from userpulse.events import Event, EventType
+from userpulse.schemas.codec import (
     CURRENT,
     DecodeError,
     Decoder,
@@ -17,8 +19,6 @@ from schemas.codec import (
     encode_confluent,
     load_schema_json,
 )
-from userpulse.errors import UserpulseError
-from userpulse.events import Event, EventType
 
 HOVER = Event("e1", EventType.HOVER, "u1", 1717243201000, "s1", item_id="i9", dwell_ms=1500)
 SCROLL = Event("e2", EventType.SCROLL, "u2", 1717243202000, "s2", scroll_depth=0.5)

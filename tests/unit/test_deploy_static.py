@@ -20,8 +20,8 @@ import jsonschema
 import pytest
 import tomllib
 
+from tests import REPO_ROOT
 from tests import deploykit as dk
-from userpulse.settings import REPO_ROOT
 
 FLINK_VERSION = "2.2.1"
 
@@ -325,8 +325,8 @@ def test_dashboard_flink_metrics() -> None:
 
 def test_dashboard_labels_exist_on_the_metrics() -> None:
     """``by (label)`` clauses name labels the userpulse metrics really carry."""
-    from lookup.service.metrics import ServiceMetrics
     from userpulse import metrics
+    from userpulse.lookup.service.metrics import ServiceMetrics
 
     labels = {
         "userpulse_events_dead_lettered_total": set(metrics.EVENTS_DEAD_LETTERED._labelnames),

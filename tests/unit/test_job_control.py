@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs.control import _cause, settings_env
+from userpulse.jobs.control import _cause, settings_env
 from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster, _yaml_scalar
 
@@ -82,8 +82,8 @@ def test_cause_keeps_exception_lines_only() -> None:
 
 
 def test_resume_finds_the_parallelism_of_a_killed_job(tmp_path: Path) -> None:
-    from jobs.control import record_job, record_savepoint, stopped_parallelism
     from tests.integration.conftest import _free_ports
+    from userpulse.jobs.control import record_job, record_savepoint, stopped_parallelism
 
     s = Settings(_env_file=None, home=tmp_path, flink_rest_port=_free_ports(1)[0])  # type: ignore[call-arg]
     job = "0123456789abcdef0123456789abcdef"

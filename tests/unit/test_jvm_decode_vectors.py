@@ -1,7 +1,8 @@
 """Golden vectors of the JVM decoder (``jvm/``, package ``io.userpulse.flink.decode``).
 
 The JUnit tests of the JVM decode step read ``jvm/src/test/resources/decode/vectors.json``: record
-bytes written by :mod:`schemas.codec`, what the Python codec and validation make of them, and what
+bytes written by :mod:`userpulse.schemas.codec`, what the Python codec and validation make of them,
+and what
 the JVM must make of them. This test regenerates the file and asserts the committed one is equal,
 so the two sides cannot drift apart. Regenerate after a deliberate change with::
 
@@ -9,7 +10,8 @@ so the two sides cannot drift apart. Regenerate after a deliberate change with::
 
 Both sides reject every malformed vector: what fastavro reads leniently (overlong varints, ints
 wider than 32 bits, negative union indexes: case H24) the codec's strict check
-(:mod:`schemas.strict`) rejects as ``bad_avro`` with the JVM's reason. Python's exception-named
+(:mod:`userpulse.schemas.strict`) rejects as ``bad_avro`` with the JVM's reason. Python's
+exception-named
 error classes map to the JVM's stable ones (``UnicodeDecodeError`` -> ``bad_utf8``, any other
 exception -> ``bad_avro``).
 The dead-letter and late JSON payloads are the format of ``jobs/records.py``: ``json.dumps`` of the
@@ -26,7 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schemas.codec import (
+from userpulse.events import MIN_EVENT_TIME_MS, Event, EventType
+from userpulse.schemas.codec import (
     CURRENT,
     Decoder,
     RecordOutcome,
@@ -37,7 +40,6 @@ from schemas.codec import (
     encode_confluent,
     load_schema_json,
 )
-from userpulse.events import MIN_EVENT_TIME_MS, Event, EventType
 
 _RESOURCES = Path(__file__).resolve().parents[2] / "jvm" / "src" / "test" / "resources"
 VECTORS_PATH = _RESOURCES / "decode" / "vectors.json"
@@ -98,7 +100,7 @@ def _event_json(e: Event) -> dict[str, Any]:
 
 def _python_outcome(decoder: str, key: bytes | None, value: bytes) -> RecordOutcome:
     """What the Python path makes of a record: (event or None, error class, reason), by the
-    production function (``schemas.codec.decode_record``: decode, validate, key)."""
+    production function (``userpulse.schemas.codec.decode_record``: decode, validate, key)."""
     return decode_record(_py_decoder(decoder), key, value, NOW_MS, MAX_FUTURE_MS)
 
 

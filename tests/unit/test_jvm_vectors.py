@@ -25,7 +25,13 @@ def fresh() -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "rel",
-    ["spec/default.json", "vectors/floats.json", "vectors/sketch.json", "vectors/tilestate.json"],
+    [
+        "spec/default.json",
+        "vectors/floats.json",
+        "vectors/layout.json",
+        "vectors/sketch.json",
+        "vectors/tilestate.json",
+    ],
 )
 def test_committed_file_equals_a_fresh_generation(rel: str, fresh: dict[str, str]) -> None:
     committed = (RESOURCES / rel).read_text(encoding="utf-8")
@@ -51,6 +57,7 @@ def test_every_document_is_checked(fresh: dict[str, str]) -> None:
     assert sorted(fresh) == [
         "spec/default.json",
         "vectors/floats.json",
+        "vectors/layout.json",
         "vectors/sketch.json",
         "vectors/tilestate.json",
     ]

@@ -257,7 +257,7 @@ def test_environment_variables_reach_the_settings(tmp_path: Path) -> None:
 
 
 def test_flink_source_carries_the_properties(tmp_path: Path) -> None:
-    pipeline = pytest.importorskip("jobs.pipeline")
+    pipeline = pytest.importorskip("userpulse.jobs.pipeline")
     s = _sasl(tmp_path, kafka_sasl_password="it's")
     props = pipeline.source_properties(s)
     assert props["bootstrap.servers"] == s.kafka_bootstrap

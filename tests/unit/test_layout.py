@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sinks import layout
+from userpulse import layout
+from userpulse.profile import Profile
 from userpulse.tiles import empty_tile
 
 
@@ -24,6 +25,13 @@ def test_golden_keys_and_fields() -> None:
     assert layout.RUN_KEY == "up:v1:run"
     with pytest.raises(ValueError):
         layout.parse_field("x:1")
+
+
+def test_golden_profile_document_keys() -> None:
+    # the writer (userpulse.profile here, ProfileDoc on the JVM) and the lookup spell them only
+    # through these names; vectors/layout.json carries them to RedisLayoutVectorsTest.java
+    assert layout.PROFILE_KEYS == ("c", "fs", "ls", "k", "s", "v", "rev", "base")
+    assert tuple(Profile().record()) == layout.PROFILE_KEYS
 
 
 def _hash_tag(key: str) -> str:

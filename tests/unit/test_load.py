@@ -8,15 +8,15 @@ from collections import Counter
 
 import pytest
 
-from producers.faults import MALFORMED_KINDS, FaultSpec, malformed_value
-from producers.load import LoadSpec, derive_seed, load_records
-from producers.metrics import ProducerMetrics
-from producers.pacing import RawRecord, RunSummary, Tick
-from producers.profile import Burst, ProfileError, RateProfile
-from producers.replay import multiply
-from producers.synthetic import SyntheticTraffic
-from schemas import codec
 from userpulse.events import Event, EventType, validation_error
+from userpulse.producers.faults import MALFORMED_KINDS, FaultSpec, malformed_value
+from userpulse.producers.load import LoadSpec, derive_seed, load_records
+from userpulse.producers.metrics import ProducerMetrics
+from userpulse.producers.pacing import RawRecord, RunSummary, Tick
+from userpulse.producers.profile import Burst, ProfileError, RateProfile
+from userpulse.producers.replay import multiply
+from userpulse.producers.synthetic import SyntheticTraffic
+from userpulse.schemas import codec
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

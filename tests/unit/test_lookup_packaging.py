@@ -14,7 +14,7 @@ import sys
 
 import tomllib
 
-from userpulse.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 JOB_ONLY = ("apache-flink", "apache-beam", "confluent-kafka", "fastavro", "pyarrow", "pandas")
 
@@ -56,8 +56,8 @@ class Forbid:
 
 sys.meta_path.insert(0, Forbid())
 
-import lookup, lookup.aio, lookup.service
-from lookup.service import create_app
+from userpulse import lookup; import userpulse.lookup.aio; import userpulse.lookup.service
+from userpulse.lookup.service import create_app
 from userpulse.settings import Settings
 app = create_app(Settings(_env_file=None))
 assert "/v1/features/batch" in app.openapi()["paths"]

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lookup.errors import InvalidRequest, InvalidUserId, TooManyUsers, UnknownFeature
-from lookup.request import plan, validate_user_id
-from lookup.service.server import openapi_json
+from tests import REPO_ROOT
 from userpulse import redis_acl, redis_conn
 from userpulse.features import FEATURE_NAMES
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.lookup.errors import InvalidRequest, InvalidUserId, TooManyUsers, UnknownFeature
+from userpulse.lookup.request import plan, validate_user_id
+from userpulse.lookup.service.server import openapi_json
+from userpulse.settings import Settings
 
 CANARY = "canary-7f3a9c1e-do-not-log"
 
@@ -60,10 +61,11 @@ def test_plan_dedups_users_and_validates_before_io() -> None:
 
 
 def test_checked_in_openapi_document_is_what_the_app_serves() -> None:
-    """Regenerate with: .venv/bin/python -m lookup.service --openapi > docs/openapi.json"""
+    """Regenerate with:
+    .venv/bin/python -m userpulse.lookup.service --openapi > docs/openapi.json"""
     checked_in = (REPO_ROOT / "docs" / "openapi.json").read_text()
     assert json.loads(checked_in) == json.loads(openapi_json()), (
-        "docs/openapi.json is stale: .venv/bin/python -m lookup.service --openapi "
+        "docs/openapi.json is stale: .venv/bin/python -m userpulse.lookup.service --openapi "
         "> docs/openapi.json"
     )
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lookup.service.guard import Denied, Guard, endpoint_of
-from lookup.service.teams import TeamRegistry, hash_key, new_key, parse_teams
 from userpulse.features import FEATURE_NAMES
+from userpulse.lookup.service.guard import Denied, Guard, endpoint_of
+from userpulse.lookup.service.teams import TeamRegistry, hash_key, new_key, parse_teams
 
 H1, H2 = hash_key("k1"), hash_key("k2")
 

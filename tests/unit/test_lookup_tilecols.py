@@ -1,6 +1,7 @@
 """The column-wise window merge of the lookups equals the reference tile merge (issue 16).
 
-``lookup.tilecols`` reads the stored v1 bytes column by column, for one window or for a whole
+``userpulse.lookup.tilecols`` reads the stored v1 bytes column by column, for one window or for a
+whole
 batch at once; whatever the tiles hold (ints, floats, empty parts, sketches), every column must
 equal ``userpulse.tiles.merge_tiles`` of the decoded tiles, with the same types.
 """
@@ -11,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookup.tilecols import KINDS, merge_columns, merge_segments
-from sinks import layout
-from userpulse import sketch
+from userpulse import layout, sketch
+from userpulse.lookup.tilecols import KINDS, merge_columns, merge_segments
 from userpulse.tiles import IDX_MAX_TIME, N_AGGS, TileValue, merge_tiles
 
 COLS = list(range(1, N_AGGS + 1)) + [IDX_MAX_TIME]

@@ -2,7 +2,7 @@
 
 Hypothesis draws event sequences of one user with arrival disorder; they are folded exactly as the
 job folds them (``tilestate.fold_event``, ``profile.fold``), encoded with the Redis layout, merged
-by ``lookup.merge`` and compared with ``userpulse.reference`` at many as-of times.
+by ``userpulse.lookup.merge`` and compared with ``userpulse.reference`` at many as-of times.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookup.merge import Status, features_for
-from sinks import layout
 from tests.unit.test_tilestate import DictTiles
-from userpulse import profile
+from userpulse import layout, profile
 from userpulse.compare import same
 from userpulse.events import Event, EventType
 from userpulse.features import FEATURE_NAMES, LAST_K, SESSION_GAP_MS, STATE_FEATURES_BY_NAME
+from userpulse.lookup.merge import Status, features_for
 from userpulse.reference import Reference
 from userpulse.tilestate import Head, Retention, all_tiles, fold_event
 

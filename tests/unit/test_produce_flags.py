@@ -78,10 +78,10 @@ def test_a_bad_framing_setting_fails_through_the_cli() -> None:
 
 def test_producers_write_the_schema_dir_version(tmp_path: Path) -> None:
     """``schema_dir`` is the schema version a producer writes (single-object: its fingerprint)."""
-    from producers.kafka_out import EventSink
-    from schemas.codec import CURRENT, Decoder, encode, reader_schema
     from tests.integration.registrykit import v2_schema_dir
     from userpulse.events import Event, EventType
+    from userpulse.producers.kafka_out import EventSink
+    from userpulse.schemas.codec import CURRENT, Decoder, encode, reader_schema
     from userpulse.settings import Settings
 
     v2 = reader_schema(v2_schema_dir(tmp_path))

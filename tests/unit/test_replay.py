@@ -1,7 +1,7 @@
 """Unit tests of the recorded-log mapping (reads /work/shared/data/real in place; no broker).
 
 The EB-NeRD reference is rebuilt here independently with pandas (explode, vectorised rounding)
-and compared with :func:`producers.replay.load_dataset` event by event.
+and compared with :func:`userpulse.producers.replay.load_dataset` event by event.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from producers.pacing import schedule
-from producers.replay import (
-    DEFAULT_DATA_DIR,
+from tests import REPO_ROOT
+from tests.cases import DATA_DIR
+from userpulse.events import Event, EventType, validation_error
+from userpulse.producers.pacing import schedule
+from userpulse.producers.replay import (
     Dataset,
     DatasetError,
     epoch_ms,
     load_dataset,
     read_dataset,
 )
-from userpulse.events import Event, EventType, validation_error
-from userpulse.settings import REPO_ROOT
 
-DATA = DEFAULT_DATA_DIR
+DATA = DATA_DIR
 pytestmark = pytest.mark.skipif(
     not (DATA / "ebnerd-sample").is_dir(), reason=f"recorded logs not found under {DATA}"
 )
@@ -202,7 +202,7 @@ def test_schedule_divides_gaps_by_speed_and_caps_them() -> None:
 
 def test_time_zone_does_not_change_ebnerd(ebnerd: list[Event]) -> None:
     code = (
-        "import hashlib; from producers.replay import load_dataset; "
+        "import hashlib; from userpulse.producers.replay import load_dataset; "
         "print(hashlib.sha256(repr(load_dataset('ebnerd', __import__('sys').argv[1]))"
         ".encode()).hexdigest())"
     )

@@ -10,10 +10,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from producers.synthetic import SESSION_GAP_MS, EventMix, SyntheticTraffic
-from schemas import codec
+from tests import REPO_ROOT
 from userpulse.events import EventType, validation_error
-from userpulse.settings import REPO_ROOT
+from userpulse.producers.synthetic import SESSION_GAP_MS, EventMix, SyntheticTraffic
+from userpulse.schemas import codec
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 N = 50_000
@@ -26,8 +26,8 @@ def sample() -> list:
 
 DIGEST_CODE = """
 import hashlib, time
-from producers.synthetic import SyntheticTraffic
-from schemas import codec
+from userpulse.producers.synthetic import SyntheticTraffic
+from userpulse.schemas import codec
 
 def digest(seed, n, start_ms):
     h = hashlib.sha256()

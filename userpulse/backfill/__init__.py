@@ -2,7 +2,8 @@
 
 :func:`backfill` takes an event history and labels ``(user_id, as_of_ms, any other columns)`` and
 returns the labels, unchanged, with one value column and one status column per feature: the value
-the lookup client (:mod:`lookup.merge`) answers as of ``as_of_ms`` once every event of the history
+the lookup client (:mod:`userpulse.lookup.merge`) answers as of ``as_of_ms`` once every event of the
+history
 was counted -- window features by the tile rules of design section 4 (an event counts when its
 event time falls in one of the window's tiles as of t: events after the end of t's tile never
 count, events inside t's tile do, as in the lookup and :mod:`userpulse.reference`), profile
@@ -22,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lookup.merge import validate
 from userpulse.backfill.columns import EventColumns, from_table
 from userpulse.backfill.engine import STATUS_SUFFIX, Advance, feature_columns
 from userpulse.backfill.errors import BackfillError
+from userpulse.lookup.merge import validate
 from userpulse.settings import Settings
 
 USER_COLUMN = "user_id"

@@ -3,7 +3,8 @@
 Every feature comes from :mod:`userpulse.features` by its kind, never by its name: window
 features from :data:`~userpulse.features.WINDOW_FEATURES` (tile aggregates and derived ratios),
 profile features from :data:`~userpulse.features.STATE_FEATURES`. Each gets a value column and a
-status column (:class:`lookup.merge.Status`): ``present`` for a user with any counted event in the
+status column (:class:`userpulse.lookup.merge.Status`): ``present`` for a user with any counted
+event in the
 history, ``not_found`` (value null) for a user with none, as the lookup answers once every event
 was counted; offline nothing is out of retention.
 """
@@ -17,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lookup.merge import Status
 from userpulse.backfill.columns import EventColumns, arrow_type
 from userpulse.backfill.state import LAST_K_TYPE, ProfileAsOf
 from userpulse.backfill.windows import Column, build_tiles, window_aggregates
@@ -30,6 +30,7 @@ from userpulse.features import (
     Window,
     WindowFeature,
 )
+from userpulse.lookup.merge import Status
 
 STATUS_SUFFIX = "_status"
 """Column of a feature's status: ``<feature>_status``."""

@@ -28,9 +28,10 @@ from userpulse.backfill.engine import STATUS_SUFFIX, output_schema
 from userpulse.backfill.errors import BackfillError
 from userpulse.backfill.flink_job import ROW
 from userpulse.backfill.sources import read_events, read_labels, write_output
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 
-JOB_FILE = REPO_ROOT / "userpulse" / "backfill" / "flink_job.py"
+JOB_FILE = Path(__file__).resolve().with_name("flink_job.py")
+"""The backfill's PyFlink script, shipped in this package."""
 BUCKETS_PER_SLOT = 16
 """Default buckets per unit of parallelism (each bucket is one independent backfill)."""
 

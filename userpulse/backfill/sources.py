@@ -3,11 +3,12 @@
 Event sources (``--events``):
 
 - ``ebnerd`` / ``globo`` / ``otto`` (or ``replay:NAME``): a recorded log in ``data_dir`` mapped by
-  the replay producer's mapping (:func:`producers.replay.read_dataset`, docs/replay.md);
+  the replay producer's mapping (:func:`userpulse.producers.replay.read_dataset`, docs/replay.md);
 - a ``.parquet`` / ``.csv`` file, a folder of them, or a glob: columns named like
   :class:`userpulse.events.Event` fields (:mod:`userpulse.backfill.columns`);
 - ``kafka:TOPIC``: the topic from its beginning to its end when the read starts (bounded), decoded
-  as the job decodes it (:func:`schemas.registry.job_decoder`: both framings, the registry of the
+  as the job decodes it (:func:`userpulse.schemas.registry.job_decoder`: both framings, the registry
+  of the
   settings, the reader schema of ``schema_dir``); records that do not decode are counted, as the
   job's dead-letter output would hold them, and a failing registry is waited for as the job does.
 
@@ -37,8 +38,8 @@ from userpulse.backfill.errors import BackfillError
 from userpulse.settings import Settings
 
 if TYPE_CHECKING:
-    from schemas.codec import Decoder
     from userpulse.events import Event
+    from userpulse.schemas.codec import Decoder
 
 KAFKA_PREFIX = "kafka:"
 _PARTITION_EOF = -191
@@ -83,12 +84,13 @@ def read_events(
     Raises:
         BackfillError: an unknown dataset, missing files, an unreachable or unknown topic.
     """
-    from producers.replay import DATASETS, DatasetError, read_dataset
+    from userpulse.producers.replay import DATASETS, DatasetError, read_dataset
 
     name = spec.removeprefix(REPLAY_PREFIX)
     if spec.startswith(REPLAY_PREFIX) or spec in DATASETS:
         try:
-            return events_table(read_dataset(name, data_dir).events), {}
+            folder = data_dir or (settings or Settings()).replay_data_dir
+            return events_table(read_dataset(name, folder).events), {}
         except DatasetError as exc:
             raise BackfillError(str(exc)) from None
     if spec.startswith(KAFKA_PREFIX):
@@ -104,7 +106,7 @@ def read_topic(
     """Every record of ``topic`` from its beginning to its end when called (all partitions).
 
     Records that do not decode, or whose key is not the user id, are counted by error class.
-    Both framings are read as the job reads them (:func:`schemas.registry.job_decoder`):
+    Both framings are read as the job reads them (:func:`userpulse.schemas.registry.job_decoder`):
     single-object with the job's writer schemas (else the registry subject's), Confluent through
     ``s.registry_url`` when a registry is configured, resolved into the reader schema of
     ``s.schema_dir``. A failing registry is retried as by the job (:func:`_decode_waiting`).
@@ -115,9 +117,9 @@ def read_topic(
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    from schemas.codec import DecodeError, RecordCoordinates
-    from schemas.registry import job_decoder
     from userpulse import kafka_conf
+    from userpulse.schemas.codec import DecodeError, RecordCoordinates
+    from userpulse.schemas.registry import job_decoder
 
     conf = {
         **kafka_conf.librdkafka_config(s),
@@ -186,7 +188,7 @@ def _decode_waiting(decoder: Decoder, value: bytes, where: Any, deadline: float)
         DecodeError: the record does not decode.
         BackfillError: the registry still fails at ``deadline``.
     """
-    from schemas.registry import RegistryError
+    from userpulse.schemas.registry import RegistryError
 
     pause = 0.1
     while True:

@@ -97,7 +97,7 @@ def backfill(
         None, "--features", "-f", help="Feature names, repeatable or comma-separated (default all)."
     ),
     data_dir: Path = typer.Option(
-        None, "--data-dir", help="Folder of the recorded logs (default ../shared/data/real)."
+        None, "--data-dir", help="Folder of the recorded logs (default: USERPULSE_REPLAY_DATA_DIR)."
     ),
     engine: str = typer.Option(
         "local", "--engine", help="local (embedded, default) or flink (the session cluster)."

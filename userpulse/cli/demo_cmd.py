@@ -62,12 +62,12 @@ def demo(
 def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
     """The demo's steps; appends the services it starts to ``started``; returns the users shown
     and the lookup time (UTC epoch ms)."""
-    from jobs.runner import run_job
-    from lookup import FeatureClient
-    from producers.kafka_out import EventSink
-    from producers.replay import read_dataset
-    from sinks import layout
+    from userpulse import layout
     from userpulse.cli.features_cmd import render
+    from userpulse.jobs.runner import run_job
+    from userpulse.lookup import FeatureClient
+    from userpulse.producers.kafka_out import EventSink
+    from userpulse.producers.replay import read_dataset
 
     settings = Settings(
         topic=DEMO_TOPIC,
@@ -75,6 +75,8 @@ def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
         late_topic=DEMO_TOPIC + ".late",
         group_id="userpulse-demo",
     )
+    if settings.replay_data_dir is None:  # fail before starting anything
+        read_dataset(dataset, None)
     console.rule("1. local stack")
     # the default topics, for `produce` / `job run` afterwards; the demo's own are recreated below
     stack.up(Settings(), started=started)
@@ -87,7 +89,7 @@ def _run(dataset: str, users: int, started: list[str]) -> tuple[list[str], int]:
     console.print(f"fresh topic {settings.topic}; cleared {cleared} old feature keys")
 
     console.rule(f"2. replay {dataset}")
-    data = read_dataset(dataset)
+    data = read_dataset(dataset, settings.replay_data_dir)
     with EventSink.for_settings(settings) as sink:
         for e in data.events:
             sink.send(e)

@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lookup import FeatureClient, FeatureResult, InvalidRequest, Status, StoreUnavailable
-from lookup.request import result_json
 from userpulse import redis_conn
 from userpulse.cli.backfill_cmd import backfill as backfill_command
 from userpulse.cli.errors import fail
+from userpulse.lookup import FeatureClient, FeatureResult, InvalidRequest, Status, StoreUnavailable
+from userpulse.lookup.request import result_json
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Look features up (feature consumers).")
@@ -114,7 +114,7 @@ def serve(
     """Serve lookups over HTTP (OpenAPI at /openapi.json, metrics at /metrics) until Ctrl-C."""
     settings = Settings()
     try:
-        from lookup.service import serve as run_service
+        from userpulse.lookup.service import serve as run_service
     except ModuleNotFoundError as exc:
         sys.stderr.write(
             f"error: the HTTP service needs the `service` extra ({exc.name} missing): "

@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jobs import control
 from userpulse.cli.errors import fail
+from userpulse.jobs import control
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Run, submit and operate the feature job.")
@@ -48,7 +48,7 @@ def run(
 ) -> None:
     """Consume events, keep per-user tiles, write them to Redis; runs until stopped (Ctrl-C)."""
     settings = _settings(topic=topic, parallelism=parallelism, group_id=group_id)
-    from jobs.runner import run_job  # PyFlink import is slow; only when running a job
+    from userpulse.jobs.runner import run_job  # PyFlink import is slow; only when running a job
 
     t0 = time.monotonic()
     summary = run_job(settings, bounded=bounded)

@@ -16,19 +16,18 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from producers.kafka_out import EventSink, ProducerError
-from producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary
-from producers.replay import (
+from userpulse import kafka_conf
+from userpulse.cli.errors import fail
+from userpulse.producers.kafka_out import EventSink, ProducerError
+from userpulse.producers.pacing import DEFAULT_MAX_SLEEP_S, RunSummary
+from userpulse.producers.replay import (
     DATASETS,
-    DEFAULT_DATA_DIR,
     DatasetError,
     multiply,
     read_dataset,
     replay,
 )
-from producers.synthetic import EventMix
-from userpulse import kafka_conf
-from userpulse.cli.errors import fail
+from userpulse.producers.synthetic import EventMix
 from userpulse.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Produce events to Kafka: synthetic load or replay.")
@@ -162,11 +161,11 @@ def synthetic(
     ),
 ) -> None:
     """Send seeded, Zipf-skewed click/scroll/hover traffic at a target rate; event time = now."""
-    from producers.faults import FaultSpec
-    from producers.load import LoadSpec, run_load
-    from producers.metrics import ProducerMetrics
-    from producers.parallel import run_parallel
-    from producers.profile import ProfileError, RateProfile
+    from userpulse.producers.faults import FaultSpec
+    from userpulse.producers.load import LoadSpec, run_load
+    from userpulse.producers.metrics import ProducerMetrics
+    from userpulse.producers.parallel import run_parallel
+    from userpulse.producers.profile import ProfileError, RateProfile
 
     settings = _framed(_settings(), framing)
     if not (math.isfinite(rate) and rate > 0):
@@ -280,8 +279,12 @@ def replay_cmd(
     ),
     topic: str | None = typer.Option(None, "--topic", help="Topic (default: USERPULSE_TOPIC)."),
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Folder of the recorded logs (read in place).")
-    ] = DEFAULT_DATA_DIR,
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Folder of the recorded logs (read in place); default: USERPULSE_REPLAY_DATA_DIR.",
+        ),
+    ] = None,
     max_sleep: float = typer.Option(
         DEFAULT_MAX_SLEEP_S, "--max-sleep", help="Paced replay: longest pause between events, s."
     ),
@@ -321,7 +324,7 @@ def replay_cmd(
     if not max_sleep >= 0:
         raise typer.BadParameter(f"must be >= 0 seconds, got {max_sleep}", param_hint="--max-sleep")
     try:
-        data = read_dataset(dataset, data_dir)
+        data = read_dataset(dataset, data_dir or _settings().replay_data_dir)
     except DatasetError as exc:
         raise typer.BadParameter(str(exc), param_hint="--data-dir") from None
     events = data.events if limit is None else data.events[:limit]

@@ -11,7 +11,8 @@ TaskManager is its own JVM with its own embedded Python interpreter (thread mode
     <home>/flink/pid/               pid files of the daemons (one line per instance)
 
 The TaskManagers get ``PYTHONPATH`` = the repo + this venv's site-packages (see
-:func:`jobs.runtime.python_path`), so the job's Python functions import on the workers. Checkpoints
+:func:`userpulse.jobs.runtime.python_path`), so the job's Python functions import on the workers.
+Checkpoints
 and savepoints default to ``<home>/checkpoints`` and ``<home>/savepoints``. Flink's Prometheus
 reporter is on (``flink_metrics_ports``: JM and each TM take the first free port of the range).
 
@@ -32,7 +33,8 @@ from pathlib import Path
 
 import httpx
 
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.pythonpath import worker_python_path
+from userpulse.settings import Settings
 from userpulse.stack.process import StackError, _pid_alive, _port_open, _tail
 
 
@@ -47,14 +49,6 @@ def flink_home() -> Path:
     except ImportError as e:  # pragma: no cover - the CLI checks the extra first
         raise StackError("PyFlink is not installed: pip install 'userpulse[job]'") from e
     return Path(pyflink.__file__).resolve().parent
-
-
-def worker_python_path() -> str:
-    """``PYTHONPATH`` for the workers' embedded interpreter: repo + this venv's site-packages."""
-    import site
-
-    parts = [str(REPO_ROOT), *site.getsitepackages()]
-    return os.pathsep.join(dict.fromkeys(parts))
 
 
 @dataclass(frozen=True)

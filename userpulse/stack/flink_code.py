@@ -11,26 +11,35 @@ restarts them first when the sources changed since.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from pathlib import Path
 
 import httpx
 
-from userpulse.settings import REPO_ROOT
 from userpulse.stack.flink import FlinkCluster
 from userpulse.stack.process import StackError
 
-# the packages the job imports on the workers (jobs/functions.py and what it imports)
-CODE_DIRS = ("jobs", "userpulse", "sinks", "schemas")
+# the packages the workers import (the job's and the backfill's Python and what they import)
+CODE_PACKAGES = ("userpulse", "userpulse.jobs", "userpulse.sinks", "userpulse.schemas")
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError(f"package {name} not found")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def code_fingerprint() -> str:
-    """SHA-256 (hex) over the paths and bytes of the ``*.py`` / ``*.avsc`` files of
-    :data:`CODE_DIRS` in the checkout, in path order."""
+    """SHA-256 (hex) over the paths (relative to each package, prefixed with its dotted name)
+    and bytes of the ``*.py`` / ``*.avsc`` files of :data:`CODE_PACKAGES`, in path order; the
+    folders are found through the import system (installed or editable alike)."""
     h = hashlib.sha256()
-    for d in CODE_DIRS:
-        for f in sorted((REPO_ROOT / d).rglob("*")):
+    for name in CODE_PACKAGES:
+        root = _package_dir(name)
+        for f in sorted(root.rglob("*")):
             if f.suffix in (".py", ".avsc") and f.is_file():
-                h.update(str(f.relative_to(REPO_ROOT)).encode() + b"\0")
+                h.update(f"{name}:{f.relative_to(root).as_posix()}".encode() + b"\0")
                 h.update(f.read_bytes())
     return h.hexdigest()
 

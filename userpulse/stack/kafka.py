@@ -9,11 +9,12 @@ import uuid
 from pathlib import Path
 from string import Template
 
-from userpulse.settings import REPO_ROOT, Settings
+from userpulse.settings import Settings
 from userpulse.stack.process import StackError, _ManagedProcess, _port_open
 from userpulse.stack.topics import _kafka_metadata_ok
 
-INFRA_DIR = REPO_ROOT / "infra"
+# paths in the source checkout (``settings.checkout_dir``): the local stack builds its jars there
+INFRA_DIR = Path("infra")
 POM = INFRA_DIR / "pom.xml"
 SERVER_PROPERTIES_TEMPLATE = INFRA_DIR / "kafka" / "server.properties.template"
 LOG4J2_CONFIG = INFRA_DIR / "kafka" / "log4j2.yaml"
@@ -21,14 +22,16 @@ JARS_STAMP = ".stamp"  # file in settings.infra_lib, newer than the pom when the
 KAFKA_HEAP_OPTS = ("-Xms256m", "-Xmx512m")
 
 
-JVM_DIR = REPO_ROOT / "jvm"
+JVM_DIR = Path("jvm")
 JVM_JAR = "userpulse-flink.jar"
 """The project's shaded jar (the per-event path, built from ``jvm/``) in ``<infra_lib>/flink``."""
 
 
-def _newest_build_input_mtime() -> float:
-    """Newest mtime of what `mvn -f infra/pom.xml package` builds from (poms, the JVM sources)."""
-    inputs = [POM, JVM_DIR / "pom.xml", *JVM_DIR.glob("src/main/**/*")]
+def _newest_build_input_mtime(checkout: Path) -> float:
+    """Newest mtime of what `mvn -f infra/pom.xml package` builds from (poms, the JVM sources)
+    in the checkout ``checkout``."""
+    jvm = checkout / JVM_DIR
+    inputs = [checkout / POM, jvm / "pom.xml", *jvm.glob("src/main/**/*")]
     return max((p.stat().st_mtime for p in inputs if p.is_file()), default=0.0)
 
 
@@ -61,7 +64,10 @@ def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Pat
     flink_ok = any((lib / "flink").glob("flink-sql-connector-kafka-*.jar")) and any(
         (lib / "flink").glob(JVM_JAR)
     )
-    fresh = stamp.exists() and stamp.stat().st_mtime >= _newest_build_input_mtime()
+    pom = settings.checkout_dir / POM
+    fresh = stamp.exists() and stamp.stat().st_mtime >= _newest_build_input_mtime(
+        settings.checkout_dir
+    )
     if kafka_ok and flink_ok and fresh:
         return lib
     mvn_path = shutil.which(mvn)
@@ -70,11 +76,14 @@ def ensure_jars(settings: Settings, mvn: str = "mvn", java: str = "java") -> Pat
             f"jars missing in {lib} and '{mvn}' not found on PATH to fetch them "
             "(Debian: apt-get install maven; then `make deps`)"
         )
-    if not POM.exists():
-        raise StackError(f"{POM} not found: run from a checkout of the userpulse repository")
+    if not pom.exists():
+        raise StackError(
+            f"{pom} not found: run from a checkout of the userpulse repository "
+            "(or set USERPULSE_CHECKOUT_DIR to one)"
+        )
     for sub in ("kafka", "flink"):  # copy-dependencies never deletes jars the pom dropped
         shutil.rmtree(lib / sub, ignore_errors=True)
-    cmd = [mvn_path, "-q", "-B", "-f", str(POM), f"-Dlib.dir={lib}", "-DskipTests", "package"]
+    cmd = [mvn_path, "-q", "-B", "-f", str(pom), f"-Dlib.dir={lib}", "-DskipTests", "package"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise StackError(
@@ -122,7 +131,7 @@ class KafkaBroker(_ManagedProcess):
             java,
             *KAFKA_HEAP_OPTS,
             "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}",
+            f"-Dlog4j2.configurationFile={self.settings.checkout_dir / LOG4J2_CONFIG}",
             f"-Dkafka.logs.dir={self.logs_dir}",
             "-cp",
             str(self.settings.infra_lib / "kafka" / "*"),
@@ -132,7 +141,8 @@ class KafkaBroker(_ManagedProcess):
 
     def render_properties(self) -> Path:
         """Write ``server.properties`` for the current settings; returns its path."""
-        text = Template(SERVER_PROPERTIES_TEMPLATE.read_text()).substitute(
+        template = self.settings.checkout_dir / SERVER_PROPERTIES_TEMPLATE
+        text = Template(template.read_text()).substitute(
             kafka_host=self.settings.kafka_host,
             kafka_port=self.settings.kafka_port,
             controller_port=self.settings.kafka_controller_port,

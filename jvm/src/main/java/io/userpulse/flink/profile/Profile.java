@@ -1,5 +1,14 @@
 package io.userpulse.flink.profile;
 
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_BASE;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_COUNTS;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_FIRST_SEEN;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_LAST_K;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_LAST_SEEN;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_REVIVED_BY;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_SESSION;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_VERSION;
+
 import java.util.Arrays;
 
 /**
@@ -109,7 +118,9 @@ public final class Profile {
 
     /**
      * The stored document as compact JSON, byte-identical to Python's {@code record_json()}:
-     * {@code {"c":{..},"fs":..,"ls":..,"k":{..},"s":[start,end,n]|null,"v":..,"rev":..,"base":..}}.
+     * {@code {"c":{..},"fs":..,"ls":..,"k":{..},"s":[start,end,n]|null,"v":..,"rev":..,"base":..}}
+     * (key names: the {@code PROFILE_*} constants of {@code io.userpulse.flink.redis.RedisLayout}; compile-time constants,
+     * so the concatenations below fold into literals).
      */
     public String recordJson() {
         StringBuilder sb = new StringBuilder(256);
@@ -119,7 +130,7 @@ public final class Profile {
 
     /** Appends {@link #recordJson()} to {@code sb}. */
     public void appendRecordJson(StringBuilder sb) {
-        sb.append("{\"c\":{");
+        sb.append("{\"" + PROFILE_COUNTS + "\":{");
         for (int i = 0; i < countSize; i++) {
             if (i > 0) {
                 sb.append(',');
@@ -127,18 +138,18 @@ public final class Profile {
             PyRepr.appendJsonString(sb, countNames[i]);
             sb.append(':').append(countValues[i]);
         }
-        sb.append("},\"fs\":");
+        sb.append("},\"" + PROFILE_FIRST_SEEN + "\":");
         appendTime(sb, firstSeenMs);
-        sb.append(",\"ls\":");
+        sb.append(",\"" + PROFILE_LAST_SEEN + "\":");
         appendTime(sb, lastSeenMs);
-        sb.append(",\"k\":{");
+        sb.append(",\"" + PROFILE_LAST_K + "\":{");
         for (int i = 0; i < lastKSize; i++) {
             if (i > 0) {
                 sb.append(',');
             }
             lastK[i].appendJson(sb);
         }
-        sb.append("},\"s\":");
+        sb.append("},\"" + PROFILE_SESSION + "\":");
         if (sessionCount == 0) {
             sb.append("null");
         } else {
@@ -146,13 +157,13 @@ public final class Profile {
             sb.append('[').append(sessions[j]).append(',').append(sessions[j + 1]).append(',')
                     .append(sessions[j + 2]).append(']');
         }
-        sb.append(",\"v\":").append(version).append(",\"rev\":");
+        sb.append(",\"" + PROFILE_VERSION + "\":").append(version).append(",\"" + PROFILE_REVIVED_BY + "\":");
         if (rev == null) {
             sb.append("null");
         } else {
             PyRepr.appendJsonString(sb, rev);
         }
-        sb.append(",\"base\":").append(baseJson == null ? "null" : baseJson).append('}');
+        sb.append(",\"" + PROFILE_BASE + "\":").append(baseJson == null ? "null" : baseJson).append('}');
     }
 
     private static void appendTime(StringBuilder sb, long t) {

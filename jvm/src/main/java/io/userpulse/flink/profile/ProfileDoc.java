@@ -1,5 +1,12 @@
 package io.userpulse.flink.profile;
 
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_COUNTS;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_FIRST_SEEN;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_LAST_K;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_LAST_SEEN;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_SESSION;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_VERSION;
+
 import java.util.Iterator;
 import java.util.Map;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonProcessingException;
@@ -50,20 +57,20 @@ final class ProfileDoc {
     /** {@code _from_doc(doc)}: a profile continuing the stored record (no rev / base). */
     static Profile fromDoc(ObjectNode doc) {
         Profile p = new Profile();
-        JsonNode v = doc.get("v");
-        p.version = truthy(v) ? asLong(v, "v") : 0;
-        JsonNode c = doc.get("c");
+        JsonNode v = doc.get(PROFILE_VERSION);
+        p.version = truthy(v) ? asLong(v, PROFILE_VERSION) : 0;
+        JsonNode c = doc.get(PROFILE_COUNTS);
         if (truthy(c)) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = object(c, "c").fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = object(c, PROFILE_COUNTS).fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                ProfileFolder.addCount(p, e.getKey(), asLong(e.getValue(), "c." + e.getKey()));
+                ProfileFolder.addCount(p, e.getKey(), asLong(e.getValue(), PROFILE_COUNTS + "." + e.getKey()));
             }
         }
-        p.firstSeenMs = timeOrNone(doc.get("fs"), "fs");
-        p.lastSeenMs = timeOrNone(doc.get("ls"), "ls");
-        JsonNode k = doc.get("k");
+        p.firstSeenMs = timeOrNone(doc.get(PROFILE_FIRST_SEEN), PROFILE_FIRST_SEEN);
+        p.lastSeenMs = timeOrNone(doc.get(PROFILE_LAST_SEEN), PROFILE_LAST_SEEN);
+        JsonNode k = doc.get(PROFILE_LAST_K);
         if (truthy(k)) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = object(k, "k").fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = object(k, PROFILE_LAST_K).fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 LastK l = ProfileFolder.lastKFor(p, e.getKey(), e.getValue().size());
                 for (JsonNode x : e.getValue()) {
@@ -75,13 +82,13 @@ final class ProfileDoc {
                 }
             }
         }
-        JsonNode s = doc.get("s");
+        JsonNode s = doc.get(PROFILE_SESSION);
         if (truthy(s)) {
             if (!s.isArray() || s.size() != 3) {
                 throw new IllegalArgumentException("stored profile: s must be [start, end, events]");
             }
-            p.sessions = new long[] {asLong(s.get(0), "s"), asLong(s.get(1), "s"),
-                asLong(s.get(2), "s")};
+            p.sessions = new long[] {asLong(s.get(0), PROFILE_SESSION), asLong(s.get(1), PROFILE_SESSION),
+                asLong(s.get(2), PROFILE_SESSION)};
             p.sessionCount = 1;
         }
         return p;

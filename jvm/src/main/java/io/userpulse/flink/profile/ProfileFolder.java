@@ -1,5 +1,8 @@
 package io.userpulse.flink.profile;
 
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_BASE;
+import static io.userpulse.flink.redis.RedisLayout.PROFILE_REVIVED_BY;
+
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.event.EventType;
 import io.userpulse.flink.spec.FeatureSpec;
@@ -53,9 +56,9 @@ public final class ProfileFolder implements Serializable {
         if (stored == null) {
             return fresh(first);
         }
-        var rev = stored.get("rev");
+        var rev = stored.get(PROFILE_REVIVED_BY);
         boolean replay = rev != null && rev.isTextual() && rev.textValue().equals(first.eventId);
-        var base = replay ? stored.get("base") : stored;
+        var base = replay ? stored.get(PROFILE_BASE) : stored;
         if (base == null || base.isNull()) {
             return fresh(first);
         }
@@ -64,8 +67,8 @@ public final class ProfileFolder implements Serializable {
                     + base.getNodeType());
         }
         ObjectNode doc = ((ObjectNode) base).deepCopy();
-        doc.remove("rev");
-        doc.remove("base");
+        doc.remove(PROFILE_REVIVED_BY);
+        doc.remove(PROFILE_BASE);
         Profile p = ProfileDoc.fromDoc(doc);
         p.rev = first.eventId;
         StringBuilder sb = new StringBuilder(256);

@@ -5,7 +5,7 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.io.schubfach.
 
 /**
  * Text exactly as Python prints it, for values the Python side reads back or compares byte for
- * byte: {@code repr(float)} (tile values, {@code sinks/layout.encode_tile}) and {@code json.dumps}
+ * byte: {@code repr(float)} (tile values, {@code userpulse.layout.encode_tile}) and {@code json.dumps}
  * string escaping with its default {@code ensure_ascii=True} (profile records).
  *
  * <p>{@code repr(float)} is the shortest decimal that reads back as the same double, the closest

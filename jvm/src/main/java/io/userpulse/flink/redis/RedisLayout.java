@@ -3,7 +3,7 @@ package io.userpulse.flink.redis;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The Redis key layout of the online store, version 1: the JVM twin of {@code sinks/layout.py}
+ * The Redis key layout of the online store, version 1: the JVM twin of {@code userpulse/layout.py}
  * (written down in {@code docs/key-layout.md}; golden tests pin both to the same bytes).
  *
  * <pre>
@@ -30,6 +30,25 @@ public final class RedisLayout {
   /** Field of the tile hash holding the store generation the user was last written in full
    * under (or since); see {@link #generationKey}. */
   public static final String META_GENERATION = "g";
+  // The profile document (the JSON after "<version>;" in the profile key): the same names as
+  // userpulse/layout.py PROFILE_*; RedisLayoutVectorsTest checks them against
+  // vectors/layout.json, which Python generates from that module.
+  /** Profile document: lifetime events per event type name. */
+  public static final String PROFILE_COUNTS = "c";
+  /** Profile document: oldest event time, UTC epoch ms (null before any event). */
+  public static final String PROFILE_FIRST_SEEN = "fs";
+  /** Profile document: newest event time, UTC epoch ms (null before any event). */
+  public static final String PROFILE_LAST_SEEN = "ls";
+  /** Profile document: per event type name, the newest items, newest first. */
+  public static final String PROFILE_LAST_K = "k";
+  /** Profile document: the newest session {@code [start ms, end ms, events]} or null. */
+  public static final String PROFILE_SESSION = "s";
+  /** Profile document: events folded in (the write version). */
+  public static final String PROFILE_VERSION = "v";
+  /** Profile document: event id that revived the profile from {@link #PROFILE_BASE}. */
+  public static final String PROFILE_REVIVED_BY = "rev";
+  /** Profile document: the stored document it was revived from, or null. */
+  public static final String PROFILE_BASE = "base";
   /** Number of Redis Cluster hash slots. */
   public static final int SLOTS = 16384;
 
@@ -46,7 +65,7 @@ public final class RedisLayout {
   /**
    * The user id as it appears inside the hash tag: {@code %}, <code>{</code>, <code>}</code>
    * replaced by {@code %25}, {@code %7B}, {@code %7D} (in that order of precedence, like
-   * {@code sinks.layout.user_tag}).
+   * {@code userpulse.layout.user_tag}).
    *
    * @param userId the user id (any string)
    * @return the escaped tag

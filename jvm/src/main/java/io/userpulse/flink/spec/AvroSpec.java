@@ -70,7 +70,7 @@ public record AvroSpec(String readerSchemaJson, List<WriterSchema> writers, Regi
     }
 
     static AvroSpec parse(SpecReader r, ObjectMapper mapper) {
-        String fix = "fix schemas/ (the spec carries schemas.codec CURRENT)";
+        String fix = "fix schemas/ (the spec carries userpulse.schemas.codec CURRENT)";
         List<WriterSchema> writers = new ArrayList<>();
         List<JsonNode> ws = r.array("writers", fix);
         if (ws.isEmpty()) {

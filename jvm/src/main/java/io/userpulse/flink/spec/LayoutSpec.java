@@ -3,7 +3,7 @@ package io.userpulse.flink.spec;
 import java.io.Serializable;
 
 /**
- * The Redis key layout parameters ({@code layout}; the layout itself is {@code sinks/layout.py}).
+ * The Redis key layout parameters ({@code layout}; the layout itself is {@code userpulse/layout.py}).
  *
  * @param prefix key prefix with the layout version, e.g. {@code up:v1}
  * @param ttlS TTL of a user's tile hash, s, refreshed on every write

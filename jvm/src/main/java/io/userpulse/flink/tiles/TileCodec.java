@@ -4,7 +4,7 @@ import io.userpulse.flink.profile.PyRepr;
 import java.math.BigInteger;
 
 /**
- * The v1 tile value of the Redis layout, byte-identical to {@code sinks/layout.encode_tile}:
+ * The v1 tile value of the Redis layout, byte-identical to {@code userpulse.layout.encode_tile}:
  * {@code n;value_1;...;value_k;max_event_time_ms}. Integers in decimal; doubles as Python's
  * {@code repr(float)} ({@link PyRepr#floatRepr}); an empty value as the empty string (a max with
  * no value, no max event time); a double sum before its first value as {@code 0} (Python keeps the

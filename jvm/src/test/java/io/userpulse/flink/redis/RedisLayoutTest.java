@@ -72,7 +72,7 @@ class RedisLayoutTest {
     assertEquals(8363, RedisLayout.keySlot("foo{}{bar}")); // empty tag: the whole key
     assertEquals(4015, RedisLayout.keySlot("foo{{bar}}zap")); // tag "{bar"
     assertEquals(RedisLayout.keySlot("bar"), RedisLayout.keySlot("foo{bar}zap"));
-    // redis.crc.key_slot(sinks.layout.user_key(u).encode()) of the golden users
+    // redis.crc.key_slot(userpulse.layout.user_key(u).encode()) of the golden users
     String[] users = {"u1", "a}b{c%", "ø", "}x", "{}", "a}b", "%7D", "x".repeat(128)};
     int[] slots = {4574, 11494, 9684, 13737, 10163, 13663, 4213, 471};
     for (int i = 0; i < users.length; i++) {

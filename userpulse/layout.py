@@ -48,7 +48,39 @@ RUN_KEY = f"{PREFIX}:run"
 """The ``run_id`` (``INFO server``) of the Redis server the job last confirmed the marker on,
 written by the job after it raised the marker for a restart. A lookup connected to a server with
 another ``run_id`` (restarted, not yet noticed by the job) answers ``rewriting``
-(:mod:`lookup.runguard`)."""
+(:mod:`userpulse.lookup.runguard`)."""
+
+# The profile document: the JSON after ``<version>;`` in the profile key (:func:`profile_key`).
+# The writer (the JVM job, ``ProfileDoc.java``; :mod:`userpulse.profile` in Python), the lookup
+# (:mod:`userpulse.lookup.state`) and the seed use these names, and nothing else spells them.
+PROFILE_COUNTS = "c"
+"""Lifetime events per event type name: ``{"CLICK": n, ...}``."""
+PROFILE_FIRST_SEEN = "fs"
+"""Oldest event time, UTC epoch ms (null before any event)."""
+PROFILE_LAST_SEEN = "ls"
+"""Newest event time, UTC epoch ms (null before any event)."""
+PROFILE_LAST_K = "k"
+"""Per event type name, the newest ``LAST_K`` items: ``[[event_time_ms, event_id, item_id], ...]``
+newest first."""
+PROFILE_SESSION = "s"
+"""The newest session ``[start ms, end ms (newest event), events]``, or null."""
+PROFILE_VERSION = "v"
+"""Events folded in (the write version; also the ``<version>`` prefix of the stored value)."""
+PROFILE_REVIVED_BY = "rev"
+"""Event id that revived this profile from :data:`PROFILE_BASE` (replay safety)."""
+PROFILE_BASE = "base"
+"""The stored document it was revived from (without its own ``rev`` / ``base``), or null."""
+PROFILE_KEYS = (
+    PROFILE_COUNTS,
+    PROFILE_FIRST_SEEN,
+    PROFILE_LAST_SEEN,
+    PROFILE_LAST_K,
+    PROFILE_SESSION,
+    PROFILE_VERSION,
+    PROFILE_REVIVED_BY,
+    PROFILE_BASE,
+)
+"""Every key of the document, in the order the writer emits them."""
 
 
 def user_tag(user_id: str) -> str:
@@ -118,10 +150,8 @@ def parse_field(field: str) -> FieldName:
         return FieldName("t", int(g), int(k))
     if kind == "p":
         return FieldName("p", int(rest), 0)
-    if field == META_LAST_SEEN:
-        return FieldName("ls", 0, 0)
-    if field == META_GENERATION:
-        return FieldName("g", 0, 0)
+    if field in (META_LAST_SEEN, META_GENERATION):
+        return FieldName(field, 0, 0)
     raise ValueError(f"not a v1 field: {field!r}")
 
 
