@@ -12,7 +12,8 @@ import yaml
 
 from userpulse.jobs.control import _cause, settings_env
 from userpulse.settings import Settings
-from userpulse.stack.flink import FlinkCluster, _yaml_scalar
+from userpulse.stack.flink import FlinkCluster
+from userpulse.stack.flink_conf import _yaml_scalar
 
 
 def test_settings_env_rebuilds_the_submitters_settings(

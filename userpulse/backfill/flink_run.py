@@ -65,7 +65,8 @@ def submit_and_wait(
     Raises:
         BackfillError: the client failed (the job failed, or no cluster answers).
     """
-    from userpulse.stack.flink import flink_home, worker_python_path
+    from userpulse.stack.flink import worker_python_path
+    from userpulse.stack.flink_conf import flink_home
 
     host_port = settings.rest_url.split("://", 1)[-1]
     cmd = ["bash", str(flink_home() / "bin" / "flink"), "run", "-m", host_port]
