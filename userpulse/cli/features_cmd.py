@@ -125,9 +125,10 @@ def serve(
         who = redis_conn.client_kwargs(settings, "lookup").get("username", "the default user")
     except ValueError as exc:
         raise fail(exc) from None
+    scheme = "https" if settings.service_tls_cert_file else "http"
     console.print(
-        f"serving lookups on http://{host or settings.service_host}:{port or settings.service_port}"
-        f" (Redis {settings.redis_url} as {who})"
+        f"serving lookups on {scheme}://{host or settings.service_host}:"
+        f"{port or settings.service_port} (Redis {settings.redis_url} as {who})"
     )
     try:
         run_service(settings, host, port)
