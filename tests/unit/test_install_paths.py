@@ -23,7 +23,13 @@ from userpulse.settings import Settings
 def test_paths_default_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key in ("USERPULSE_HOME", "USERPULSE_INFRA_LIB", "USERPULSE_CHECKOUT_DIR"):
+    # make exports USERPULSE_REPLAY_DATA_DIR (the Makefile): the defaults are what is measured here
+    for key in (
+        "USERPULSE_HOME",
+        "USERPULSE_INFRA_LIB",
+        "USERPULSE_CHECKOUT_DIR",
+        "USERPULSE_REPLAY_DATA_DIR",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     s = Settings(_env_file=None)  # type: ignore[call-arg]
