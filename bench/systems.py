@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 
 import redis
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from bench import REPO_ROOT
 from userpulse import layout
@@ -58,9 +58,24 @@ class TopicSize:
         md = self._c.list_topics(topic, timeout=10)
         self._parts = [TopicPartition(topic, p) for p in md.topics[topic].partitions]
 
-    def __call__(self) -> int:
-        """Sum of high watermarks (all records ever appended), records."""
-        return sum(self._c.get_watermark_offsets(tp, timeout=5)[1] for tp in self._parts)
+    def __call__(self, deadline_s: float = 60.0) -> int:
+        """Sum of high watermarks (all records ever appended), records.
+
+        A broker too busy to answer one partition's query within 5 s is asked again until
+        ``deadline_s`` (seconds) has passed; then the last :class:`KafkaException` is raised.
+        """
+        end = time.monotonic() + deadline_s
+        total = 0
+        for tp in self._parts:
+            while True:
+                try:
+                    total += self._c.get_watermark_offsets(tp, timeout=5)[1]
+                    break
+                except KafkaException:
+                    if time.monotonic() >= end:
+                        raise
+                    time.sleep(0.5)
+        return total
 
     def close(self) -> None:
         """Close the client."""
