@@ -2,6 +2,7 @@ package io.userpulse.flink.decode;
 
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.metrics.JobMetrics;
+import io.userpulse.flink.metrics.PrometheusScheduler;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -113,6 +114,8 @@ public class DecodeFunction extends ProcessFunction<SourceRecord, Event>
 
     @Override
     public void open(OpenContext openContext) throws Exception {
+        getRuntimeContext().registerUserCodeClassLoaderReleaseHookIfAbsent(
+                PrometheusScheduler.HOOK_NAME, PrometheusScheduler::stop);
         metrics = JobMetrics.acquire(metricsPort, metricsHost);
     }
 
@@ -142,10 +145,12 @@ public class DecodeFunction extends ProcessFunction<SourceRecord, Event>
      * True when the source's watermark time {@code rtMs} (the record timestamp {@link
      * io.userpulse.flink.AvroEventTime} assigned, UTC epoch ms) is below the event time: the
      * event was more than {@code max_clock_skew_ms} ahead of the job's clock and capped for the
-     * watermark. An {@code rtMs} of 0 or less is "no watermark time" (no capped event).
+     * watermark. Only decoded records reach this check, and {@link
+     * io.userpulse.flink.AvroEventTime} gives each of them its event time capped at the clock +
+     * skew, so {@code rtMs} is a real time.
      */
     static boolean cappedAhead(long rtMs, long eventTimeMs) {
-        return rtMs > 0 && rtMs < eventTimeMs;
+        return rtMs < eventTimeMs;
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.userpulse.flink.operator;
 import io.userpulse.flink.decode.LateRecord;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.metrics.JobMetrics;
+import io.userpulse.flink.metrics.PrometheusScheduler;
 import io.userpulse.flink.profile.Profile;
 import io.userpulse.flink.profile.ProfileFolder;
 import io.userpulse.flink.redis.FlushResult;
@@ -112,6 +113,8 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         tiles = TileState.of(spec);
         profiles = ProfileFolder.of(spec);
         touched = tiles.newTouched();
+        getRuntimeContext().registerUserCodeClassLoaderReleaseHookIfAbsent(
+                PrometheusScheduler.HOOK_NAME, PrometheusScheduler::stop);
         metrics = JobMetrics.acquire(spec.metrics().port(), spec.metrics().host());
         writer = Writers.create(spec, metrics);
         faults = new StoreFaults(metrics, null);
