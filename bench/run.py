@@ -29,7 +29,6 @@ The bench topics, the peer's keys (``peer:*``) and the probe users' keys are rem
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -41,9 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis
-
-from bench import jvm_profile, plots, report, state_size
+from bench import jvm_profile, report, state_size
 from bench import steps as after_steps
 from bench.ceiling import fill, measure
 from bench.config import BenchConfig, BenchConfigError
@@ -264,20 +261,6 @@ def _bench_userpulse(
     return out
 
 
-def redis_persistence(settings: Settings) -> dict[str, str]:
-    """The bench Redis's persistence settings (``appendonly``, ``appendfsync``, ``save``): the
-    stack's Redis runs with an append-only file fsynced every second (production default,
-    :data:`userpulse.stack.redis_server.DURABILITY_ARGS`); ``{}`` when it cannot be asked."""
-    try:
-        admin = redis_conn.connect(settings, "admin")
-        conf = {**admin.config_get("append*"), **admin.config_get("save")}
-    except redis.RedisError:
-        return {}
-    return {
-        k: str(v) for k, v in sorted(conf.items()) if k in ("appendonly", "appendfsync", "save")
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 = bad knob or stack down)."""
     ap = argparse.ArgumentParser(description="userpulse benchmark (docs/bench.md)")
@@ -316,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-        "redis": redis_persistence(settings),
+        "redis": after_steps.redis_persistence(settings),
     }
     topics: list[str] = []
     try:
@@ -378,30 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             jvm_profile=extra.get("jvm_profile"), state=extra.get("state_size"),
         )  # fmt: skip
         rep["backfill"] = filled_backfill
-        samples = {
-            n: [(t, v) for t, v in s.get("freshness_samples", [])]
-            for n, s in systems.items()
-            if s.get("freshness_samples")
-        }
-        steps = {n: s.get("steps", []) for n, s in systems.items()}
-        rep["plots"] = [
-            str(plots.freshness_hist(samples, cfg.out_dir / "freshness_hist.png")),
-            str(plots.freshness_over_time(samples, cfg.out_dir / "freshness_over_time.png")),
-            str(
-                plots.throughput(steps, ceiling.get("events_per_s"), cfg.out_dir / "throughput.png")
-            ),
-        ]
-        prof = extra.get("jvm_profile") or {}
-        if prof.get("us_per_event"):
-            rep["plots"].append(str(plots.cpu_by_stage(prof, cfg.out_dir / "jvm_cpu_by_stage.png")))
-        (cfg.out_dir / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
-        print(report.table(rep))
-        if prof.get("us_per_event"):
-            print(jvm_profile.table(prof))
-        if extra.get("state_size") and "skipped" not in extra["state_size"]:
-            print(state_size.table(extra["state_size"]))
-        for t in rep["targets"]:
-            print(f"target {t['target']}: value {t['value']} met {t['met']}")
+        after_steps.write_outputs(rep, systems, ceiling, extra, cfg.out_dir)
         _log(f"report: {cfg.out_dir / 'report.json'}")
         return 0
     finally:

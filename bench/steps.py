@@ -1,5 +1,6 @@
 """The steps of ``make bench`` after the throughput and freshness runs (``bench/run.py``):
-lookups, the training-data backfill, and the clean-up of the run's topics and keys."""
+lookups, the training-data backfill, the outputs (plots, ``report.json``, printed tables), the
+clean-up of the run's topics and keys; and the bench Redis's persistence settings for the report."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+
+from bench import jvm_profile, plots, report, state_size
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
 
@@ -70,3 +74,51 @@ def cleanup(settings: Settings, topics: list[str], log: Callable[[str], None]) -
         batch = list(r.scan_iter(match=pattern, count=1000))
         for i in range(0, len(batch), 1000):
             r.delete(*batch[i : i + 1000])
+
+
+def write_outputs(
+    rep: dict[str, Any],
+    systems: dict[str, dict[str, Any]],
+    ceiling: dict[str, Any],
+    extra: dict[str, Any],
+    out_dir: Path,
+) -> None:
+    """Write the plots and ``report.json`` of a finished run into ``out_dir`` and print the
+    tables (report, JVM CPU by stage, state size) and the targets. ``rep`` gains ``plots``."""
+    samples = {
+        n: [(t, v) for t, v in s.get("freshness_samples", [])]
+        for n, s in systems.items()
+        if s.get("freshness_samples")
+    }
+    steps = {n: s.get("steps", []) for n, s in systems.items()}
+    rep["plots"] = [
+        str(plots.freshness_hist(samples, out_dir / "freshness_hist.png")),
+        str(plots.freshness_over_time(samples, out_dir / "freshness_over_time.png")),
+        str(plots.throughput(steps, ceiling.get("events_per_s"), out_dir / "throughput.png")),
+    ]
+    prof = extra.get("jvm_profile") or {}
+    if prof.get("us_per_event"):
+        rep["plots"].append(str(plots.cpu_by_stage(prof, out_dir / "jvm_cpu_by_stage.png")))
+    (out_dir / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
+    print(report.table(rep))
+    if prof.get("us_per_event"):
+        print(jvm_profile.table(prof))
+    if extra.get("state_size") and "skipped" not in extra["state_size"]:
+        print(state_size.table(extra["state_size"]))
+    for t in rep["targets"]:
+        print(f"target {t['target']}: value {t['value']} met {t['met']}")
+
+
+def redis_persistence(settings: Settings) -> dict[str, str]:
+    """The bench Redis's persistence settings (``appendonly``, ``appendfsync``, ``save``,
+    ``auto-aof-rewrite-min-size`` in bytes): the stack's Redis runs with an append-only file
+    fsynced every second (production default, :data:`userpulse.stack.redis_server.DURABILITY_ARGS`);
+    ``{}`` when it cannot be asked."""
+    keys = ("appendonly", "appendfsync", "save", "auto-aof-rewrite-min-size")
+    try:
+        admin = redis_conn.connect(settings, "admin")
+        conf = {**admin.config_get("append*"), **admin.config_get("save")}
+        conf.update(admin.config_get("auto-aof-rewrite-min-size"))
+    except redis.RedisError:
+        return {}
+    return {k: str(v) for k, v in sorted(conf.items()) if k in keys}

@@ -22,7 +22,8 @@ from userpulse import kafka_conf
 from userpulse.compare import as_of_points, compare
 from userpulse.events import Event
 from userpulse.lookup import FeatureClient
-from userpulse.schemas.codec import RecordCoordinates, decode_record
+from userpulse.schemas.codec import RecordCoordinates
+from userpulse.schemas.records import decode_record
 from userpulse.schemas.registry import job_decoder
 from userpulse.settings import Settings
 

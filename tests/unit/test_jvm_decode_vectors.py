@@ -32,14 +32,13 @@ from userpulse.events import MIN_EVENT_TIME_MS, Event, EventType
 from userpulse.schemas.codec import (
     CURRENT,
     Decoder,
-    RecordOutcome,
     WriterSchema,
-    decode_record,
     encode,
     encode_body,
     encode_confluent,
     load_schema_json,
 )
+from userpulse.schemas.records import RecordOutcome, decode_record
 
 _RESOURCES = Path(__file__).resolve().parents[2] / "jvm" / "src" / "test" / "resources"
 VECTORS_PATH = _RESOURCES / "decode" / "vectors.json"
@@ -100,7 +99,7 @@ def _event_json(e: Event) -> dict[str, Any]:
 
 def _python_outcome(decoder: str, key: bytes | None, value: bytes) -> RecordOutcome:
     """What the Python path makes of a record: (event or None, error class, reason), by the
-    production function (``userpulse.schemas.codec.decode_record``: decode, validate, key)."""
+    production function (``userpulse.schemas.records.decode_record``: decode, validate, key)."""
     return decode_record(_py_decoder(decoder), key, value, NOW_MS, MAX_FUTURE_MS)
 
 
