@@ -18,9 +18,11 @@ The rows themselves (what to break and how to recover) are in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -314,6 +316,20 @@ class Drill:
             time.sleep(0.3)
         return float("inf")
 
+    def busy_taskmanagers(self) -> list[int]:
+        """Pids of the TaskManagers that run a subtask of the job (REST
+        ``/jobs/:id/vertices/:vid/taskmanagers``: a TaskManager's id is ``host:<rpc port>-<hex>``;
+        the pid is the one of our TaskManagers listening on that port)."""
+        rest = control.FlinkRest(self.s.rest_url)
+        ports = set()
+        for v in rest.job(self.job)["vertices"]:
+            got = rest.get(f"/jobs/{self.job}/vertices/{v['id']}/taskmanagers")
+            for tm in got["taskmanagers"]:
+                if tm.get("status") == "RUNNING" or tm.get("status-counts", {}).get("RUNNING"):
+                    ports.add(int(str(tm["taskmanager-id"]).split(":")[1].split("-")[0]))
+        pids = self.cluster.pids()["taskexecutor"]
+        return [pid for pid in pids if listening_ports(pid) & ports]
+
     def restarts(self) -> int:
         """How often Flink restarted the job (REST metric ``numRestarts``)."""
         got = control.FlinkRest(self.s.rest_url).get(f"/jobs/{self.job}/metrics?get=numRestarts")
@@ -429,6 +445,25 @@ class Drill:
         except control.JobControlError:
             pass  # the cluster is gone: nothing to cancel
         drop_topics(self.s)
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports process ``pid`` listens on (Linux ``/proc``: its socket inodes matched with
+    ``/proc/net/tcp`` and ``tcp6`` rows in state ``0A``, LISTEN)."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir() if fd_dir.exists() else []:
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def report(results: list[Figures], path: Path) -> str:

@@ -18,9 +18,10 @@ from userpulse.stack.flink import FlinkCluster
 LIFETIME = ("count_click_lifetime", "count_scroll_lifetime", "count_hover_lifetime")
 
 
-def cluster_settings(stack: Settings) -> Settings:
-    """The test stack's settings plus free ports for a session cluster (2 TaskManagers x 1 slot)
-    and a random range for Flink's Prometheus reporter."""
+def cluster_settings(stack: Settings, slots: int = 1, taskmanagers: int = 2) -> Settings:
+    """The test stack's settings plus free ports for a session cluster (``taskmanagers``
+    TaskManagers x ``slots`` slots; default 2 x 1) and a random range for Flink's Prometheus
+    reporter."""
     rest, rpc = _free_ports(2)
     base = random.randrange(30_000, 39_000, 20)
     return stack.model_copy(
@@ -28,17 +29,22 @@ def cluster_settings(stack: Settings) -> Settings:
             "flink_rest_port": rest,
             "flink_rpc_port": rpc,
             "flink_metrics_ports": f"{base}-{base + 9}",
-            "flink_taskmanagers": 2,
-            "flink_slots_per_taskmanager": 1,
+            "flink_taskmanagers": taskmanagers,
+            "flink_slots_per_taskmanager": slots,
         }
     )
 
 
 @pytest.fixture(scope="module")
 def flink(stack: Settings) -> Iterator[Settings]:
-    """A running session cluster (JobManager + 2 TaskManagers) for the module; settings with its
-    REST port. Stopped afterwards (its logs stay under the test home on failure)."""
-    s = cluster_settings(stack)
+    """A running session cluster (JobManager + 2 TaskManagers x 1 slot) for the module; settings
+    with its REST port. Stopped afterwards (its logs stay under the test home on failure)."""
+    yield from session_cluster(cluster_settings(stack))
+
+
+def session_cluster(s: Settings) -> Iterator[Settings]:
+    """Start the session cluster of ``s`` (up to 180 s), yield ``s``, stop it (the body of a
+    module fixture; a start that fails is a test failure with the reason)."""
     cluster = FlinkCluster(s)
     try:
         cluster.up(timeout_s=180)

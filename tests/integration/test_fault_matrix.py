@@ -26,11 +26,10 @@ import pytest
 from tests import REPO_ROOT
 from tests.integration.chaos_rows import ROWS, Row, soak, throw_in_job
 from tests.integration.chaoskit import LONG, SHORT, Drill, Figures, Form, report
-from tests.integration.flinkkit import flink
+from tests.integration.flinkkit import cluster_settings, session_cluster
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
-__all__ = ["flink"]  # the module fixture
 
 LONG_RUN = os.environ.get("USERPULSE_CHAOS") == "long"
 # a subset of the matrix while working on a row: USERPULSE_CHAOS_ROWS=6a,6b (the short drill
@@ -44,6 +43,17 @@ def _rows(long: bool) -> list[Row]:
 
 
 OUT = REPO_ROOT / "bench" / "out"
+SPARE = os.environ.get("USERPULSE_CHAOS_SPARE", "slots")  # measuring only: "slots" / "tm" / "none"
+
+
+@pytest.fixture(scope="module")
+def flink(stack: Settings) -> Iterator[Settings]:
+    """The drills' session cluster: 2 TaskManagers x 2 slots, spread evenly (the job of
+    parallelism 2 gets one subtask per TaskManager), so after a TaskManager kill (row 2) the
+    job restarts at once on the spare slot of the other while ``cluster up`` restarts the
+    killed one."""
+    slots, tms = {"slots": (2, 2), "tm": (1, 3), "none": (1, 2)}[SPARE]
+    yield from session_cluster(cluster_settings(stack, slots=slots, taskmanagers=tms))
 
 
 @pytest.fixture
