@@ -5,7 +5,7 @@ at p = 1 (``ClusterJob``), the backlog's drain rate (events/s counted between 20
 and the TaskManagers' CPU per event over it (``/proc/<pid>/stat``: robust to a busy machine),
 then ``--rate`` events/s of load for ``--duration`` s with freshness probes (bench/freshness.py;
 the drain is the warm-up), Redis's own stalls (``LATENCY LATEST`` over 5 ms, the AOF's
-``aof_delayed_fsync``), the TaskManagers' GC (``jstat -gc`` before and
+``aof_delayed_fsync`` and rewrites), the TaskManagers' GC (``jstat -gc`` before and
 after: young / full collections and their seconds) and the job's checkpoints (REST API). Configs
 (``--configs``, comma-separated, in order; the list is run ``--rounds`` times, every other round
 reversed); a config is ``+``-joined tokens:
@@ -13,8 +13,6 @@ reversed); a config is ``+``-joined tokens:
 - ``base``: the checkout's job, Redis with its append-only file (``appendfsync everysec``, the
   stack's default), store check every 1 s (the default);
 - ``aof-off``: with ``CONFIG SET appendonly no`` on the bench Redis during the run;
-- ``aofmin64``: the append-only file rewritten from Redis's default 64mb on (the stack's
-  default is ``AOF_REWRITE_MIN_SIZE``, userpulse/stack/redis_server.py);
 - ``check-10s``: ``store_check_interval_ms`` 10000;
 - ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 1 / 0 (default 5); ``flush2``:
   ``flush_interval_ms`` 2 (default 5); ``cp60``: ``checkpoint_interval_ms`` 60000 (default 10000);
@@ -46,7 +44,6 @@ from bench.search import finish_producer, start_producer
 from bench.systems import ClusterJob, TopicSize, free_port_span, taskmanager_pids
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
-from userpulse.stack.redis_server import AOF_REWRITE_MIN_SIZE
 
 # config tokens that change one setting of the job
 KNOBS: dict[str, tuple[str, Any]] = {
@@ -149,8 +146,6 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
     admin = redis_conn.connect(base, "admin")
     aof = "no" if "aof-off" in tokens else "yes"
     admin.config_set("appendonly", aof)
-    rewrite_min = "64mb" if "aofmin64" in tokens else AOF_REWRITE_MIN_SIZE
-    admin.config_set("auto-aof-rewrite-min-size", rewrite_min)
     rewrites0 = int(admin.info("persistence").get("aof_rewrites", 0))
     admin.config_set("latency-monitor-threshold", 5)  # ms: Redis's own stalls (LATENCY LATEST)
     topic = f"bench.ab.{name}.{int(time.time())}"
@@ -221,14 +216,13 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "gc_young_ms_avg": round(1000 * (gc1["ygct"] - gc0["ygct"]) / young, 1),
             "gc_full": gc1["fgc"] - gc0["fgc"], "checkpoints": cps,
             "aof_delayed_fsync": delayed, "aof_rewrites": rewrites,
-            "aof_rewrite_min_size": rewrite_min, "redis_latency_latest": stalls,
+            "redis_latency_latest": stalls,
             "load1_start": round(load0, 2), "load1_end": round(os.getloadavg()[0], 2),
             "samples": fr.samples,
         }  # fmt: skip
     finally:
         job.stop()
         admin.config_set("appendonly", "yes")
-        admin.config_set("auto-aof-rewrite-min-size", AOF_REWRITE_MIN_SIZE)
         stack.delete_topics(settings, [topic])
 
 

@@ -25,17 +25,11 @@ from userpulse.stack.process import StackError, _ManagedProcess
 # Durability of the Redis we start: an append-only file fsynced once a second (Redis docs,
 # "Redis persistence": everysec loses at most about one second of writes in a crash), no RDB
 # snapshots. What a crash can still lose, the job rewrites from its state (docs/operations.md).
-# The file is rewritten (compacted, by a forked child writing the whole dataset) once it is
-# AOF_REWRITE_MIN_SIZE and twice its size after the last rewrite, not from Redis's default 64mb:
-# under the job's write load every rewrite competes with the fsyncs and stalls writes (issue 11).
-AOF_REWRITE_MIN_SIZE = "512mb"
 DURABILITY_ARGS = (
     "--appendonly",
     "yes",
     "--appendfsync",
     "everysec",
-    "--auto-aof-rewrite-min-size",
-    AOF_REWRITE_MIN_SIZE,
     "--appenddirname",
     "appendonly",
     "--save",
