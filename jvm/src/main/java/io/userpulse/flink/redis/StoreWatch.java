@@ -112,9 +112,14 @@ public final class StoreWatch implements AutoCloseable {
 
   private Check decide(long marker, String rid) {
     boolean restarted = runIds != null && rid != null && !rid.equals(runIds);
+    Check c = decide(marker, restarted);
     if (rid != null) {
-      runIds = rid;
+      runIds = rid; // after the raise: a raise that failed is tried again at the next check
     }
+    return c;
+  }
+
+  private Check decide(long marker, boolean restarted) {
     String why = null;
     if (first) {
       if (marker < known || marker == 0) {
