@@ -123,11 +123,12 @@ bench-quick: venv deps bench-peer-venv
 
 ## chaos: the fault matrix's long forms (issue 12; docs/operations.md "What the system
 ## guarantees"): rows 1-8 at full durations, Redis hung 120 s and slowed, out of memory, hung
-## behind the HTTP service, the controls of the store rows, the 20 min soak (row 9), on a test
-## stack and session cluster of their own; prints the table and writes bench/out/chaos-*.json.
-## About 50 min (long matrix ~25 min, soak 20 min + set-up). The short forms run in `make test`.
+## behind the HTTP service, the controls of the store rows (also on a Redis Cluster), the 20 min
+## soak (row 9), on a test stack and session cluster of their own; prints the table and writes
+## bench/out/chaos-*.json. About 50 min (long matrix ~25 min, soak 20 min + set-up). The short
+## forms run in `make test`.
 chaos: venv deps
-	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py -k "long or soak or control_store"
+	USERPULSE_CHAOS=long $(BIN)/pytest -q -s -rA tests/integration/test_fault_matrix.py tests/integration/test_cluster_store_loss.py -k "long or soak or control_store or control_without"
 
 ## lint: ruff (lint + format check), mypy, and the import layers ([tool.importlinter]: core <-
 ## contracts <- adapters <- operations <- CLI). mypy and lint-imports read the installed shape of

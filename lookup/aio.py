@@ -81,6 +81,24 @@ class AsyncFeatureClient:
             )
         return cls(client, max_users=settings.lookup_max_batch_users, where=where, guard=guard)
 
+    @classmethod
+    def from_url(cls, url: str, max_connections: int = 64) -> AsyncFeatureClient:
+        """A client for ``redis://[user:password@]host:port/db`` or ``rediss://...`` (one server;
+        no settings, no ACL defaults), with the run-id check of :meth:`from_settings`
+        (:mod:`userpulse.lookup.runguard`). No I/O happens here.
+
+        Args:
+            max_connections: connection pool size.
+
+        Raises:
+            ValueError: a URL redis-py cannot parse.
+        """
+        guard = RunGuard()
+        client = redis.asyncio.Redis.from_url(
+            url, max_connections=max_connections, redis_connect_func=guard.on_connect_async
+        )
+        return cls(client, guard=guard)
+
     def now_ms(self) -> int:
         """The client's clock: UTC epoch ms (the lookup time when ``as_of`` is None)."""
         return self._clock_ms()

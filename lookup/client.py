@@ -77,12 +77,12 @@ class FeatureClient:
         """
         use_cluster = settings.redis_cluster if cluster is None else cluster
         where = f"{settings.redis_host}:{settings.redis_port}"
-        guard = None if use_cluster else RunGuard()
+        guard = RunGuard(cluster=use_cluster)
         try:
             r = (
-                redis_conn.connect(settings, "lookup", on_connect=guard.on_connect)
-                if guard
-                else redis_conn.connect_cluster(settings, "lookup")
+                redis_conn.connect_cluster(settings, "lookup", on_connect=guard.on_cluster_connect)
+                if use_cluster
+                else redis_conn.connect(settings, "lookup", on_connect=guard.on_connect)
             )
         except STORE_ERRORS as e:  # a cluster reads its slot map at once
             raise store_error(e, where) from None
@@ -90,8 +90,15 @@ class FeatureClient:
 
     @classmethod
     def from_url(cls, url: str) -> FeatureClient:
-        """A client for ``redis://[user:password@]host:port/db`` (no settings, no ACL defaults)."""
-        return cls(redis.Redis.from_url(url))
+        """A client for ``redis://[user:password@]host:port/db`` or ``rediss://...`` (one server;
+        no settings, no ACL defaults), with the run-id check of :meth:`from_settings`
+        (:mod:`userpulse.lookup.runguard`). No I/O happens here.
+
+        Raises:
+            ValueError: a URL redis-py cannot parse.
+        """
+        guard = RunGuard()
+        return cls(redis.Redis.from_url(url, redis_connect_func=guard.on_connect), guard=guard)
 
     def close(self) -> None:
         """Close the connections."""

@@ -5,16 +5,24 @@ A Redis restarted from an older snapshot shows the snapshot's values, and their 
 carry the current store generation: until the job's store watch notices the new ``run_id``
 (within ``store_check_interval_ms``) and raises the marker, the per-user generation check sees
 nothing wrong. A restart drops every connection, so the lookup client checks on each new
-connection whether the server's ``run_id`` (``INFO server``) is the one the job recorded in
-:data:`userpulse.layout.RUN_KEY` (the job writes it after raising the marker). While they differ,
-every user with stored data reads ``rewriting``, and each lookup reads the recorded run id
-again (one GET in its pipeline) until the job has written the new one; then the users'
-generations decide, as before. With matching run ids a lookup costs nothing more.
+connection whether the server's ``run_id`` (``INFO server``) is one the job recorded in
+:data:`userpulse.layout.RUN_KEY` (the job writes it after raising the marker: one server's
+``run_id``, or on a Redis Cluster the ``run_id`` of every primary, :func:`userpulse.layout.
+run_record`). While a server the client is connected to is not recorded, every user with stored
+data reads ``rewriting``, and each lookup reads the record again (one GET in its pipeline) until
+the job has written the new one; then the users' generations decide, as before. With every
+server recorded a lookup costs nothing more.
 
-Only for one server: on a Redis Cluster the job does not watch the store (docs/operations.md,
-"What the system guarantees"), so neither does the lookup. No recorded run id (a store the job
-has not checked yet, or a job older than the record) and an ``INFO`` the lookup user may not
-run (``NOPERM``) switch the check off.
+- One server: each new connection reads ``INFO server`` and the record itself
+  (:meth:`RunGuard.on_connect`, :meth:`RunGuard.on_connect_async`).
+- Redis Cluster (sync ``RedisCluster``; :meth:`RunGuard.on_cluster_connect`): a new
+  connection to a node reads its ``INFO server`` only (the record may live on another node);
+  the record is read through the lookup's pipeline, on the first lookup and after a new
+  connection found a ``run_id`` not in it. The asyncio cluster client has no connection hook
+  (redis-py 5), so it has no such check (docs/operations.md, "What the system guarantees").
+
+No recorded run id (a store the job has not checked yet, or a job older than the record) and
+an ``INFO`` the lookup user may not run (``NOPERM``) switch the check off.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from userpulse.layout import RUN_KEY
+from userpulse.layout import RUN_KEY, recorded_run_ids
 
 
 def _run_id(info: Any) -> str | None:
@@ -39,41 +47,66 @@ def _text(reply: Any) -> str | None:
     return reply.decode() if isinstance(reply, bytes) else reply
 
 
-class RunGuard:
-    """The run-id check of one lookup client (sync or asyncio, one server).
+def _where(connection: Any) -> str:
+    """``host:port`` (or the socket path) a redis-py connection is made to."""
+    path = getattr(connection, "path", None)
+    return str(path) if path else f"{connection.host}:{connection.port}"
 
-    Pass :meth:`on_connect` (sync ``redis.Redis``) or :meth:`on_connect_async`
-    (``redis.asyncio.Redis``) as the client's ``redis_connect_func``; around each lookup
-    pipeline call :meth:`queue` and :meth:`stale_after`.
+
+class RunGuard:
+    """The run-id check of one lookup client (sync or asyncio, one server or a sync cluster).
+
+    Pass :meth:`on_connect` (sync ``redis.Redis``), :meth:`on_connect_async`
+    (``redis.asyncio.Redis``) or :meth:`on_cluster_connect` (sync ``RedisCluster``, with
+    ``cluster=True``) as the client's ``redis_connect_func``; around each lookup pipeline call
+    :meth:`queue` and :meth:`stale_after`.
+
+    Args:
+        cluster: the client is a Redis Cluster client (the record is read through the lookup
+            pipeline, not on each new connection).
 
     Attributes:
-        server_run_id: the ``run_id`` of the server of the newest connection (None: unknown or
-            the check is off).
-        recorded: the run id the job recorded, as last read (None: none recorded).
+        servers: ``host:port`` -> the ``run_id`` of the newest connection there.
+        recorded: the run ids the job recorded, as last read (empty: none recorded; None: not
+            read yet).
     """
 
-    def __init__(self) -> None:
-        self.server_run_id: str | None = None
-        self.recorded: str | None = None
+    def __init__(self, cluster: bool = False) -> None:
+        self.cluster = cluster
+        self.servers: dict[str, str] = {}
+        self.recorded: frozenset[str] | None = None
         self._off = False
+        self._unread = cluster
 
     @property
     def stale(self) -> bool:
-        """Whether the server restarted and the job has not recorded its run id yet."""
-        return (
-            not self._off
-            and self.server_run_id is not None
-            and self.recorded is not None
-            and self.recorded != self.server_run_id
-        )
+        """Whether a server the client connected to restarted (or replaced a primary) and the
+        job has not recorded its run id yet."""
+        recorded = self.recorded
+        if self._off or not recorded:
+            return False
+        return any(r not in recorded for r in self.servers.values())
 
-    def _connected(self, info: Any, recorded: Any) -> None:
-        self.server_run_id = _run_id(info)
-        self.recorded = _text(recorded)
+    def _connected(self, connection: Any, info: Any) -> None:
+        rid = _run_id(info)
+        if rid is not None:
+            self.servers[_where(connection)] = rid
+            if self.recorded is not None and rid not in self.recorded:
+                self._unread = self.cluster  # a cluster reads the record at the next lookup
+
+    def _record(self, reply: Any) -> None:
+        """Take a read of :data:`RUN_KEY`. Servers whose run id was recorded before and is not
+        now are gone (a primary replaced): they are forgotten."""
+        new = recorded_run_ids(_text(reply))
+        old = self.recorded
+        if old is not None and new != old:
+            self.servers = {w: r for w, r in self.servers.items() if r in new or r not in old}
+        self.recorded = new
+        self._unread = False
 
     def on_connect(self, connection: Any) -> None:
-        """``redis_connect_func`` of a sync connection: the usual hand-shake (AUTH, ...), then
-        ``INFO server`` and a GET of the recorded run id on the new connection.
+        """``redis_connect_func`` of a sync connection to one server: the usual hand-shake
+        (AUTH, ...), then ``INFO server`` and a GET of the record on the new connection.
 
         Raises:
             redis.exceptions.ConnectionError / TimeoutError: as a connection attempt does.
@@ -83,10 +116,25 @@ class RunGuard:
             return
         try:
             connection.send_command("INFO", "server")
-            info = connection.read_response()
+            self._connected(connection, connection.read_response())
             connection.send_command("GET", RUN_KEY)
-            self._connected(info, connection.read_response())
+            self._record(connection.read_response())
         except ResponseError:  # NOPERM: a lookup user without +info (a Redis we did not set up)
+            self._off = True
+
+    def on_cluster_connect(self, connection: Any) -> None:
+        """``redis_connect_func`` of a sync ``RedisCluster`` (it runs after the cluster's own
+        hand-shake): ``INFO server`` on the new connection to a node.
+
+        Raises:
+            redis.exceptions.ConnectionError / TimeoutError: as a connection attempt does.
+        """
+        if self._off:
+            return
+        try:
+            connection.send_command("INFO", "server")
+            self._connected(connection, connection.read_response())
+        except ResponseError:
             self._off = True
 
     async def on_connect_async(self, connection: Any) -> None:
@@ -96,28 +144,29 @@ class RunGuard:
             return
         try:
             await connection.send_command("INFO", "server")
-            info = await connection.read_response()
+            self._connected(connection, await connection.read_response())
             await connection.send_command("GET", RUN_KEY)
-            self._connected(info, await connection.read_response())
+            self._record(await connection.read_response())
         except ResponseError:
             self._off = True
 
     def queue(self, pipe: Any) -> bool:
-        """While :attr:`stale`, queue a GET of the recorded run id on the lookup's pipeline
-        (last, after :func:`userpulse.lookup.merge.queue_generation`); returns whether it did."""
-        if not self.stale:
+        """While :attr:`stale` (or, on a cluster, while the record is to be read), queue a GET of
+        the record on the lookup's pipeline (last, after
+        :func:`userpulse.lookup.merge.queue_generation`); returns whether it did."""
+        if self._off or not (self.stale or self._unread):
             return False
         pipe.get(RUN_KEY)
         return True
 
     def stale_after(self, replies: list[Any], queued: bool) -> bool:
         """After the lookup's pipeline ran: take the reply of the GET :meth:`queue` added (the
-        last of ``replies``, removed) when ``queued``; returns whether the server is newer
-        than what the job recorded, so the lookup's users read ``rewriting``. Also true when
-        the pipeline itself opened the connection that found it (nothing was queued then). An
+        last of ``replies``, removed) when ``queued``; returns whether a server is newer than
+        what the job recorded, so the lookup's users read ``rewriting``. Also true when the
+        pipeline itself opened the connection that found it (nothing was queued then). An
         error reply keeps the old answer."""
         if queued:
             reply = replies.pop()
             if not isinstance(reply, Exception):
-                self.recorded = _text(reply)
+                self._record(reply)
         return self.stale

@@ -14,7 +14,8 @@ One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
                                                      last-k items, current session)
 
     up:v1:gen         string <generation>  (the store generation marker, one per store)
-    up:v1:run         string <run_id>      (the server the marker was last confirmed on)
+    up:v1:run         string <run_id>[,<run_id>...]  (the server, or every primary of a
+                                                     cluster, the marker was last confirmed on)
 
 Both keys share the hash tag, so a user's lookup is one Redis Cluster slot. The tile hash has a
 TTL of the longest window + allowed lateness + margin, refreshed on every write; the profile key
@@ -28,6 +29,7 @@ tile. The profile's version is the number of events folded into it, same rule.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from userpulse import sketch
@@ -48,7 +50,23 @@ RUN_KEY = f"{PREFIX}:run"
 """The ``run_id`` (``INFO server``) of the Redis server the job last confirmed the marker on,
 written by the job after it raised the marker for a restart. A lookup connected to a server with
 another ``run_id`` (restarted, not yet noticed by the job) answers ``rewriting``
-(:mod:`userpulse.lookup.runguard`)."""
+(:mod:`userpulse.lookup.runguard`). On a Redis Cluster it holds the ``run_id`` of every primary
+(:func:`run_record`); one server's record is its single ``run_id``."""
+RUN_SEP = ","
+"""Separator of the run ids in :data:`RUN_KEY` (``run_id`` is 40 hex characters, never a comma)."""
+
+
+def run_record(run_ids: Iterable[str]) -> str:
+    """The value of :data:`RUN_KEY` for a store whose server(s) have ``run_ids`` (one server: one
+    id; a cluster: one per primary): the distinct ids sorted, joined by :data:`RUN_SEP`. The
+    JVM's ``RedisLayout.runRecord`` writes the same."""
+    return RUN_SEP.join(sorted(set(run_ids)))
+
+
+def recorded_run_ids(value: str | None) -> frozenset[str]:
+    """The run ids of a :data:`RUN_KEY` value (:func:`run_record`); empty for None or ``""``."""
+    return frozenset(r for r in (value or "").split(RUN_SEP) if r)
+
 
 # The profile document: the JSON after ``<version>;`` in the profile key (:func:`profile_key`).
 # The writer (the JVM job, ``ProfileDoc.java``; :mod:`userpulse.profile` in Python), the lookup

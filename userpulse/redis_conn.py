@@ -175,17 +175,25 @@ def connect_async_cluster(
 
 
 def connect_cluster(
-    settings: RedisSettings, role: Role, timeout_s: float | None = None
+    settings: RedisSettings,
+    role: Role,
+    timeout_s: float | None = None,
+    on_connect: Callable[[Any], None] | None = None,
 ) -> RedisCluster:
     """A ``redis.cluster.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node). Its pipelines send one batch per node.
+
+    Args:
+        on_connect: runs on each new connection to a node after the cluster client's own
+            hand-shake (redis-py's ``redis_connect_func`` of a cluster), e.g.
+            :meth:`userpulse.lookup.runguard.RunGuard.on_cluster_connect`.
 
     Raises:
         ValueError: an unknown role or an unusable password file.
     """
     kw = client_kwargs(settings, role, timeout_s)
     kw.pop("db")  # a cluster has database 0 only
-    return RedisCluster(**kw)
+    return RedisCluster(**kw, redis_connect_func=on_connect)
 
 
 def connect_writer(

@@ -105,7 +105,7 @@ def kill_taskmanager(drill: Drill, fig: Figures) -> None:
     busy = drill.busy_taskmanagers()
     fig.extra["busy_taskmanagers"] = len(busy)  # 2: the spread put one subtask on each
     pid = busy[0] if busy else drill.cluster.pids()["taskexecutor"][0]
-    before = drill.restarts()
+    before = drill.attempts()
     t0 = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     while pid in drill.cluster.pids()["taskexecutor"]:
@@ -118,8 +118,8 @@ def kill_taskmanager(drill: Drill, fig: Figures) -> None:
     with ThreadPoolExecutor(1) as pool:
         up = pool.submit(drill.cluster.up, timeout_s=120)  # restarts the missing TaskManager
         up.add_done_callback(lambda _: fig.extra.update(full_size_s=time.monotonic() - t0))
-        # the job RUNNING again counts only once Flink noticed the loss (a restart)
-        if not wait_for(lambda: drill.restarts() > before, 30, 0.2):
+        # the job RUNNING again counts only once Flink noticed the loss (a subtask restarted)
+        if not wait_for(lambda: drill.attempts() > before, 30, 0.2):
             fig.problems.append("no restart of the job within 30 s of the kill")
         fig.extra["noticed_s"] = time.monotonic() - t0
         drill.wait_running()

@@ -330,6 +330,18 @@ class Drill:
         pids = self.cluster.pids()["taskexecutor"]
         return [pid for pid in pids if listening_ports(pid) & ports]
 
+    def attempts(self) -> int:
+        """The sum of the attempt numbers of the job's subtasks: it grows as soon as Flink
+        restarts a subtask (REST ``/jobs/:id/vertices/:vid``, cached by the JobManager for
+        ``web.refresh-interval``, 3 s; the ``numRestarts`` metric lags up to 10 s, the metric
+        fetcher's interval)."""
+        rest = control.FlinkRest(self.s.rest_url)
+        total = 0
+        for v in rest.job(self.job)["vertices"]:
+            got = rest.get(f"/jobs/{self.job}/vertices/{v['id']}")
+            total += sum(int(t.get("attempt", 0)) for t in got["subtasks"])
+        return total
+
     def restarts(self) -> int:
         """How often Flink restarted the job (REST metric ``numRestarts``)."""
         got = control.FlinkRest(self.s.rest_url).get(f"/jobs/{self.job}/metrics?get=numRestarts")

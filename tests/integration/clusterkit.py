@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from tests import REPO_ROOT
+from tests.integration.jobkit import job_settings
 from userpulse import redis_conn
 from userpulse.settings import Settings
 from userpulse.stack.redis_server import RedisServer
@@ -188,6 +189,21 @@ def start_cluster(masters: int = 3, root: Path | None = None, spare: int = 0) ->
         for srv in servers:
             srv.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def cluster_job_settings(stack: Settings, cluster: Cluster, partitions: int = 1) -> Settings:
+    """:func:`tests.integration.jobkit.job_settings` (fresh topics) of a job writing to
+    ``cluster`` (entering through node 0, its ACL passwords)."""
+    node = cluster.nodes[0]
+    return job_settings(
+        stack,
+        partitions=partitions,
+        redis_port=node.redis_port,
+        redis_cluster=True,
+        redis_job_password=node.redis_job_password,
+        redis_lookup_password=node.redis_lookup_password,
+        redis_admin_password=node.redis_admin_password,
+    )
 
 
 @pytest.fixture(scope="module")

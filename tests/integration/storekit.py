@@ -146,6 +146,22 @@ def check(client: FeatureClient, events: list[Event], users: list[str], as_of: i
     return out
 
 
+def wait_exact(
+    check_now: Callable[[], Check], timeout_s: float, never_wrong: bool = False
+) -> Check:
+    """Poll ``check_now`` until every feature is exact (that check is returned) or ``timeout_s``
+    passed (a last check is returned). ``never_wrong``: poll every 0.1 s and assert meanwhile
+    that no ``present`` value is wrong (users not yet rewritten say not_found or rewriting)."""
+
+    def poll() -> Check | None:
+        c = check_now()
+        if never_wrong:
+            assert not c.wrong_present, c.wrong_present[:5]
+        return c if c.exact else None
+
+    return wait_for(poll, timeout_s, 0.1 if never_wrong else 0.25) or check_now()
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants (from ``/proc``; Linux), parents first."""
     children: dict[int, list[int]] = {}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from tests.cases import DATA_DIR
-from tests.integration.clusterkit import Cluster, redis_cluster
-from tests.integration.jobkit import drop_topics, job_settings, run_bounded, send_events
+from tests.integration.clusterkit import Cluster, cluster_job_settings, redis_cluster
+from tests.integration.jobkit import drop_topics, run_bounded, send_events
 from userpulse.compare import as_of_points, compare
 from userpulse.lookup import FeatureClient
 from userpulse.producers.replay import load_dataset
@@ -26,22 +26,14 @@ cluster = redis_cluster  # the module's cluster (tests/integration/clusterkit.py
 def test_job_writes_to_cluster_matching_reference(stack: Settings, cluster: Cluster) -> None:
     cluster.flushall()
     events = load_dataset("ebnerd", DATA_DIR)
-    node = cluster.nodes[0]
-    s = job_settings(
-        stack,
-        partitions=3,
-        redis_port=node.redis_port,
-        redis_cluster=True,
-        redis_job_password=node.redis_job_password,
-        redis_lookup_password=node.redis_lookup_password,
-        redis_admin_password=node.redis_admin_password,
-    )
+    s = cluster_job_settings(stack, cluster, partitions=3)
     try:
         send_events(s, events)
         assert run_bounded(s) == {"dead_lettered": 0, "late": 0}
         users = {e.user_id for e in events}
         per_node = [cluster.admin(i).dbsize() for i in range(3)]
-        assert sum(per_node) == 2 * len(users) and all(per_node), per_node
+        # two keys per user, plus the store watch's marker and run-id record (up:v1:gen, :run)
+        assert sum(per_node) == 2 * len(users) + 2 and all(per_node), per_node
         res = compare(FeatureClient.from_settings(s), events, as_of_points(events))
         assert res.mismatches == 0, res.bad
         assert res.compared > 10_000 and res.nonzero > 1_000, res

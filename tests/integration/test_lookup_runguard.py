@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import redis
 
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from tests.integration.servicekit import Service
@@ -55,8 +57,12 @@ def _sync(client: FeatureClient) -> FeatureResult:
     return client.get("u1", [FEATURE], as_of=AS_OF)[FEATURE]
 
 
-async def _async(s: Settings) -> FeatureResult:
-    client = AsyncFeatureClient.from_settings(s)
+async def _async(s: Settings | str) -> FeatureResult:
+    """One lookup through an asyncio client of ``s``'s settings, or built from the URL ``s``."""
+    if isinstance(s, str):
+        client = AsyncFeatureClient.from_url(s)
+    else:
+        client = AsyncFeatureClient.from_settings(s)
     try:
         return (await client.get("u1", [FEATURE], as_of=AS_OF))[FEATURE]
     finally:
@@ -98,3 +104,30 @@ def test_without_a_recorded_run_id_the_check_is_off(store: Settings) -> None:
     client = FeatureClient.from_settings(store)
     _restart(store)
     assert _sync(client).status is Status.PRESENT
+
+
+def _url(s: Settings) -> str:
+    """``redis://lookup-user:password@host:port/db`` of the test store."""
+    kw = redis_conn.client_kwargs(s, "lookup")
+    auth = f"{quote(kw['username'])}:{quote(kw['password'])}@" if kw.get("password") else ""
+    return f"redis://{auth}{kw['host']}:{kw['port']}/{kw['db']}"
+
+
+def test_clients_from_a_url_have_the_same_check(store: Settings) -> None:
+    """``FeatureClient.from_url`` / ``AsyncFeatureClient.from_url`` answer ``rewriting`` after a
+    restart the job has not recorded, like :meth:`FeatureClient.from_settings`; the control, a
+    client on the same URL without the check, answers the stored value as present."""
+    admin = redis_conn.connect(store, "admin")
+    admin.set(RUN_KEY, _run_id(store))  # the job's store watch checked this server
+    url = _url(store)
+    guarded = FeatureClient.from_url(url)
+    control = FeatureClient(redis.Redis.from_url(url))
+    assert _sync(guarded).status is Status.PRESENT and _sync(guarded).value == 3
+    _restart(store)
+    assert _sync(guarded).status is Status.REWRITING
+    assert asyncio.run(_async(url)).status is Status.REWRITING
+    got = _sync(control)
+    assert got.status is Status.PRESENT and got.value == 3  # the control: no check
+    redis_conn.connect(store, "admin").set(RUN_KEY, _run_id(store))  # the job noticed
+    assert _sync(guarded).status is Status.PRESENT
+    assert asyncio.run(_async(url)).status is Status.PRESENT

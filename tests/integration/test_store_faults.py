@@ -42,6 +42,7 @@ from tests.integration.storekit import (
     job_env,
     metric,
     own_redis,
+    wait_exact,
     wait_for,
 )
 from userpulse import redis_conn
@@ -79,11 +80,7 @@ class Run:
         return check(self.client, self.sent, users or self.users(), END)
 
     def wait_exact(self, timeout_s: float, users: list[str] | None = None) -> Check:
-        return wait_for(lambda: _exact_or_none(self.check(users)), timeout_s) or self.check(users)
-
-
-def _exact_or_none(c: Check) -> Check | None:
-    return c if c.exact else None
+        return wait_exact(lambda: self.check(users), timeout_s)
 
 
 @contextlib.contextmanager
@@ -168,13 +165,7 @@ def test_h21_out_of_memory_is_a_wait(run: Run) -> None:
 def _never_wrong_until_exact(run: Run, timeout_s: float) -> Check:
     """Polls every user until all are exact: a present value is never wrong meanwhile (the
     users not yet rewritten say not_found or rewriting). Returns the last check."""
-
-    def poll() -> Check | None:
-        c = run.check()
-        assert not c.wrong_present, c.wrong_present[:5]
-        return _exact_or_none(c)
-
-    return wait_for(poll, timeout_s, 0.1) or run.check()
+    return wait_exact(run.check, timeout_s, never_wrong=True)
 
 
 def test_h22_a_store_restarted_empty_is_rewritten_in_full(run: Run) -> None:

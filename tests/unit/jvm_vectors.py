@@ -409,6 +409,7 @@ def spec_json() -> str:
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
+RUN_IDS = [["f" * 40], ["b" * 40, "a" * 40, "c" * 40], ["a" * 40, "a" * 40]]
 LAYOUT_USERS = ["u1", "a}b{c%", "\u00f8", "}x", "{}", "%7D"]
 
 
@@ -419,6 +420,8 @@ def layout_vectors() -> dict[str, Any]:
     return {
         "prefix": layout.PREFIX,
         "generation_key": layout.GENERATION_KEY,
+        "run_key": layout.RUN_KEY,
+        "run_records": [[ids, layout.run_record(ids)] for ids in RUN_IDS],
         "meta": {"last_seen": layout.META_LAST_SEEN, "generation": layout.META_GENERATION},
         "users": [[u, layout.user_key(u), layout.profile_key(u)] for u in LAYOUT_USERS],
         "tile_fields": [

@@ -23,6 +23,10 @@ def test_golden_keys_and_fields() -> None:
     assert layout.parse_field("g") == ("g", 0, 0)
     assert layout.GENERATION_KEY == "up:v1:gen"
     assert layout.RUN_KEY == "up:v1:run"
+    assert layout.run_record(["b2", "a1", "b2"]) == "a1,b2"  # a cluster: every primary
+    assert layout.run_record(["r1"]) == "r1"  # one server: its run_id alone (as before)
+    assert layout.recorded_run_ids("a1,b2") == {"a1", "b2"}
+    assert layout.recorded_run_ids(None) == layout.recorded_run_ids("") == frozenset()
     with pytest.raises(ValueError):
         layout.parse_field("x:1")
 

@@ -87,11 +87,9 @@ public class FeatureOperator extends KeyedProcessOperator<String, Event, Void> {
     public void open() throws Exception {
         super.open();
         fn().storeErrorOutput(json -> output.collect(STORE_ERRORS, new StreamRecord<>(json)));
-        if (spec.store().lossRewrite() && !spec.redis().cluster()) {
+        if (spec.store().lossRewrite()) { // one server, or every primary of a cluster
             watch = new StoreWatch(Writers.config(spec.redis()), spec.layout().prefix(),
                     restoredGeneration);
-        }
-        if (spec.store().lossRewrite()) {
             long now = getProcessingTimeService().getCurrentProcessingTime();
             getProcessingTimeService().registerTimer(now, this::tick);
         }

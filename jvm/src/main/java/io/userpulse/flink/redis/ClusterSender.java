@@ -12,6 +12,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.CommandArguments;
+import redis.clients.jedis.Connection;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Protocol;
 import redis.clients.jedis.exceptions.JedisAccessControlException;
@@ -156,6 +157,44 @@ final class ClusterSender implements Sender {
       Arrays.fill(map, lo, hi + 1, hp);
     }
     return map;
+  }
+
+  /**
+   * The connection to the primary owning {@code slot} (the slot map loaded first if it never
+   * was), for the store watch ({@link ClusterProbe}).
+   *
+   * @throws JedisClusterOperationException no primary serves the slot
+   * @throws redis.clients.jedis.exceptions.JedisConnectionException the primary is unreachable
+   */
+  Connection ownerOf(int slot) {
+    if (!mapped) {
+      refresh();
+    }
+    HostAndPort owner = owners[slot];
+    if (owner == null) {
+      throw uncovered(slot);
+    }
+    return node(owner).connection();
+  }
+
+  /**
+   * A connection to each primary of the slot map (each node serving at least one slot), for
+   * the store watch ({@link ClusterProbe}).
+   *
+   * @throws JedisClusterOperationException the slot map is empty (never loaded)
+   * @throws redis.clients.jedis.exceptions.JedisConnectionException a primary is unreachable
+   */
+  List<Connection> primaryConnections() {
+    Set<HostAndPort> primaries = new LinkedHashSet<>(Arrays.asList(owners));
+    primaries.remove(null);
+    if (primaries.isEmpty()) {
+      throw new JedisClusterOperationException("no slot map of the cluster yet");
+    }
+    List<Connection> out = new ArrayList<>();
+    for (HostAndPort p : primaries) {
+      out.add(node(p).connection());
+    }
+    return out;
   }
 
   private RedisNode node(HostAndPort at) {

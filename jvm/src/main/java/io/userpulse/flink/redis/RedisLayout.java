@@ -1,6 +1,8 @@
 package io.userpulse.flink.redis;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.TreeSet;
 
 /**
  * The Redis key layout of the online store, version 1: the JVM twin of {@code userpulse/layout.py}
@@ -127,13 +129,28 @@ public final class RedisLayout {
 
   /**
    * The run id of the Redis server the job last confirmed the generation marker on: {@code
-   * <prefix>:run} (a string, the server's {@code INFO server} {@code run_id}), written by the job
+   * <prefix>:run} (a string, the server's {@code INFO server} {@code run_id}; on a Redis Cluster
+   * the {@code run_id} of every primary, {@link #runRecord}), written by the job
    * after it raised the marker for a restart. A lookup whose server's {@code run_id} differs
    * (Redis restarted, the job has not noticed yet) answers {@code rewriting} (docs/key-layout.md,
    * "Store generation").
    */
   public static String runKey(String prefix) {
     return prefix + ":run";
+  }
+
+  /** Separator of the run ids in {@link #runKey} ({@code userpulse/layout.py} RUN_SEP). */
+  public static final String RUN_SEP = ",";
+
+  /**
+   * The value of {@link #runKey} for a store whose server(s) have {@code runIds} (one server:
+   * its {@code run_id}; a Redis Cluster: the {@code run_id} of every primary): the distinct ids
+   * sorted, joined by {@link #RUN_SEP} ({@code userpulse/layout.py} run_record).
+   *
+   * @param runIds {@code run_id}s (40 hex characters each), in any order
+   */
+  public static String runRecord(Collection<String> runIds) {
+    return String.join(RUN_SEP, new TreeSet<>(runIds));
   }
 
   /** Field of tile {@code index} of size {@code tileMs} (ms): {@code t:<tileMs>:<index>}. */

@@ -1,9 +1,9 @@
 package io.userpulse.flink.redis;
 
+import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -11,21 +11,25 @@ import redis.clients.jedis.exceptions.JedisException;
  * Notices that the online store lost data, so the job can rewrite what it holds (design section
  * 5; docs/key-layout.md, "Store generation"). One per task, used from the task's thread.
  *
- * <p>Each {@link #check()} reads, in one round trip, the generation marker {@link
- * RedisLayout#generationKey} and the server's {@code run_id} ({@code INFO server}). The store
- * lost data when the server restarted (a new {@code run_id}: restarted empty, from an older
- * snapshot, or AOF {@code everysec} lost its last second), when the marker is gone ({@code
- * FLUSHDB}, a failover to an empty replica) or lower than the generation this task knows (an
- * older snapshot), or when another task raised it (it found a loss). A task that finds a loss
- * raises the marker to its known generation + 1 with an atomic max, so tasks that find the
- * same loss agree on one new generation. Only for one server: on a Redis Cluster the job
- * relies on the per-user check of the write script ({@link TileWriter#expectStored}).
+ * <p>Each {@link #check()} reads the generation marker {@link RedisLayout#generationKey} and the
+ * {@code run_id} ({@code INFO server}) of the server, or on a Redis Cluster of every primary
+ * ({@link StoreProbe}: the slot map from {@code CLUSTER SLOTS}, the keys on the primaries
+ * owning their slots). The store lost data when a server restarted (a new {@code run_id}:
+ * restarted empty, from an older snapshot, or AOF {@code everysec} lost its last second; on a
+ * cluster also a primary replaced by another node: the set of the primaries' {@code run_id}s
+ * changed), when the marker is gone ({@code FLUSHDB}, a failover to an empty replica) or lower
+ * than the generation this task knows (an older snapshot), or when another task raised it (it
+ * found a loss). A task that finds a loss raises the marker to its known generation + 1 with an
+ * atomic max, so tasks that find the same loss agree on one new generation. A cluster primary
+ * restarted empty that holds users with no new events is found this way too; the per-user
+ * check of the write script ({@link TileWriter#expectStored}) repairs a user at its next event
+ * in between.
  *
- * <p>After deciding (and raising the marker if needed) the watch records the server's {@code
- * run_id} in {@link RedisLayout#runKey} when it differs: until then lookups on a restarted
- * server answer {@code rewriting} (they compare it with the server's {@code run_id} on each new
- * connection), which closes the window between a restart from an older snapshot and this
- * check.
+ * <p>After deciding (and raising the marker if needed) the watch records the {@code run_id}s
+ * in {@link RedisLayout#runKey} ({@link RedisLayout#runRecord}) when they differ: until then
+ * lookups on a restarted server answer {@code rewriting} (they compare it with the server's
+ * {@code run_id} on each new connection), which closes the window between a restart from an
+ * older snapshot and this check.
  *
  * <p>The job's ACL user needs {@code +info} for the {@code run_id}; without it the watch goes
  * on with the marker alone (logged once).
@@ -47,24 +51,24 @@ public final class StoreWatch implements AutoCloseable {
    */
   public record Check(long generation, boolean lost, String why) {}
 
-  private final RedisConnections connections;
+  private final StoreProbe probe;
   private final String markerKey;
   private final String runKey;
-  private Jedis jedis;
   private long known;
-  private String runId;
+  /** {@link RedisLayout#runRecord} of the run ids seen at the last check, or null. */
+  private String runIds;
   private boolean infoAllowed = true;
   private boolean first = true;
 
   /**
    * A watch; connects on the first check.
    *
-   * @param config the job's connection settings (one server)
+   * @param config the job's connection settings (one server, or any node of a cluster)
    * @param prefix the key prefix ({@link RedisLayout#PREFIX} in production)
    * @param restoredGeneration the generation the job's restored state was written under, or 0
    */
   public StoreWatch(RedisConfig config, String prefix, long restoredGeneration) {
-    this.connections = new RedisConnections(Objects.requireNonNull(config, "config"));
+    this.probe = StoreProbe.of(new RedisConnections(Objects.requireNonNull(config, "config")));
     this.markerKey = RedisLayout.generationKey(prefix);
     this.runKey = RedisLayout.runKey(prefix);
     this.known = restoredGeneration;
@@ -84,20 +88,18 @@ public final class StoreWatch implements AutoCloseable {
    */
   public Check check() {
     try {
-      if (jedis == null) {
-        jedis = connections.jedis();
-      }
-      String m = jedis.get(markerKey);
-      String recorded = jedis.get(runKey);
-      String rid = infoAllowed ? runId() : null;
+      String m = probe.get(markerKey);
+      String recorded = probe.get(runKey);
+      String rid = infoAllowed ? runIds() : null;
       Check c = decide(m == null ? 0 : Long.parseLong(m.trim()), rid);
       if (rid != null && !rid.equals(recorded)) {
-        jedis.set(runKey, rid); // after the marker: lookups now go by the users' generations
+        probe.set(runKey, rid); // after the marker: lookups now go by the users' generations
       }
       first = false;
       return c;
     } catch (JedisDataException e) {
-      if (RedisErrors.isTransient(e)) {
+      if (RedisErrors.isRetryable(e)) { // a transient state, MOVED (a slot moved: re-mapped)
+        close();
         return null;
       }
       throw new RedisStoreException("store generation marker " + markerKey + ": "
@@ -109,10 +111,15 @@ public final class StoreWatch implements AutoCloseable {
   }
 
   private Check decide(long marker, String rid) {
-    boolean restarted = runId != null && rid != null && !rid.equals(runId);
+    boolean restarted = runIds != null && rid != null && !rid.equals(runIds);
+    Check c = decide(marker, restarted);
     if (rid != null) {
-      runId = rid;
+      runIds = rid; // after the raise: a raise that failed is tried again at the next check
     }
+    return c;
+  }
+
+  private Check decide(long marker, boolean restarted) {
     String why = null;
     if (first) {
       if (marker < known || marker == 0) {
@@ -139,21 +146,16 @@ public final class StoreWatch implements AutoCloseable {
   }
 
   private long raise(long target) {
-    Object r = jedis.eval(RAISE, 1, markerKey, Long.toString(target));
-    return (Long) r;
+    return (Long) probe.eval(RAISE, markerKey, Long.toString(target));
   }
 
-  private String runId() {
+  /** {@link RedisLayout#runRecord} of the server's (primaries') run ids, or null if unknown. */
+  private String runIds() {
     try {
-      String info = jedis.info("server");
-      for (String line : info.split("\r?\n")) {
-        if (line.startsWith("run_id:")) {
-          return line.substring(7).trim();
-        }
-      }
-      return null;
+      List<String> ids = probe.runIds();
+      return ids.isEmpty() ? null : RedisLayout.runRecord(ids);
     } catch (JedisDataException e) {
-      if (RedisErrors.isTransient(e)) {
+      if (RedisErrors.isRetryable(e)) {
         throw e;
       }
       infoAllowed = false;
@@ -163,16 +165,9 @@ public final class StoreWatch implements AutoCloseable {
     }
   }
 
-  /** Closes the connection (a later check reconnects). */
+  /** Closes the connections (a later check reconnects). */
   @Override
   public void close() {
-    if (jedis != null) {
-      try {
-        jedis.close();
-      } catch (JedisException e) {
-        LOG.debug("closing the store watch connection", e);
-      }
-      jedis = null;
-    }
+    probe.close();
   }
 }

@@ -12,7 +12,7 @@ final class Fixtures {
   static final String JOB_RULES = "resetkeys ~up:v1:* resetchannels -@all +auth +hello +select "
       + "+client|setname +ping +readonly +cluster|slots +cluster|shards +command +asking +hset "
       + "+hmget +hget +hgetall +hdel +get +set +exists +expire +evalsha +eval +script|load "
-      + "+script|exists";
+      + "+script|exists +info";
 
   private Fixtures() {}
 

@@ -18,13 +18,15 @@ import redis.clients.jedis.Protocol;
  * --cluster-enabled yes}, node {@code i} owning slots {@code [i*S/n, (i+1)*S/n)} (CLUSTER
  * ADDSLOTSRANGE), plus {@code spare} masters without slots, joined by CLUSTER MEET; ready when
  * every node says {@code cluster_state:ok} and agrees on the slot map. Every node has the job's
- * ACL user (aclfile, so it survives a restart). Emptied before each test, removed afterwards.
+ * ACL user, and one like it without {@code +info} (aclfile, so they survive a restart). Emptied before each test, removed afterwards.
  */
 final class RedisClusterExtension implements BeforeAllCallback, BeforeEachCallback,
     AfterAllCallback {
 
   static final String USER = "userpulse-job";
   static final String PASSWORD = "test-job-pw";
+  /** The job's rules without {@code +info} (a store watch that sees the marker alone). */
+  static final String USER_WITHOUT_INFO = "userpulse-job-noinfo";
 
   private final int masters;
   private final int spare;
@@ -42,7 +44,9 @@ final class RedisClusterExtension implements BeforeAllCallback, BeforeEachCallba
     for (int i = 0; i < masters + spare; i++) {
       Path dir = Files.createDirectories(root.resolve("n" + i));
       Files.writeString(dir.resolve("users.acl"), "user default on nopass ~* &* +@all\n"
-          + "user " + USER + " on >" + PASSWORD + " " + Fixtures.JOB_RULES + "\n");
+          + "user " + USER + " on >" + PASSWORD + " " + Fixtures.JOB_RULES + "\n"
+          + "user " + USER_WITHOUT_INFO + " on >" + PASSWORD + " " + Fixtures.JOB_RULES
+          + " -info\n");
       nodes.add(new LocalRedis(dir, LocalRedis.freePort(), List.of(
           "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
           "--cluster-port", "" + LocalRedis.freePort(), "--cluster-allow-replica-migration", "no", "--aclfile", dir + "/users.acl")));

@@ -3,6 +3,7 @@ package io.userpulse.flink.redis;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.userpulse.flink.tiles.Vectors;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,16 @@ class RedisLayoutVectorsTest {
     assertEquals(DOC.get("generation_key").textValue(), RedisLayout.generationKey(RedisLayout.PREFIX));
     assertEquals(DOC.get("meta").get("last_seen").textValue(), RedisLayout.META_LAST_SEEN);
     assertEquals(DOC.get("meta").get("generation").textValue(), RedisLayout.META_GENERATION);
+    assertEquals(DOC.get("run_key").textValue(), RedisLayout.runKey(RedisLayout.PREFIX));
+  }
+
+  @Test
+  void runRecordsOfOneServerAndOfEveryPrimary() {
+    for (JsonNode r : DOC.get("run_records")) {
+      List<String> ids = new ArrayList<>();
+      r.get(0).forEach(id -> ids.add(id.textValue()));
+      assertEquals(r.get(1).textValue(), RedisLayout.runRecord(ids), ids.toString());
+    }
   }
 
   @Test

@@ -134,12 +134,19 @@ class StoreLossTest {
   }
 
   private static String runId(Jedis r) {
-    for (String line : r.info("server").split("\r?\n")) {
-      if (line.startsWith("run_id:")) {
-        return line.substring(7).trim();
-      }
-    }
-    throw new AssertionError("no run_id in INFO server");
+    String id = StoreProbe.runId(r.info("server"));
+    assertNotEquals(null, id, "no run_id in INFO server");
+    return id;
+  }
+
+  @Test
+  void theRunIdOfAnInfoReplyAndTheRecordOfSeveralServers() {
+    assertEquals("9f3a", StoreProbe.runId("# Server\r\nredis_version:7.2.4\r\nrun_id:9f3a\r\n"
+        + "tcp_port:6379\r\n"));
+    assertNull(StoreProbe.runId("# Server\r\nredis_version:7.2.4\r\n"));
+    // a cluster: every primary's run_id, sorted, once each (one server: its run_id alone)
+    assertEquals("a1,b2", RedisLayout.runRecord(List.of("b2", "a1", "b2")));
+    assertEquals("a1", RedisLayout.runRecord(List.of("a1")));
   }
 
   @Test
