@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.chaos_rows import stopped
+from tests.integration.chaos_store_rows import stopped
 from tests.integration.lookupkit import T0, password_env, sample_events, start_redis, write_events
 from tests.integration.servicekit import Service
 from userpulse.settings import Settings
