@@ -35,7 +35,8 @@ from tests.integration.chaos_store_rows import (
     stopped,
     user_evicted,
 )
-from tests.integration.chaoskit import HOT_USER, Drill, Figures, FreshnessProbe
+from tests.integration.chaos_traffic import HOT_USER, FreshnessProbe
+from tests.integration.chaoskit import Drill, Figures
 from tests.integration.storekit import wait_for
 from userpulse import redis_conn
 from userpulse.jobs import control
@@ -231,7 +232,7 @@ def redis_paused_writes(drill: Drill, fig: Figures) -> None:
 # --- row 8: hot user --------------------------------------------------------------------------
 def hot_user(drill: Drill, fig: Figures) -> None:
     """Half of the traffic from one user for 60 s (the figures check its exact counts). In the
-    long form the other users' freshness (:class:`~tests.integration.chaoskit.FreshnessProbe`,
+    long form the other users' freshness (:class:`~tests.integration.chaos_traffic.FreshnessProbe`,
     50 users) is measured for 60 s before, during and after it: its p99 during must stay within
     2x of the lower of before and after (a job that is still catching up after its start makes
     "before" slow). The short form in ``make test`` leaves it out (2 minutes more)."""

@@ -15,7 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-from tests.integration.chaoskit import HOT_USER, Drill, Figures
+from tests.integration.chaos_traffic import HOT_USER
+from tests.integration.chaoskit import Drill, Figures
 from tests.integration.jobkit import read_topic
 from tests.integration.lookupkit import password_env
 from tests.integration.servicekit import Service

@@ -25,7 +25,8 @@ import pytest
 
 from tests import REPO_ROOT
 from tests.integration.chaos_rows import ROWS, Row, soak, throw_in_job
-from tests.integration.chaoskit import LONG, SHORT, Drill, Figures, Form, report
+from tests.integration.chaos_traffic import LONG, SHORT, Form
+from tests.integration.chaoskit import Drill, Figures, report
 from tests.integration.flinkkit import cluster_settings, session_cluster
 from userpulse.settings import Settings
 
