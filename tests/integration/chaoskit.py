@@ -3,9 +3,9 @@ cluster, one fault after another, and after each every feature of every user aga
 reference (:mod:`userpulse.reference` through :func:`userpulse.compare.compare`).
 
 A :class:`Drill` owns one job (submitted through :mod:`userpulse.jobs.control`, with the test hook
-of
-:mod:`tests.integration.variant_entry` in place but unarmed), a background :class:`~tests.integration.chaos_traffic.Streamer`
-that produces synthetic events at a fixed rate, and the figures of each row:
+of :mod:`tests.integration.variant_entry` in place but unarmed), a background
+:class:`~tests.integration.chaos_traffic.Streamer` that produces synthetic events at a fixed rate,
+and the figures of each row:
 
     lost            events of a user missing from its lifetime counts (sum over users)
     double_counted  lifetime counts above the events sent (sum over users)
