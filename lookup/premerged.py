@@ -216,12 +216,19 @@ class FastPath:
     left to the full path).
 
     Args:
+        enabled: False: never (every lookup takes the full path).
         retry_s: after a lookup in which no user had pre-merged fields although some were left
             to the full path, skip the fast path for this many s (monotonic clock).
         clock_s: injectable monotonic clock in s.
     """
 
-    def __init__(self, retry_s: float = 5.0, clock_s: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        enabled: bool = True,
+        retry_s: float = 5.0,
+        clock_s: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.enabled = enabled
         self.hits = 0
         self.misses = 0
         self._retry_s = retry_s
@@ -230,7 +237,7 @@ class FastPath:
 
     def use(self) -> bool:
         """Whether the next lookup tries the fast path."""
-        return self._clock_s() >= self._off_until
+        return self.enabled and self._clock_s() >= self._off_until
 
     def record(self, answered: int, left: int, with_fields: int) -> None:
         """Count a lookup's users: ``answered`` by the fast path, ``left`` to the full path,

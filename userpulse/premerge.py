@@ -26,8 +26,15 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from userpulse import layout
-from userpulse.features import AS_OF_RESOLUTION_MS, WINDOWS, Window
+from userpulse.features import AS_OF_RESOLUTION_MS, TILE_SIZES_MS, WINDOWS, Window
 from userpulse.tiles import TileValue, merge_tiles, window_tiles
+
+PREMERGED_WINDOWS: tuple[Window, ...] = tuple(
+    max((w for w in WINDOWS if w.tile_ms == g), key=lambda w: w.window_ms) for g in TILE_SIZES_MS
+)
+"""The windows kept pre-merged: per tile size, the longest window of that size (``retention_tiles
+(g) * g``, which a writer can derive from the job spec alone). Today that is every window; a
+lookup of a window that is not kept takes the full path."""
 
 
 class WindowValue(NamedTuple):
@@ -61,14 +68,14 @@ def valid_until(indices: Sequence[int], as_of_ms: int, window: Window) -> int | 
 def premerge(
     tiles: Mapping[tuple[int, int], TileValue],
     as_of_ms: int,
-    windows: Sequence[Window] = WINDOWS,
+    windows: Sequence[Window] = PREMERGED_WINDOWS,
 ) -> dict[int, WindowValue]:
     """Each window's merged tile as of ``as_of_ms`` and its validity.
 
     Args:
         tiles: the user's stored tiles, ``(tile_ms, index) -> tile value``.
         as_of_ms: T, UTC epoch ms.
-        windows: the windows (default: every window of the catalogue).
+        windows: the windows (default: :data:`PREMERGED_WINDOWS`).
 
     Returns:
         ``window_ms -> WindowValue``, one per window (an empty window merges to

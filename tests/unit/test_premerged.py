@@ -101,6 +101,7 @@ def test_valid_until_is_the_oldest_exit_or_the_nearest_entry() -> None:
 def test_fast_path_switches_off_when_no_user_has_premerged_fields() -> None:
     now = [100.0]
     fp = FastPath(retry_s=5.0, clock_s=lambda: now[0])
+    assert not FastPath(enabled=False).use()
     fp.record(answered=3, left=1, with_fields=4)
     assert fp.use() and fp.stats() == {"hits": 3, "misses": 1}
     fp.record(answered=0, left=2, with_fields=0)
