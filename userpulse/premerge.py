@@ -16,8 +16,9 @@ instead of merging the window's tiles: the same value by construction. Every sto
 also one with ``n = 0`` (that only shortens the validity, never makes it wrong).
 
 Used by the seed (:mod:`userpulse.sinks.seed`), the lookup benchmark's refresher and the tests;
-layout of the stored fields: :mod:`userpulse.layout` (``m``, ``w:<window_ms>``) and
-``docs/key-layout.md``.
+the JVM job computes the same (``io.userpulse.flink.tiles.Premerge``, pinned against this module
+by the golden vectors of ``tests/unit/jvm_vectors.py``). Layout of the stored fields:
+:mod:`userpulse.layout` (``m``, ``w:<window_ms>``) and ``docs/key-layout.md``.
 """
 
 from __future__ import annotations
