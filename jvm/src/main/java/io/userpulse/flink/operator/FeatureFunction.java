@@ -20,6 +20,7 @@ import io.userpulse.flink.tiles.TileSerializer;
 import io.userpulse.flink.tiles.TileState;
 import io.userpulse.flink.tiles.Touched;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -100,6 +101,10 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     private transient long[] premergeWindowsMs;
     private transient ValueState<Long> premergeRefreshAt;
     private transient long flushTimerAt;
+    /** Per user, the pre-merged values last staged (not in Flink state: recomputed from the
+     * tiles when missing, e.g. after a restore); at most {@link #PREMERGE_CACHE_USERS} users. */
+    private transient Map<String, Premerge.Running> premergeCache;
+    private static final int PREMERGE_CACHE_USERS = 200_000;
 
     /**
      * @param spec the job spec (catalogue, lateness, flush settings, Redis connection)
@@ -139,6 +144,12 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
             }
             premergeRefreshAt = getRuntimeContext().getState(
                     new ValueStateDescriptor<>("premerge-refresh", Types.LONG));
+            premergeCache = new LinkedHashMap<>(1024, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Premerge.Running> eldest) {
+                    return size() > PREMERGE_CACHE_USERS;
+                }
+            };
         }
     }
 
@@ -201,7 +212,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
             restageAll(user, h); // restored state or a store loss: Redis may lack any of it (H19)
         }
         writer.stageLastSeen(user, e.eventTimeMs);
-        stagePremerged(user, h, ctx.timerService());
+        stagePremerged(user, h, e, ctx.timerService());
         metrics.counted().inc();
         ensureFlushTimer(ctx.timerService());
         if (writer.pendingUsers() >= flushMaxPending) {
@@ -224,28 +235,43 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
 
     /**
      * Stages the user's windows merged as of now and (with a timer service) sets the refresh
-     * timer at the earliest {@code valid_until} rounded up to {@code premerge_refresh_ms}.
+     * timer at the earliest {@code valid_until} rounded up to {@code premerge_refresh_ms}. The
+     * values are kept per user in {@link #premergeCache} and updated by the event just folded
+     * ({@code e}, its tiles {@link #touched}) while they hold, else computed from every tile.
      *
+     * @param e the event just folded, or null (compute from every tile)
      * @param ts the key's timer service, or null (no refresh timer: the operator's rewrite)
      */
-    private void stagePremerged(String user, Head h, org.apache.flink.streaming.api.TimerService ts)
-            throws Exception {
+    private void stagePremerged(String user, Head h, Event e,
+            org.apache.flink.streaming.api.TimerService ts) throws Exception {
         if (premerge == null) {
             return;
         }
         long now = ts != null ? ts.currentProcessingTime() : System.currentTimeMillis();
-        Premerge.Values v = premerge.of(tiles.allTiles(h, older), now);
-        writer.stagePremerged(user, h.profile().version(), now, premergeWindowsMs, v.validUntilMs,
-                v.merged);
-        long until = v.refreshAtMs();
+        long events = h.profile().version();
+        Premerge.Running run = premergeCache.get(user);
+        if (e != null && run != null && run.events() == events - 1 && premerge.holds(run, now)) {
+            premerge.fold(run, e, touched, now, events);
+        } else {
+            run = premerge.running(tiles.allTiles(h, older), now, events);
+            premergeCache.put(user, run);
+        }
+        long[] until = premerge.validUntilMs(run);
+        writer.stagePremerged(user, events, now, premergeWindowsMs, until, run.merged());
         if (ts == null) {
             return;
         }
-        if (until == Premerge.NONE) {
+        long first = Premerge.NONE;
+        for (long u : until) {
+            if (u != Premerge.NONE && (first == Premerge.NONE || u < first)) {
+                first = u;
+            }
+        }
+        if (first == Premerge.NONE) {
             premergeRefreshAt.clear();
             return;
         }
-        long due = Math.max(-Math.floorDiv(-until, premergeRefreshMs) * premergeRefreshMs, now + 1);
+        long due = Math.max(-Math.floorDiv(-first, premergeRefreshMs) * premergeRefreshMs, now + 1);
         Long old = premergeRefreshAt.value();
         if (old == null || old != due) {
             premergeRefreshAt.update(due);
@@ -268,7 +294,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         if (h == null) {
             return; // state freed: lookups past valid_until take the full path
         }
-        stagePremerged(user, h, ts);
+        stagePremerged(user, h, null, ts);
         metrics.premergeRefreshes().inc();
         ensureFlushTimer(ts);
     }
@@ -323,6 +349,9 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         }
         long wm = ctx.timerService().currentWatermark();
         Expired dropped = tiles.expire(h, older, wm);
+        if (premergeCache != null && !dropped.nothingDropped()) {
+            premergeCache.remove(user); // recomputed from the tiles left at the next write
+        }
         if (dropped.stateFreed()) {
             head.clear();
             older.clear();
@@ -408,7 +437,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         Head h = head.value();
         if (h != null) {
             restageAll(user, h);
-            stagePremerged(user, h, null);
+            stagePremerged(user, h, null, null);
             head.update(h);
         }
     }

@@ -1,6 +1,7 @@
 package io.userpulse.flink.tiles;
 
 import io.userpulse.flink.spec.FeatureSpec;
+import io.userpulse.flink.event.Event;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,6 +21,15 @@ import java.util.List;
  * <p>Merge ({@code userpulse.tiles.merge_tiles}): {@code n}, counts and sums add (long sums exact
  * past 64 bits; double sums in tile index order), maxima and the newest event time take the
  * maximum, sketches the union (the k smallest hashes, k from the spec).
+ *
+ * <p>Incremental upkeep ({@link Running}): while the values of T still hold at the job's clock
+ * now (every window: {@code T <= now < validUntil}), each window covers the same stored tiles as
+ * of now as of T; an event folded into tile {@code (g, k)} then changes window g's merge exactly
+ * by that event when {@code k} is inside the window as of now (folded into the merge with the
+ * same aggregator), moves its {@code validUntil} earlier when {@code k} is older than its oldest
+ * tile or ahead of it, and changes nothing else. Only when a value stopped holding is the merge
+ * computed again from every tile ({@link #of}). Double sums then add in arrival order (no
+ * aggregate of the catalogue is one).
  */
 public final class Premerge {
 
@@ -31,6 +41,7 @@ public final class Premerge {
     private final int[] windowTiles;
     private final TileShape shape;
     private final int sketchK;
+    private final TileAggregator aggregator;
 
     /**
      * @param features the catalogue part of the job spec
@@ -47,6 +58,7 @@ public final class Premerge {
         }
         shape = TileShape.of(features);
         sketchK = features.distinctSketchK();
+        aggregator = new TileAggregator(features);
     }
 
     /** Number of windows kept pre-merged (one per tile size). */
@@ -84,15 +96,50 @@ public final class Premerge {
     }
 
     /**
-     * The window values of a user's tiles as of {@code asOfMs}.
-     *
-     * @param tiles every tile the user holds (any order; {@code TileState#allTiles})
-     * @param asOfMs T, UTC epoch ms
+     * One user's window values as of {@link #asOfMs()}, kept up to date event by event ({@link
+     * #fold}) while they hold. Mutable; its merged tiles are reused.
      */
-    public Values of(List<TileRef> tiles, long asOfMs) {
+    public static final class Running {
+        private long asOfMs;
+        private long events;
+        private final Tile[] merged;
+        private final long[] oldest;
+        private final long[] ahead;
+
+        private Running(long asOfMs, long events, Tile[] merged, long[] oldest, long[] ahead) {
+            this.asOfMs = asOfMs;
+            this.events = events;
+            this.merged = merged;
+            this.oldest = oldest;
+            this.ahead = ahead;
+        }
+
+        /** T, UTC epoch ms. */
+        public long asOfMs() {
+            return asOfMs;
+        }
+
+        /** The events folded in (the profile's version the values belong to). */
+        public long events() {
+            return events;
+        }
+
+        /** Per window, its merged tile (the object is updated by later folds). */
+        public Tile[] merged() {
+            return merged;
+        }
+    }
+
+    /**
+     * The values of every tile the user holds, as of {@code asOfMs}, for incremental upkeep.
+     *
+     * @param events the profile's version the tiles belong to
+     */
+    public Running running(List<TileRef> tiles, long asOfMs, long events) {
         int n = windowMs.length;
         Tile[] merged = new Tile[n];
-        long[] until = new long[n];
+        long[] oldest = new long[n];
+        long[] ahead = new long[n];
         List<TileRef> sorted = new ArrayList<>(tiles);
         sorted.sort(Comparator.comparingLong(TileRef::index));
         for (int s = 0; s < n; s++) {
@@ -100,31 +147,101 @@ public final class Premerge {
             long last = Math.floorDiv(asOfMs, g);
             long first = last - windowTiles[s] + 1;
             Tile out = shape.newTile();
-            long oldest = Long.MAX_VALUE;
-            long ahead = Long.MAX_VALUE;
+            oldest[s] = Long.MAX_VALUE;
+            ahead[s] = Long.MAX_VALUE;
             for (TileRef t : sorted) {
                 if (t.tileMs() != g) {
                     continue;
                 }
                 long k = t.index();
                 if (k > last) {
-                    ahead = Math.min(ahead, k);
+                    ahead[s] = Math.min(ahead[s], k);
                 } else if (k >= first) {
-                    oldest = Math.min(oldest, k);
+                    oldest[s] = Math.min(oldest[s], k);
                     mergeInto(out, t.tile(), sketchK);
                 }
             }
-            long u = NONE;
-            if (oldest != Long.MAX_VALUE) {
-                u = (oldest + windowTiles[s]) * g;
-            }
-            if (ahead != Long.MAX_VALUE && (u == NONE || ahead * g < u)) {
-                u = ahead * g;
-            }
             merged[s] = out;
-            until[s] = u;
         }
-        return new Values(merged, until);
+        return new Running(asOfMs, events, merged, oldest, ahead);
+    }
+
+    /** Until when window {@code s} of {@code r} holds (UTC epoch ms), or {@link #NONE}. */
+    public long validUntilMs(Running r, int s) {
+        long g = tileMs[s];
+        long u = NONE;
+        if (r.oldest[s] != Long.MAX_VALUE) {
+            u = (r.oldest[s] + windowTiles[s]) * g;
+        }
+        if (r.ahead[s] != Long.MAX_VALUE && (u == NONE || r.ahead[s] * g < u)) {
+            u = r.ahead[s] * g;
+        }
+        return u;
+    }
+
+    /** Every window's {@link #validUntilMs}, in a new array. */
+    public long[] validUntilMs(Running r) {
+        long[] out = new long[windowMs.length];
+        for (int s = 0; s < out.length; s++) {
+            out[s] = validUntilMs(r, s);
+        }
+        return out;
+    }
+
+    /** Whether every window value of {@code r} holds at {@code nowMs} (UTC epoch ms). */
+    public boolean holds(Running r, long nowMs) {
+        if (nowMs < r.asOfMs) {
+            return false;
+        }
+        for (int s = 0; s < windowMs.length; s++) {
+            long u = validUntilMs(r, s);
+            if (u != NONE && nowMs >= u) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Folds event {@code e}, just folded into the tiles {@code touched} (the profile's version
+     * now {@code events}), into {@code r}, which then is as of {@code nowMs}.
+     *
+     * @throws IllegalStateException {@code r} does not hold at {@code nowMs} (compute anew)
+     */
+    public void fold(Running r, Event e, Touched touched, long nowMs, long events) {
+        if (!holds(r, nowMs)) {
+            throw new IllegalStateException("pre-merged values do not hold at " + nowMs);
+        }
+        for (int i = 0; i < touched.size(); i++) {
+            long g = touched.tileMs(i);
+            long k = touched.index(i);
+            for (int s = 0; s < tileMs.length; s++) {
+                if (tileMs[s] != g) {
+                    continue;
+                }
+                long last = Math.floorDiv(nowMs, g);
+                long first = last - windowTiles[s] + 1;
+                if (k > last) {
+                    r.ahead[s] = Math.min(r.ahead[s], k);
+                } else if (k >= first) {
+                    r.oldest[s] = Math.min(r.oldest[s], k);
+                    aggregator.add(e, r.merged[s]);
+                }
+            }
+        }
+        r.asOfMs = nowMs;
+        r.events = events;
+    }
+
+    /**
+     * The window values of a user's tiles as of {@code asOfMs}.
+     *
+     * @param tiles every tile the user holds (any order; {@code TileState#allTiles})
+     * @param asOfMs T, UTC epoch ms
+     */
+    public Values of(List<TileRef> tiles, long asOfMs) {
+        Running r = running(tiles, asOfMs, 0);
+        return new Values(r.merged, validUntilMs(r));
     }
 
     /** {@code out := merge(out, t)}, as {@code userpulse.tiles.merge_tiles}. */
