@@ -2,7 +2,8 @@
 
 Validation, keys and the merge are the shared ones (:mod:`userpulse.lookup.request`,
 :mod:`userpulse.lookup.merge`);
-only the pipelined ``HGETALL`` round trip is awaited.
+only the pipelined round trips (the pre-merged windows, then the tiles of the users they do not
+answer) are awaited.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ class AsyncFeatureClient:
         features: Sequence[str] | None = None,
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
-        """Features of many users in one round trip; see
+        """Features of many users in one round trip (two for the users the pre-merged windows do
+        not answer); see
         :meth:`userpulse.lookup.client.FeatureClient.get_many` (same raises)."""
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)
         if not p.users:

@@ -2,7 +2,9 @@
 
 ``get(user_id, features=None, as_of=None)`` and ``get_many(user_ids, ...)`` read every key they
 need in one pipelined round trip (with a Redis Cluster client: one per node, so at most one per
-slot; every user is one key on one slot). Validation and the merge are shared with the asyncio
+slot; every user is one key on one slot): the pre-merged windows and the profile
+(:mod:`userpulse.lookup.premerged`); the users those do not answer take a second round trip, the
+full read of their tiles. Validation and the merge are shared with the asyncio
 client and the HTTP service (:mod:`userpulse.lookup.request`, :mod:`userpulse.lookup.merge`).
 """
 
@@ -129,7 +131,8 @@ class FeatureClient:
         features: Sequence[str] | None = None,
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
-        """Features of many users in one pipelined round trip per node; arguments as :meth:`get`.
+        """Features of many users in one pipelined round trip per node (two for the users the
+        pre-merged windows do not answer); arguments as :meth:`get`.
 
         Returns:
             user id -> feature name -> result, for each distinct user id. A user whose key

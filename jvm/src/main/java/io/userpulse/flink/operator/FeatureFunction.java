@@ -104,7 +104,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     /** Per user, the pre-merged values last staged (not in Flink state: recomputed from the
      * tiles when missing, e.g. after a restore); at most {@link #PREMERGE_CACHE_USERS} users. */
     private transient Map<String, Premerge.Running> premergeCache;
-    private static final int PREMERGE_CACHE_USERS = 200_000;
+    private static final int PREMERGE_CACHE_USERS = 50_000;
 
     /**
      * @param spec the job spec (catalogue, lateness, flush settings, Redis connection)
