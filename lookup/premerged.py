@@ -35,7 +35,7 @@ from userpulse.lookup.merge import (
     is_rewriting,
 )
 from userpulse.lookup.state import StoredUser
-from userpulse.lookup.tilecols import merge_columns, merge_segments
+from userpulse.lookup.tilecols import tile_columns
 from userpulse.tiles import window_tiles
 
 __all__ = ["FastAnswer", "FastPath", "fast_fields", "fast_results", "queue_fast_reads"]
@@ -197,18 +197,15 @@ def fast_results(
 
 
 def _merge(todo: list[tuple[int, bytes]], cols: frozenset[int]) -> list[dict[int, Any]]:
-    """The columns ``cols`` of each pre-merged tile value (one segment each); ``{}`` for a value
-    that is not a v1 tile."""
-    try:
-        return merge_segments([[v] for _, v in todo], cols)
-    except (ValueError, TypeError):
-        out: list[dict[int, Any]] = []
-        for _, v in todo:
-            try:
-                out.append(merge_columns([v], cols))
-            except (ValueError, TypeError):
-                out.append({})
-        return out
+    """The columns ``cols`` of each pre-merged tile value (:func:`tile_columns`); ``{}`` for a
+    value that is not a v1 tile."""
+    out: list[dict[int, Any]] = []
+    for _, v in todo:
+        try:
+            out.append(tile_columns(v, cols))
+        except (ValueError, TypeError):
+            out.append({})
+    return out
 
 
 class FastPath:
