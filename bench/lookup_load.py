@@ -67,7 +67,9 @@ def _client_load(job: dict[str, Any]) -> dict[str, Any]:
         except Exception:
             errors += 1
         lat.append((time.perf_counter() - due) * 1000)
-    return _pcts(lat, time.perf_counter() - start, errors)
+    out = _pcts(lat, time.perf_counter() - start, errors)
+    out["premerged"] = client.fast_path.stats()  # users answered by the fast path / left
+    return out
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:

@@ -43,6 +43,7 @@ from pydantic import SecretStr
 
 from bench import REPO_ROOT
 from bench.lookup_breakdown import breakdown
+from bench.premerge_refresh import Refresher, premerged_bytes
 from userpulse import redis_conn
 from userpulse.settings import Settings
 
@@ -306,8 +307,14 @@ def _user_keys(user_id: str) -> list[str]:
 def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[str]:
     """Write ``n_users`` users' features (30 events each over the last 10 min, event time =
     now) in the job's layout with :func:`userpulse.sinks.seed.seed` as the job user, after deleting
-    those
-    users' keys (admin user, exact keys, no pattern); returns their ids."""
+    those users' keys (admin user, exact keys, no pattern); returns their ids."""
+    return [s.user_id for s in write_sample_states(settings, n_users, seed)[0]]
+
+
+def write_sample_states(settings: Settings, n_users: int, seed: int = 1) -> tuple[list[Any], int]:
+    """:func:`write_sample_users`, returning the states written
+    (:class:`userpulse.sinks.seed.UserState`) and the time T (UTC epoch ms) of their pre-merged
+    fields."""
     from userpulse.events import Event, EventType
     from userpulse.features import TILE_SIZES_MS
     from userpulse.profile import Profile, fold, revive
@@ -338,8 +345,8 @@ def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[
             prof = prof or revive(None, e)
             fold(prof, e, t - 5_000, settings.allowed_lateness_ms)
         states.append(UserState(u, tiles, times[-1], prof))
-    seed_users(redis_conn.connect_writer(settings, "job"), states)
-    return users
+    seed_users(redis_conn.connect_writer(settings, "job"), states, premerged_as_of_ms=now)
+    return states, now
 
 
 def main() -> None:
@@ -350,6 +357,12 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=2_000.0, help="single-user requests/s")
     ap.add_argument("--workers", type=int, default=2, help="HTTP service worker processes")
     ap.add_argument("--sweep", type=float, default=3.0, help="seconds per sweep point (0: none)")
+    ap.add_argument(
+        "--no-refresh",
+        dest="refresh",
+        action="store_false",
+        help="no refresh of the pre-merged fields as the job timer would (bench.premerge_refresh)",
+    )
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out" / "lookups.json")
     args = ap.parse_args()
     settings = Settings()
@@ -357,15 +370,21 @@ def main() -> None:
         redis_conn.connect(settings, "admin", timeout_s=2).ping()
     except Exception as e:
         sys.exit(f"Redis at {settings.redis_host}:{settings.redis_port}: {e}; run `userpulse up`")
-    users = write_sample_users(settings, args.users)
-    result = run(
-        settings,
-        users,
-        duration_s=args.duration,
-        rate_per_s=args.rate,
-        service_workers=args.workers,
-        sweep_s=args.sweep,
-    )
+    states, as_of = write_sample_states(settings, args.users)
+    refresher = Refresher(settings, states, as_of).start() if args.refresh else None
+    try:
+        result = run(
+            settings,
+            [s.user_id for s in states],
+            duration_s=args.duration,
+            rate_per_s=args.rate,
+            service_workers=args.workers,
+            sweep_s=args.sweep,
+        )
+    finally:
+        refresh = refresher.stop() if refresher else None
+    result["premerged_refresh"] = refresh
+    result["premerged_bytes_per_user"] = premerged_bytes(states, as_of)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -2,12 +2,14 @@
 
 Validation, keys and the merge are the shared ones (:mod:`userpulse.lookup.request`,
 :mod:`userpulse.lookup.merge`);
-only the pipelined ``HGETALL`` round trip is awaited.
+only the pipelined round trips (the pre-merged windows, then the tiles of the users they do not
+answer) are awaited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -17,7 +19,8 @@ from userpulse import redis_conn
 from userpulse.config import LookupSettings
 from userpulse.lookup.client import now_ms, where_of
 from userpulse.lookup.merge import FeatureResult, queue_generation, queue_reads
-from userpulse.lookup.request import STORE_ERRORS, plan, store_error
+from userpulse.lookup.premerged import FastPath, fast_fields, queue_fast_reads
+from userpulse.lookup.request import STORE_ERRORS, LookupPlan, plan, store_error
 from userpulse.lookup.runguard import RunGuard
 
 __all__ = ["AsyncFeatureClient"]
@@ -47,6 +50,8 @@ class AsyncFeatureClient:
         self._max_users = max_users
         self._where = where or where_of(client)
         self._guard = guard
+        self.fast_path = FastPath()
+        """Hit counts of the pre-merged fast path (:mod:`userpulse.lookup.premerged`)."""
 
     @classmethod
     def from_settings(
@@ -131,19 +136,37 @@ class AsyncFeatureClient:
         features: Sequence[str] | None = None,
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
-        """Features of many users in one round trip; see
+        """Features of many users in one round trip (two for the users the pre-merged windows do
+        not answer); see
         :meth:`userpulse.lookup.client.FeatureClient.get_many` (same raises)."""
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)
         if not p.users:
             return {}
+        if not self.fast_path.use():
+            return await self._full(p)
+        fields = fast_fields(tuple(p.names))
+        replies, stale = await self._send([(queue_fast_reads, u, fields) for u in p.users])
+        done, rest, with_fields = p.fast(replies, self._where, stale=stale)
+        self.fast_path.record(len(done), len(rest), with_fields)
+        if not rest:
+            return done if len(done) == 1 else p.in_order(done)
+        return p.in_order(done, await self._full(p.only(rest)))
+
+    async def _full(self, p: LookupPlan) -> dict[str, dict[str, FeatureResult]]:
+        """The full read and merge of every user of ``p`` (one round trip)."""
+        replies, stale = await self._send([(queue_reads, u) for u in p.users])
+        return p.results(replies, self._where, stale=stale)
+
+    async def _send(self, reads: list[tuple[Any, ...]]) -> tuple[list[Any], bool]:
+        """As :meth:`userpulse.lookup.client.FeatureClient._send`, awaited."""
         try:
             async with self._r.pipeline(transaction=False) as pipe:
-                for u in p.users:  # merge.queue_reads: tile hash + profile key
-                    queue_reads(pipe, u)
+                for queue, *args in reads:
+                    queue(pipe, *args)
                 queue_generation(pipe)
                 checked = self._guard.queue(pipe) if self._guard else False
                 replies = await pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
         stale = self._guard is not None and self._guard.stale_after(replies, checked)
-        return p.results(replies, self._where, stale=stale)
+        return replies, stale

@@ -2,7 +2,9 @@
 
 ``get(user_id, features=None, as_of=None)`` and ``get_many(user_ids, ...)`` read every key they
 need in one pipelined round trip (with a Redis Cluster client: one per node, so at most one per
-slot; every user is one key on one slot). Validation and the merge are shared with the asyncio
+slot; every user is one key on one slot): the pre-merged windows and the profile
+(:mod:`userpulse.lookup.premerged`); the users those do not answer take a second round trip, the
+full read of their tiles. Validation and the merge are shared with the asyncio
 client and the HTTP service (:mod:`userpulse.lookup.request`, :mod:`userpulse.lookup.merge`).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
@@ -17,7 +20,8 @@ from redis.cluster import RedisCluster
 from userpulse import redis_conn
 from userpulse.config import LookupSettings
 from userpulse.lookup.merge import FeatureResult, Status, queue_generation, queue_reads
-from userpulse.lookup.request import STORE_ERRORS, plan, store_error
+from userpulse.lookup.premerged import FastPath, fast_fields, queue_fast_reads
+from userpulse.lookup.request import STORE_ERRORS, LookupPlan, plan, store_error
 from userpulse.lookup.runguard import RunGuard
 
 __all__ = ["FeatureClient", "FeatureResult", "Status"]
@@ -60,6 +64,8 @@ class FeatureClient:
         self._max_users = max_users
         self._where = where or where_of(client)
         self._guard = guard
+        self.fast_path = FastPath()
+        """Hit counts of the pre-merged fast path (:mod:`userpulse.lookup.premerged`)."""
 
     @classmethod
     def from_settings(cls, settings: LookupSettings, cluster: bool | None = None) -> FeatureClient:
@@ -132,7 +138,8 @@ class FeatureClient:
         features: Sequence[str] | None = None,
         as_of: int | None = None,
     ) -> dict[str, dict[str, FeatureResult]]:
-        """Features of many users in one pipelined round trip per node; arguments as :meth:`get`.
+        """Features of many users in one pipelined round trip per node (two for the users the
+        pre-merged windows do not answer); arguments as :meth:`get`.
 
         Returns:
             user id -> feature name -> result, for each distinct user id. A user whose key
@@ -146,14 +153,36 @@ class FeatureClient:
         p = plan(user_ids, features, self._clock_ms() if as_of is None else as_of, self._max_users)
         if not p.users:
             return {}
+        if not self.fast_path.use():
+            return self._full(p)
+        fields = fast_fields(tuple(p.names))
+        replies, stale = self._send([(queue_fast_reads, u, fields) for u in p.users])
+        done, rest, with_fields = p.fast(replies, self._where, stale=stale)
+        self.fast_path.record(len(done), len(rest), with_fields)
+        if not rest:
+            return done if len(done) == 1 else p.in_order(done)
+        return p.in_order(done, self._full(p.only(rest)))
+
+    def _full(self, p: LookupPlan) -> dict[str, dict[str, FeatureResult]]:
+        """The full read and merge of every user of ``p`` (one round trip per node)."""
+        replies, stale = self._send([(queue_reads, u) for u in p.users])
+        return p.results(replies, self._where, stale=stale)
+
+    def _send(self, reads: list[tuple[Any, ...]]) -> tuple[list[Any], bool]:
+        """Run ``reads`` (``(queue function, user id, *args)``), the generation marker's read and
+        the run guard's on one pipeline; ``(replies, stale)`` (the guard's reply taken off).
+
+        Raises:
+            userpulse.lookup.errors.StoreUnavailable: the pipeline failed as a whole.
+        """
         try:
             pipe = self._r.pipeline(transaction=False)
-            for u in p.users:  # merge.queue_reads: tile hash + profile key
-                queue_reads(pipe, u)
+            for queue, *args in reads:
+                queue(pipe, *args)
             queue_generation(pipe)
             checked = self._guard.queue(pipe) if self._guard else False
             replies = pipe.execute(raise_on_error=False)
         except STORE_ERRORS as e:
             raise store_error(e, self._where) from None
         stale = self._guard is not None and self._guard.stale_after(replies, checked)
-        return p.results(replies, self._where, stale=stale)
+        return replies, stale

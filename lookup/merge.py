@@ -42,6 +42,8 @@ __all__ = [
     "StoredValueError",
     "features_for",
     "features_from_replies",
+    "answer_user",
+    "feature_plan",
     "features_many",
     "is_rewriting",
     "queue_generation",
@@ -141,7 +143,7 @@ class _WindowSpec(NamedTuple):
     divisor: int  # the column of the denominator, 0 when the feature is not a ratio
 
 
-class _Plan(NamedTuple):
+class FeaturePlan(NamedTuple):
     """What a list of feature names needs: windows (and their columns), and how to answer each."""
 
     windows: dict[tuple[int, int], frozenset[int]]  # (window_ms, tile_ms) -> columns
@@ -150,7 +152,8 @@ class _Plan(NamedTuple):
 
 
 @lru_cache(maxsize=256)
-def _plan(names: tuple[str, ...]) -> _Plan:
+def feature_plan(names: tuple[str, ...]) -> FeaturePlan:
+    """What ``names`` (validated feature names) need and how to answer each (cached)."""
     cols: dict[tuple[int, int], set[int]] = {}
     specs: list[_WindowSpec] = []
     sf: list[tuple[str, StateFeature]] = []
@@ -167,7 +170,7 @@ def _plan(names: tuple[str, ...]) -> _Plan:
             num, den = _AGG_INDEX[a.name], 0
         need.update((num, den) if den else (num,))
         specs.append(_WindowSpec(n, wk, num, den))
-    return _Plan({k: frozenset(v) for k, v in cols.items()}, specs, sf)
+    return FeaturePlan({k: frozenset(v) for k, v in cols.items()}, specs, sf)
 
 
 def features_for(
@@ -203,7 +206,7 @@ def features_many(
         Per user, in order, its results, or the :class:`StoredValueError` of a user whose stored
         values are not layout v1 (the other users are answered).
     """
-    plan = _plan(tuple(names))
+    plan = feature_plan(tuple(names))
     if len(stored) == 1:
         return [_one(plan, names, t, *stored[0])]
     users: list[StoredUser | None] = []
@@ -255,14 +258,18 @@ def features_many(
             out.append(dict.fromkeys(names, _NOT_FOUND))
         else:
             try:
-                out.append(_answer(plan, names, t, u, merged[i]))
+                out.append(answer_user(plan, names, t, u, merged[i]))
             except StoredValueError as e:
                 out.append(e)
     return out
 
 
 def _one(
-    plan: _Plan, names: Sequence[str], t: int, h: dict[bytes, bytes], profile: bytes | str | None
+    plan: FeaturePlan,
+    names: Sequence[str],
+    t: int,
+    h: dict[bytes, bytes],
+    profile: bytes | str | None,
 ) -> dict[str, FeatureResult] | StoredValueError:
     """:func:`features_many` of one user, without the batch bookkeeping."""
     if not h and profile is None:
@@ -279,18 +286,24 @@ def _one(
                 except (ValueError, TypeError) as e:
                     raise StoredValueError(_TILES, str(e)) from None
             merged[(w, g)] = m
-        return _answer(plan, names, t, u, merged)
+        return answer_user(plan, names, t, u, merged)
     except StoredValueError as e:
         return e
 
 
-def _answer(
-    plan: _Plan,
+def answer_user(
+    plan: FeaturePlan,
     names: Sequence[str],
     t: int,
     u: StoredUser,
     merged: dict[tuple[int, int], dict[int, Any] | None],
 ) -> dict[str, FeatureResult]:
+    """``{name: result}`` of one user as of ``t`` from its merged window columns (``(window_ms,
+    tile_ms) -> column -> value``, None for a window out of retention) and its stored state.
+
+    Raises:
+        StoredValueError: the profile is not layout v1.
+    """
     res: dict[str, FeatureResult] = {}
     new, result, present, out, newest_col = _new_result, FeatureResult, _PRESENT, _OUT, IDX_MAX_TIME
     for n, wk, num, den in plan.window_specs:  # the hot loop: locals only

@@ -29,6 +29,7 @@ from userpulse.lookup.merge import (
     store_error_results,
     validate,
 )
+from userpulse.lookup.premerged import FastAnswer, fast_results
 
 MAX_USER_ID_BYTES = 128  # design section 3: 1..128 bytes UTF-8
 
@@ -113,6 +114,35 @@ class LookupPlan:
                 out[u] = store_error_results(self.names, u, r.which, r)
             else:
                 out[u] = r
+        return out
+
+    def fast(self, replies: list[Any], where: str = "?", stale: bool = False) -> FastAnswer:
+        """What the pre-merged values answer, from the replies to
+        :func:`userpulse.lookup.premerged.queue_fast_reads` (two per user, users in order) and
+        then :func:`userpulse.lookup.merge.queue_generation`, sent with ``raise_on_error=False``
+        (:func:`userpulse.lookup.premerged.fast_results`; the users it leaves go to
+        :meth:`results` of :meth:`only` them).
+
+        Raises:
+            StoreUnavailable: as :meth:`results`.
+        """
+        if len(replies) != 2 * len(self.users) + 1:
+            raise ValueError(f"{len(replies)} replies for {len(self.users)} users")
+        raise_if_unavailable(replies, where)
+        gen = _generation(replies[-1])
+        return fast_results(self.users, self.names, self.as_of_ms, replies[:-1], gen, stale)
+
+    def only(self, users: list[str]) -> LookupPlan:
+        """The same lookup for ``users`` (a subset, already validated)."""
+        return LookupPlan(users, self.names, self.as_of_ms)
+
+    def in_order(
+        self, *parts: dict[str, dict[str, FeatureResult]]
+    ) -> dict[str, dict[str, FeatureResult]]:
+        """The results of ``parts`` (each for some of the users) in request order."""
+        out: dict[str, dict[str, FeatureResult]] = {}
+        for u in self.users:
+            out[u] = next(p[u] for p in parts if u in p)
         return out
 
 

@@ -160,6 +160,37 @@ def merge_columns(vals: list[bytes], cols: Collection[int]) -> dict[int, Any]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _column_kinds(cols: frozenset[int]) -> tuple[tuple[int, str], ...]:
+    """``(column, "add" | "max" | "distinct")`` of each column of ``cols``."""
+    return tuple(
+        (i, "max" if i == IDX_MAX_TIME else "add" if KINDS[i] in ("count", "sum") else KINDS[i])
+        for i in sorted(cols)
+    )
+
+
+def tile_columns(value: bytes, cols: frozenset[int]) -> dict[int, Any]:
+    """:func:`merge_columns` of one tile value (``[value]``), without the column passes: the
+    value split once, each asked part converted (a pre-merged window is one tile).
+
+    Raises:
+        ValueError: not a v1 tile value.
+    """
+    parts = value.split(_SEP)
+    if len(parts) != WIDTH:
+        raise ValueError(f"tile value {value[:40]!r} has {len(parts)} parts, expected {WIDTH}")
+    out: dict[int, Any] = {}
+    for i, kind in _column_kinds(cols):
+        p = parts[i]
+        if kind == "distinct":
+            out[i] = distinct_estimate([p])
+        elif not p:
+            out[i] = 0 if kind == "add" else None
+        else:
+            out[i] = _num(p)
+    return out
+
+
 _NONE = -(10**30)  # an empty part of a max column while reducing (v1 values are >= 0)
 
 

@@ -3,11 +3,11 @@
 For tests, benchmarks and loading precomputed features (e.g. a backfill computed offline): the
 caller already holds each user's final tiles, profile and last-seen time, and this module writes
 them as absolute values with plain pipelined ``HSET`` / ``SET`` / ``EXPIRE`` (no script, no version
-check: what is given replaces what is stored, field by field). The feature job does not use it;
-its writer keeps the versioned-write rule of ``docs/key-layout.md``. Keys, field names and value
-encodings come from :mod:`userpulse.layout` only, so what is written here is byte for byte
-what the
-job writes for the same state.
+check: what is given replaces what is stored, field by field), with the pre-merged "as of now"
+window fields (``m``, ``w:<window_ms>``) computed by :mod:`userpulse.premerge`. The feature job
+does not use it; its writer keeps the versioned-write rule of ``docs/key-layout.md``. Keys,
+field names and value encodings come from :mod:`userpulse.layout` only, so what is written here
+is byte for byte what the job writes for the same state.
 
 Works with a ``redis.Redis`` or a ``redis.cluster.RedisCluster`` (whose pipeline groups the
 commands per node; a user's keys share one slot). Needs ``HSET``, ``SET`` and ``EXPIRE`` on
@@ -16,6 +16,7 @@ commands per node; a user's keys share one slot). Needs ``HSET``, ``SET`` and ``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-from userpulse import layout
+from userpulse import layout, premerge
 from userpulse.tiles import TileValue
 
 
@@ -54,12 +55,25 @@ def _profile_value(p: Any) -> str:
     return layout.encode_profile(int(p.version), p.record_json())
 
 
+def premerged_fields(u: UserState, as_of_ms: int) -> tuple[dict[str, str], int | None]:
+    """The pre-merged fields of ``u``'s tile hash as of ``as_of_ms`` (UTC epoch ms) and when they
+    stop holding (:func:`userpulse.premerge.fields`); versioned by the profile's version."""
+    if u.profile is None:
+        version = None
+    elif isinstance(u.profile, tuple):
+        version = int(u.profile[0])
+    else:
+        version = int(u.profile.version)
+    return premerge.fields(u.tiles, premerge.events_folded(u.tiles, version), as_of_ms)
+
+
 def seed(
     client: redis.Redis | RedisCluster,
     users: Iterable[UserState],
     ttl_s: int | None = None,
     profile_ttl_s: int | None = None,
     batch_users: int = 500,
+    premerged_as_of_ms: int | None = None,
 ) -> int:
     """Write ``users`` to Redis, ``batch_users`` users per pipeline round trip.
 
@@ -70,6 +84,8 @@ def seed(
         job).
         profile_ttl_s: TTL of each profile key in s; default ``layout.PROFILE_TTL_S``.
         batch_users: users per pipeline.
+        premerged_as_of_ms: T of the pre-merged fields written with each user that has tiles,
+            UTC epoch ms; None: the wall clock at the start of the call.
 
     Returns:
         The number of users written.
@@ -82,6 +98,7 @@ def seed(
     prof_ttl = layout.PROFILE_TTL_S if profile_ttl_s is None else profile_ttl_s
     if tile_ttl < 1 or prof_ttl < 1 or batch_users < 1:
         raise ValueError("ttl_s, profile_ttl_s and batch_users must be >= 1")
+    as_of = int(time.time() * 1000) if premerged_as_of_ms is None else premerged_as_of_ms
     written = 0
     pipe = client.pipeline(transaction=False)
     pending = 0
@@ -90,6 +107,8 @@ def seed(
             layout.tile_field(g, k): layout.encode_tile(v) for (g, k), v in u.tiles.items()
         }
         fields.update({layout.pruned_field(g): str(k) for g, k in u.pruned.items()})
+        if u.tiles:
+            fields.update(premerged_fields(u, as_of)[0])
         if u.last_seen_ms is not None:
             fields[layout.META_LAST_SEEN] = str(int(u.last_seen_ms))
         key = layout.user_key(u.user_id)

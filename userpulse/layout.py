@@ -9,6 +9,9 @@ One hash per user (``<tag>`` is the escaped user id, see :func:`user_tag`)::
                       field  p:<tile_ms>      -> highest tile index pruned (dropped) so far
 
                       field  g                -> store generation written under (see below)
+                      field  m                -> <events>;<as_of_ms>: version of the w: fields
+                      field  w:<window_ms>    -> <valid_until_ms>;<tile value>: the window's
+                                                 tiles merged as of <as_of_ms> (pre-merged)
 
     up:v1:{<tag>}:p   string <version>;<profile JSON>  (lifetime counts, first/last seen,
                                                      last-k items, current session)
@@ -134,12 +137,62 @@ def pruned_field(tile_ms: int) -> str:
     return f"p:{tile_ms}"
 
 
+META_PREMERGED = "m"
+"""Field of the tile hash: ``<events>;<as_of_ms>``, the version of the pre-merged window fields
+(:func:`premerged_field`): the events folded into the user's state when they were computed (the
+profile's version) and the time T they were merged as of (UTC epoch ms). A write replaces them
+only with a larger ``(events, as_of_ms)`` (compared in that order)."""
+
+
+def premerged_field(window_ms: int) -> str:
+    """Field of the window ``window_ms``'s tiles merged as of T: ``w:<window_ms>``; its value is
+    :func:`encode_window` (see :mod:`userpulse.premerge`)."""
+    return f"w:{window_ms}"
+
+
+def encode_premerged_meta(events: int, as_of_ms: int) -> str:
+    """``<events>;<as_of_ms>``: the value of :data:`META_PREMERGED`."""
+    return f"{int(events)};{int(as_of_ms)}"
+
+
+def decode_premerged_meta(raw: str | bytes) -> tuple[int, int]:
+    """Inverse of :func:`encode_premerged_meta`: ``(events, as_of_ms)``.
+
+    Raises:
+        ValueError: not two integers separated by ``;``.
+    """
+    s = raw.decode() if isinstance(raw, bytes) else raw
+    events, sep, as_of = s.partition(";")
+    if not sep:
+        raise ValueError(f"not a v1 pre-merged version: {s[:40]!r}")
+    return int(events), int(as_of)
+
+
+def encode_window(valid_until_ms: int | None, tile: TileValue) -> str:
+    """``<valid_until_ms>;<tile value>`` (empty ``valid_until_ms``: no bound; the tile value as
+    :func:`encode_tile`): the value of :func:`premerged_field`."""
+    return f"{_str(valid_until_ms)};{encode_tile(tile)}"
+
+
+def split_window(raw: bytes) -> tuple[int | None, bytes]:
+    """``(valid_until_ms or None, encoded tile value)`` of a stored :func:`encode_window` value.
+
+    Raises:
+        ValueError: no ``;`` or a validity that is not an integer.
+    """
+    until, sep, tile = raw.partition(b";")
+    if not sep:
+        raise ValueError(f"not a v1 pre-merged window value: {raw[:40]!r}")
+    return (int(until) if until else None), tile
+
+
 class FieldName(NamedTuple):
     """A parsed field name of the tile hash (:func:`parse_field`).
 
     Attributes:
-        kind: ``t`` (a tile), ``p`` (highest pruned index) or ``ls`` (last seen).
-        tile_ms: tile size in ms (0 for ``ls``).
+        kind: ``t`` (a tile), ``p`` (highest pruned index), ``w`` (a pre-merged window),
+            ``ls`` (last seen), ``g`` (store generation) or ``m`` (pre-merged version).
+        tile_ms: tile size in ms (the window size for ``w``; 0 for ``ls``, ``g``, ``m``).
         tile_index: tile index, event time // tile_ms (0 for ``p`` and ``ls``).
     """
 
@@ -156,8 +209,8 @@ class StoredProfile(NamedTuple):
 
 
 def parse_field(field: str) -> FieldName:
-    """``("t", tile_ms, index)``, ``("p", tile_ms, 0)``, ``("ls", 0, 0)`` or ``("g", 0, 0)`` for
-    a field name.
+    """``("t", tile_ms, index)``, ``("p", tile_ms, 0)``, ``("w", window_ms, 0)``, ``("ls", 0,
+    0)``, ``("g", 0, 0)`` or ``("m", 0, 0)`` for a field name.
 
     Raises:
         ValueError: not a v1 field name.
@@ -166,9 +219,9 @@ def parse_field(field: str) -> FieldName:
     if kind == "t":
         g, _, k = rest.partition(":")
         return FieldName("t", int(g), int(k))
-    if kind == "p":
-        return FieldName("p", int(rest), 0)
-    if field in (META_LAST_SEEN, META_GENERATION):
+    if kind in ("p", "w"):
+        return FieldName(kind, int(rest), 0)
+    if field in (META_LAST_SEEN, META_GENERATION, META_PREMERGED):
         return FieldName(field, 0, 0)
     raise ValueError(f"not a v1 field: {field!r}")
 

@@ -67,9 +67,15 @@ def sample_events(user: str, t0_ms: int = T0) -> list[Event]:
     return e
 
 
-def write_events(settings: Settings, events: Iterable[Event], lateness_ms: int = 600_000) -> None:
+def write_events(
+    settings: Settings,
+    events: Iterable[Event],
+    lateness_ms: int = 600_000,
+    premerged_as_of_ms: int | None = None,
+) -> None:
     """Fold in-order ``events`` into tiles and profiles as the job does and write them with
-    :func:`userpulse.sinks.seed.seed`, connected as the job ACL user.
+    :func:`userpulse.sinks.seed.seed`, connected as the job ACL user (pre-merged fields as of
+    ``premerged_as_of_ms``, UTC epoch ms; None: now).
 
     Raises:
         redis.exceptions.NoPermissionError: the job user lacks a permission the writes need.
@@ -85,4 +91,4 @@ def write_events(settings: Settings, events: Iterable[Event], lateness_ms: int =
         fold(p, e, e.event_time_ms - 5_000, lateness_ms)
         last_seen[e.user_id] = max(last_seen.get(e.user_id, e.event_time_ms), e.event_time_ms)
     states = [UserState(u, t, last_seen[u], profiles[u]) for u, t in tiles.items()]
-    seed(redis_conn.connect_writer(settings, "job"), states)
+    seed(redis_conn.connect_writer(settings, "job"), states, premerged_as_of_ms=premerged_as_of_ms)

@@ -21,10 +21,13 @@ replaced by ``"sha256:<hex of its UTF-8 bytes>"`` to keep the files small):
 - ``vectors/tilestate.json``: ``cases`` of ``ops``. ``{"op": "event", "event": {...}, "wm": ms,
   "revive": stored profile JSON or null (present only when the user has no state: revive first),
   "expect": {"touched": [[tile_ms, index, encoded tile], ...], "cleanup": ms or null,
-  "profile": record JSON}}`` and ``{"op": "expire", "wm": ms, "expect": {"dropped": {"<tile_ms>":
-  [indices ascending]}, "next": ms or null (null: state freed), "tiles": every tile held after
-  the expiry as lines ``"<tile_ms> <index> <encoded>\n"`` in ascending (tile_ms, index) order,
-  concatenated}}``; ``{"op": "restore"}``: the job restarts without state (revive next).
+  "profile": record JSON, "premerged": {"as_of": T, "fields": the pre-merged fields as of T
+  (:mod:`userpulse.premerge`) as lines ``"<field>=<value>\n"`` (``m`` first, then the windows
+  by tile size), "refresh": ms or null}}}`` and ``{"op": "expire", "wm": ms, "expect":
+  {"dropped": {"<tile_ms>": [indices ascending]}, "next": ms or null (null: state freed),
+  "tiles": every tile held after the expiry as lines ``"<tile_ms> <index> <encoded>\n"`` in
+  ascending (tile_ms, index) order, concatenated}}``; ``{"op": "restore"}``: the job restarts
+  without state (revive next).
 - ``vectors/sketch.json``: ``hashes`` ([string, 32-bit hash]), ``kmv`` (hash sequences folded
   with a small k, and the sketch after each add), ``retention`` ([tile_ms, index, cleanup ms]).
 - ``vectors/floats.json``: ``[[IEEE-754 bits as 16 hex digits, Python repr], ...]``.
@@ -49,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.unit.test_tilestate import DictTiles
-from userpulse import jvmspec, layout, profile, sketch
+from userpulse import jvmspec, layout, premerge, profile, sketch
 from userpulse.events import Event, EventType
 from userpulse.layout import encode_tile
 from userpulse.settings import Settings
@@ -63,6 +66,8 @@ MIN_WATERMARK = -(2**63)
 """Flink's initial watermark (Long.MIN_VALUE): the profile's session horizon must not overflow."""
 T0 = 1_764_460_800_000  # 2025-11-30T00:00:00Z
 _INLINE_MAX = 300
+_AS_OF_OFFSETS = (0, -30_000, 999, 45_000, 3_000_000)
+"""Lookup times of the pre-merged vectors, after the event's time (ms): cycled per op."""
 _C, _S, _H = EventType.CLICK, EventType.SCROLL, EventType.HOVER
 
 
@@ -119,9 +124,19 @@ class _Sim:
             "touched": [[g, k, _short(encode_tile(t))] for g, k, t in touched],
             "cleanup": cleanup,
             "profile": _short(self.stored),
+            "premerged": self._premerged(e.event_time_ms + _AS_OF_OFFSETS[len(self.ops) % 5]),
         }
         self.ops.append(op)
         self.max_t = e.event_time_ms if self.max_t is None else max(self.max_t, e.event_time_ms)
+
+    def _premerged(self, as_of: int) -> dict[str, Any]:
+        """The pre-merged fields as of ``as_of`` (:func:`userpulse.premerge.fields`), one
+        ``field=value`` line each, and when to refresh them."""
+        assert self.head is not None
+        tiles = {(g, k): t for g, k, t in all_tiles(self.head, self.older)}
+        fields, refresh = premerge.fields(tiles, self.head.profile.version, as_of)
+        lines = "".join(f"{f}={v}\n" for f, v in fields.items())
+        return {"as_of": as_of, "fields": _short(lines), "refresh": refresh}
 
     def expire(self, wm: int) -> int | None:
         assert self.head is not None
@@ -422,13 +437,19 @@ def layout_vectors() -> dict[str, Any]:
         "generation_key": layout.GENERATION_KEY,
         "run_key": layout.RUN_KEY,
         "run_records": [[ids, layout.run_record(ids)] for ids in RUN_IDS],
-        "meta": {"last_seen": layout.META_LAST_SEEN, "generation": layout.META_GENERATION},
+        "meta": {
+            "last_seen": layout.META_LAST_SEEN,
+            "generation": layout.META_GENERATION,
+            "premerged": layout.META_PREMERGED,
+        },
         "users": [[u, layout.user_key(u), layout.profile_key(u)] for u in LAYOUT_USERS],
         "tile_fields": [
             [g, i, layout.tile_field(g, i)] for g, i in ((1000, 1717243201), (5000, 0))
         ],
         "pruned_fields": [[g, layout.pruned_field(g)] for g in (1000, 1_440_000)],
         "profile_values": [[7, '{"v":7}', layout.encode_profile(7, '{"v":7}')]],
+        "premerged_fields": [[w, layout.premerged_field(w)] for w in (60_000, 86_400_000)],
+        "premerged_meta": [[7, 1717243200123, layout.encode_premerged_meta(7, 1717243200123)]],
         "profile_keys": {
             "counts": layout.PROFILE_COUNTS,
             "first_seen": layout.PROFILE_FIRST_SEEN,

@@ -31,6 +31,26 @@ def test_golden_keys_and_fields() -> None:
         layout.parse_field("x:1")
 
 
+def test_golden_premerged_fields() -> None:
+    # additive within v1 (docs/key-layout.md, "Pre-merged windows"); the JVM writes the same
+    # names (vectors/layout.json, RedisLayoutVectorsTest.java)
+    assert layout.META_PREMERGED == "m"
+    assert layout.premerged_field(60_000) == "w:60000"
+    assert layout.parse_field("w:86400000") == ("w", 86_400_000, 0)
+    assert layout.parse_field("m") == ("m", 0, 0)
+    assert layout.encode_premerged_meta(7, 1717243200123) == "7;1717243200123"
+    assert layout.decode_premerged_meta(b"7;1717243200123") == (7, 1717243200123)
+    t = empty_tile()
+    assert layout.encode_window(None, t) == ";" + layout.encode_tile(t) == ";0;0;0;0;0;;;;"
+    assert layout.encode_window(1717243260000, t) == "1717243260000;0;0;0;0;0;;;;"
+    assert layout.split_window(b"1717243260000;0;0") == (1717243260000, b"0;0")
+    assert layout.split_window(b";0;0") == (None, b"0;0")
+    with pytest.raises(ValueError):
+        layout.split_window(b"12")
+    with pytest.raises(ValueError):
+        layout.decode_premerged_meta("12")
+
+
 def test_golden_profile_document_keys() -> None:
     # the writer (userpulse.profile here, ProfileDoc on the JVM) and the lookup spell them only
     # through these names; vectors/layout.json carries them to RedisLayoutVectorsTest.java

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from userpulse import layout, sketch
-from userpulse.lookup.tilecols import KINDS, merge_columns, merge_segments
+from userpulse.lookup.tilecols import KINDS, merge_columns, merge_segments, tile_columns
 from userpulse.tiles import IDX_MAX_TIME, N_AGGS, TileValue, merge_tiles
 
 COLS = list(range(1, N_AGGS + 1)) + [IDX_MAX_TIME]
@@ -52,6 +52,9 @@ def test_columns_equal_merge_tiles(windows: list[list[TileValue]]) -> None:
         want = _reference(w)
         assert _same(merge_columns(vals, COLS), want)
         assert _same(got, want)
+        if w:  # one tile, as a pre-merged window is read
+            one = layout.encode_tile(w[0]).encode()
+            assert _same(tile_columns(one, frozenset(COLS)), _reference(w[:1]))
 
 
 def test_only_the_asked_columns_and_bad_values() -> None:

@@ -31,6 +31,14 @@ class JobSettings(ComponentSettings):
     flush_max_pending: int = Field(
         default=500, ge=1, description="Flush when this many users are pending."
     )
+    premerge_refresh_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=60_000,
+        description='Keep each user\'s windows pre-merged "as of now" in Redis (fields m, w:*, '
+        "docs/key-layout.md) and rewrite them when they stop holding, at a multiple of this "
+        "many ms (the refresh timer's resolution); 0: do not write them.",
+    )
     store_loss_rewrite: bool = Field(
         default=True,
         description="Watch for store data loss (restart, FLUSHDB, eviction) and rewrite every "

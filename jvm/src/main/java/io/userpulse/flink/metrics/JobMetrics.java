@@ -50,6 +50,8 @@ public final class JobMetrics implements AutoCloseable {
         final Counter aheadOfClock = counter("userpulse_events_ahead_of_clock",
                 "Counted events more than max_clock_skew_ms ahead of the job clock");
         final Counter tombstones = counter("userpulse_tombstones_skipped", "Null-value records skipped");
+        final Counter premergeRefreshes = counter("userpulse_premerge_refreshes",
+                "Users whose pre-merged windows were rewritten by the refresh timer");
         final Histogram decodeSeconds = histogram("userpulse_decode_seconds",
                 "Decode time per record", 1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3);
         final Histogram redisWriteSeconds = histogram("userpulse_redis_write_seconds",
@@ -204,6 +206,14 @@ public final class JobMetrics implements AutoCloseable {
      */
     public CounterDataPoint deadLettered(String errorClass) {
         return m.deadLettered.labelValues(errorClass);
+    }
+
+    /**
+     * {@code userpulse_premerge_refreshes_total}: users whose pre-merged window values were
+     * staged again by their refresh timer (a window value stopped holding; issue 16).
+     */
+    public Counter premergeRefreshes() {
+        return m.premergeRefreshes;
     }
 
     /** {@code userpulse_tombstones_skipped_total}: null-value records skipped. */

@@ -163,6 +163,34 @@ public final class RedisLayout {
     return "p:" + tileMs;
   }
 
+  /**
+   * Field of the tile hash holding the version of the pre-merged window fields: {@code
+   * <events>;<as_of_ms>} ({@link #premergedMeta}); a write replaces them only with a larger
+   * {@code (events, as_of_ms)} (docs/key-layout.md).
+   */
+  public static final String META_PREMERGED = "m";
+
+  /** Field of window {@code windowMs}'s tiles merged as of T: {@code w:<windowMs>}. */
+  public static String premergedField(long windowMs) {
+    return "w:" + windowMs;
+  }
+
+  /** The value of {@link #META_PREMERGED}: {@code <events>;<asOfMs>}. */
+  public static String premergedMeta(long events, long asOfMs) {
+    return events + ";" + asOfMs;
+  }
+
+  /**
+   * The value of a {@link #premergedField}: {@code <validUntilMs>;<tile value>}, the validity
+   * empty when it has no bound.
+   *
+   * @param validUntilMs UTC epoch ms, or {@code Long.MIN_VALUE} for no bound
+   * @param tile the merged tile's v1 value
+   */
+  public static String premergedValue(long validUntilMs, String tile) {
+    return (validUntilMs == Long.MIN_VALUE ? "" : Long.toString(validUntilMs)) + ";" + tile;
+  }
+
   /** The stored profile value: {@code <version>;<json>}. */
   public static String encodeProfile(long version, String json) {
     return version + ";" + json;

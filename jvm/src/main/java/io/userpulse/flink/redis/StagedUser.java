@@ -8,7 +8,8 @@ import redis.clients.jedis.CommandArguments;
 
 /**
  * What is staged for one user until the next flush: tiles (newest staged wins, encoded only at
- * flush), tile deletions, pruned-up-to marks, last seen (max) and the profile. Small parallel
+ * flush), tile deletions, pruned-up-to marks, last seen (max), the profile and the pre-merged
+ * window values (newest staged wins). Small parallel
  * arrays searched linearly (a user stages a handful of tiles per flush); reused after a flush.
  */
 final class StagedUser<T, P> {
@@ -35,6 +36,28 @@ final class StagedUser<T, P> {
   private int nPruned;
   private long[] prunedMs = new long[2];
   private long[] prunedIdx = new long[2];
+  private int nPm;
+  private long pmEvents;
+  private long pmAsOfMs;
+  private long[] pmWindowMs = new long[0];
+  private long[] pmUntilMs = new long[0];
+  private Object[] pmTiles = new Object[0];
+
+  /** Stage the pre-merged window values (replacing any staged before; arrays are copied). */
+  void premerged(long events, long asOfMs, long[] windowMs, long[] validUntilMs, T[] merged) {
+    int n = windowMs.length;
+    if (pmWindowMs.length < n) {
+      pmWindowMs = new long[n];
+      pmUntilMs = new long[n];
+      pmTiles = new Object[n];
+    }
+    System.arraycopy(windowMs, 0, pmWindowMs, 0, n);
+    System.arraycopy(validUntilMs, 0, pmUntilMs, 0, n);
+    System.arraycopy(merged, 0, pmTiles, 0, n);
+    nPm = n;
+    pmEvents = events;
+    pmAsOfMs = asOfMs;
+  }
 
   void tile(long g, long k, T value) {
     for (int i = 0; i < nTiles; i++) {
@@ -105,6 +128,8 @@ final class StagedUser<T, P> {
     nTiles = 0;
     nDel = 0;
     nPruned = 0;
+    Arrays.fill(pmTiles, 0, nPm, null);
+    nPm = 0;
     lastSeenMs = NONE;
     profile = null;
     expectKeys = false;
@@ -136,6 +161,15 @@ final class StagedUser<T, P> {
     for (int i = 0; i < nPruned; i++) {
       a.add(RedisLayout.prunedFieldBytes(prunedMs[i]));
       a.add(RedisLayout.ascii(prunedIdx[i]));
+    }
+    a.add(RedisLayout.ascii(nPm));
+    if (nPm > 0) {
+      a.add(RedisLayout.premergedMeta(pmEvents, pmAsOfMs).getBytes(StandardCharsets.US_ASCII));
+      for (int i = 0; i < nPm; i++) {
+        a.add(RedisLayout.premergedField(pmWindowMs[i]).getBytes(StandardCharsets.US_ASCII));
+        a.add(RedisLayout.premergedValue(pmUntilMs[i], encoder.apply((T) pmTiles[i]))
+            .getBytes(StandardCharsets.UTF_8));
+      }
     }
     a.add(expectKeys ? EXPECT_KEYS : EXPECT_NOTHING);
     a.add(generation);

@@ -110,6 +110,26 @@ public final class TileWriter<T, P> implements AutoCloseable {
     staged.of(user).profile = Objects.requireNonNull(profile, "profile");
   }
 
+  /**
+   * Stages the user's pre-merged window values (fields {@code m} and {@code w:<windowMs>},
+   * docs/key-layout.md; newest staged wins), written in the same script call as the user's other
+   * staged writes. Redis keeps the stored ones unless {@code (events, asOfMs)} is larger.
+   *
+   * @param events events folded into the user's state (the profile's version)
+   * @param asOfMs T, UTC epoch ms
+   * @param windowMs per window, its length in ms
+   * @param validUntilMs per window, until when its value holds (UTC epoch ms), or {@code
+   *     Long.MIN_VALUE} for no bound
+   * @param merged per window, its tiles merged as of T (encoded at flush like the tiles)
+   */
+  public void stagePremerged(String user, long events, long asOfMs, long[] windowMs,
+      long[] validUntilMs, T[] merged) {
+    if (windowMs.length != validUntilMs.length || windowMs.length != merged.length) {
+      throw new IllegalArgumentException("windowMs, validUntilMs and merged differ in length");
+    }
+    staged.of(user).premerged(events, asOfMs, windowMs, validUntilMs, merged);
+  }
+
   /** Raises the pruned-up-to mark of {@code tileMs} to {@code index} without deleting fields. */
   public void stagePrunedMark(String user, long tileMs, long index) {
     staged.of(user).prunedMark(tileMs, index);

@@ -16,7 +16,10 @@ import redis.clients.jedis.Protocol;
  * <p>KEYS: the user's tile hash, the user's profile key (same slot). ARGV: {@code ttl_s},
  * {@code last_seen_ms} (or empty), {@code profile_ttl_s}, the profile value {@code
  * <version>;<json>} (or empty), {@code n_set}, (field, value) &times; n_set, {@code n_del},
- * field &times; n_del, {@code n_pruned}, (pruned field, index) &times; n_pruned, {@code expect}
+ * field &times; n_del, {@code n_pruned}, (pruned field, index) &times; n_pruned, {@code n_windows}
+ * and, when it is &gt; 0, the pre-merged version {@code <events>;<as_of_ms>} and (window field,
+ * value) &times; n_windows (written together, and only when the version is larger than the stored
+ * {@code m}: more events, or as many and a later T), {@code expect}
  * ({@code 1}: the write holds only part of the user, apply it only if both keys exist), {@code
  * generation} (the store generation to record in the hash field {@code g}, or empty). It keeps a
  * stored tile (and profile) unless the new one has a larger leading version, keeps {@code ls} and

@@ -65,7 +65,7 @@ public record JobSpec(
                 : SpecReader.object(root, "", "spec_version", "features", "layout", "job",
                         "avro", "redis", "metrics");
         JobSettings job = JobSettings.parse(r.child("job", "allowed_lateness_ms", "max_future_ms",
-                "flush_interval_ms", "flush_max_pending", "max_record_bytes",
+                "flush_interval_ms", "flush_max_pending", "premerge_refresh_ms", "max_record_bytes",
                 "retention_granularity_ms"));
         return new JobSpec(
                 FeatureSpec.parse(r.child("features", "tile_sizes_ms", "retention_tiles",

@@ -52,6 +52,31 @@ for i = 1, np do
     out[#out + 1] = pv2
   end
 end
+local nw = tonumber(ARGV[a])
+a = a + 1
+if nw > 0 then
+  local meta = ARGV[a]
+  a = a + 1
+  local old = redis.call('HGET', key, 'm')
+  local newer = true
+  if old then
+    local oe, ot = string.match(old, '^(%d+);(%d+)$')
+    local ne, nt = string.match(meta, '^(%d+);(%d+)$')
+    if oe then
+      oe, ot, ne, nt = tonumber(oe), tonumber(ot), tonumber(ne), tonumber(nt)
+      newer = ne > oe or (ne == oe and nt > ot)
+    end
+  end
+  if newer then
+    out[#out + 1] = 'm'
+    out[#out + 1] = meta
+    for i = 1, nw do
+      out[#out + 1] = ARGV[a]
+      out[#out + 1] = ARGV[a + 1]
+      a = a + 2
+    end
+  end
+end
 if gen ~= '' then
   local g = redis.call('HGET', key, 'g')
   if (not g) or tonumber(gen) > tonumber(g) then

@@ -5,6 +5,7 @@ import io.userpulse.flink.spec.JobSpec;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Random;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
 import redis.clients.jedis.Jedis;
 
 /**
@@ -13,11 +14,16 @@ import redis.clients.jedis.Jedis;
  * through {@link FeatureHarness} (heap state, test processing time) against a running
  * {@code redis-server}, with synthetic-like traffic: Zipf(1.1) users, click 0.2 / scroll 0.3 /
  * hover 0.5, event time advancing at {@code rate} events/s, the flush timer fired every
- * {@code flush_interval_ms} of event time and the watermark every 200 ms.
+ * {@code flush_interval_ms} of event time and the watermark every 200 ms. With {@code
+ * premergeRefreshMs} &gt; 0 the pre-merged windows are on (docs/key-layout.md): processing time
+ * then starts at the first event time and advances with the flushes, so the merges see the
+ * windows "as of now" and the refresh timers fire as they would; each round also prints the bytes
+ * Redis received per event.
  *
  * <p>Run (from jvm/, after {@code mvn test-compile} and {@code mvn dependency:build-classpath
  * -Dmdep.outputFile=cp.txt}): {@code java -cp target/classes:target/test-classes:$(cat cp.txt)
- * io.userpulse.flink.operator.FeatureFunctionBenchmark <redisPort> [events] [users] [rate]}.
+ * io.userpulse.flink.operator.FeatureFunctionBenchmark <redisPort> [events] [users] [rate]
+ * [premergeRefreshMs]}.
  */
 public final class FeatureFunctionBenchmark {
 
@@ -25,14 +31,16 @@ public final class FeatureFunctionBenchmark {
 
     /**
      * @param args redis port; events per round (default 300,000); users (default 10,000); rate in
-     *     events/s of event time (default 20,000)
+     *     events/s of event time (default 20,000); premerge_refresh_ms (default 0: off)
      */
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
         int users = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
         int rate = args.length > 3 ? Integer.parseInt(args[3]) : 20_000;
-        JobSpec spec = FeatureHarness.spec(port);
+        long premergeMs = args.length > 4 ? Long.parseLong(args[4]) : 0;
+        JobSpec spec = FeatureHarness.spec(port,
+                d -> ((ObjectNode) d.get("job")).put("premerge_refresh_ms", premergeMs));
         Event[] events = events(n, users, rate);
         try (FeatureHarness h = FeatureHarness.open(spec)) {
             ThreadMXBean mx = ManagementFactory.getThreadMXBean();
@@ -41,13 +49,20 @@ public final class FeatureFunctionBenchmark {
                     long t0 = System.nanoTime();
                     long c0 = mx.getCurrentThreadCpuTime();
                     double r0 = redisCpuS(redis);
+                    long b0 = redisInputBytes(redis);
+                    if (premergeMs > 0) { // the job's clock at the round's first event
+                        long first = events[0].eventTimeMs + shift(round, events.length, rate);
+                        h.h.setProcessingTime(Math.max(h.h.getProcessingTime(), first));
+                    }
                     run(h, events, rate, spec.job().flushIntervalMs(), round);
                     long ns = System.nanoTime() - t0;
                     long cpu = mx.getCurrentThreadCpuTime() - c0;
                     double rs = redisCpuS(redis) - r0;
+                    double bytes = (redisInputBytes(redis) - b0) / (double) n;
                     System.out.printf("round %d: wall %.2f us/event (%.0f events/s), task thread"
-                            + " CPU %.2f us/event, redis-server CPU %.2f us/event%n", round,
-                            ns / 1e3 / n, n * 1e9 / ns, cpu / 1e3 / n, rs * 1e6 / n);
+                            + " CPU %.2f us/event, redis-server CPU %.2f us/event, %.0f bytes to"
+                            + " Redis/event%n", round, ns / 1e3 / n, n * 1e9 / ns, cpu / 1e3 / n,
+                            rs * 1e6 / n, bytes);
                 }
             }
         }
@@ -64,9 +79,24 @@ public final class FeatureFunctionBenchmark {
         return s;
     }
 
+    /** Bytes Redis received from clients so far ({@code total_net_input_bytes}). */
+    private static long redisInputBytes(Jedis redis) {
+        for (String line : redis.info("stats").split("\r\n")) {
+            if (line.startsWith("total_net_input_bytes:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        return 0;
+    }
+
+    /** How far round {@code round}'s event times are moved forward (ms). */
+    private static long shift(int round, int n, int rate) {
+        return (long) round * n * 1000L / rate;
+    }
+
     private static void run(FeatureHarness h, Event[] events, int rate, long flushMs, int round)
             throws Exception {
-        long shift = (long) round * events.length * 1000L / rate;
+        long shift = shift(round, events.length, rate);
         long nextFlush = 0;
         long nextWm = 0;
         for (Event e : events) {

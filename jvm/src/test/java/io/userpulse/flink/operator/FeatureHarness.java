@@ -86,6 +86,9 @@ final class FeatureHarness implements AutoCloseable {
             ObjectNode d = (ObjectNode) MAPPER.readTree(Vectors.text("spec/default.json"));
             ((ObjectNode) d.get("redis")).put("host", "127.0.0.1").put("port", redisPort)
                     .put("timeout_ms", 2_000);
+            // no pre-merged windows unless a test asks (PremergeHarnessTest): the other tests pin
+            // exact hashes and timer counts
+            ((ObjectNode) d.get("job")).put("premerge_refresh_ms", 0);
             change.accept(d);
             return JobSpec.parse(MAPPER.writeValueAsString(d));
         } catch (IOException e) {

@@ -25,6 +25,7 @@ class RedisLayoutVectorsTest {
     assertEquals(DOC.get("meta").get("last_seen").textValue(), RedisLayout.META_LAST_SEEN);
     assertEquals(DOC.get("meta").get("generation").textValue(), RedisLayout.META_GENERATION);
     assertEquals(DOC.get("run_key").textValue(), RedisLayout.runKey(RedisLayout.PREFIX));
+    assertEquals(DOC.get("meta").get("premerged").textValue(), RedisLayout.META_PREMERGED);
   }
 
   @Test
@@ -52,6 +53,13 @@ class RedisLayoutVectorsTest {
     }
     for (JsonNode t : DOC.get("pruned_fields")) {
       assertEquals(t.get(1).textValue(), RedisLayout.prunedField(t.get(0).asLong()));
+    }
+    for (JsonNode t : DOC.get("premerged_fields")) {
+      assertEquals(t.get(1).textValue(), RedisLayout.premergedField(t.get(0).asLong()));
+    }
+    for (JsonNode t : DOC.get("premerged_meta")) {
+      assertEquals(t.get(2).textValue(),
+          RedisLayout.premergedMeta(t.get(0).asLong(), t.get(1).asLong()));
     }
     for (JsonNode t : DOC.get("profile_values")) {
       assertEquals(t.get(2).textValue(),

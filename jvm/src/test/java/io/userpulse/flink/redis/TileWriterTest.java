@@ -64,6 +64,36 @@ class TileWriterTest {
   }
 
   @Test
+  void premergedFieldsAreReplacedOnlyByMoreEventsOrALaterAsOf() {
+    try (TileWriter<Tile, Profile> w = writer(1_000, 2_000); Jedis r = REDIS.admin()) {
+      long[] ws = {60_000, 300_000};
+      w.stagePremerged("uA", 5, T0, ws, new long[] {T0 + 7_000, Long.MIN_VALUE},
+          new Tile[] {new Tile(5, "a"), new Tile(5, "b")});
+      w.flush();
+      Map<String, String> first = r.hgetAll(key("uA"));
+      assertEquals("5;" + T0, first.get("m"));
+      assertEquals((T0 + 7_000) + ";5;a", first.get("w:60000"));
+      assertEquals(";5;b", first.get("w:300000"));
+      // fewer events (a replay after a restore), or as many and an earlier T: kept
+      long[] later = {T0 + 9_000, T0 + 9_000};
+      w.stagePremerged("uA", 4, T0 + 9_000, ws, later, new Tile[] {new Tile(4, "x"), new Tile(4, "y")});
+      w.flush();
+      w.stagePremerged("uA", 5, T0 - 1, ws, later, new Tile[] {new Tile(5, "x"), new Tile(5, "y")});
+      w.flush();
+      assertEquals(first, r.hgetAll(key("uA")));
+      // as many events and a later T (the refresh timer), then more events: replaced
+      w.stagePremerged("uA", 5, T0 + 8_000, ws, later, new Tile[] {new Tile(5, "c"), new Tile(5, "d")});
+      w.flush();
+      assertEquals("5;" + (T0 + 8_000), r.hget(key("uA"), "m"));
+      assertEquals((T0 + 9_000) + ";5;c", r.hget(key("uA"), "w:60000"));
+      w.stagePremerged("uA", 6, T0 + 1, ws, later, new Tile[] {new Tile(6, "e"), new Tile(6, "f")});
+      w.flush();
+      assertEquals("6;" + (T0 + 1), r.hget(key("uA"), "m"));
+      assertEquals((T0 + 9_000) + ";6;f", r.hget(key("uA"), "w:300000"));
+    }
+  }
+
+  @Test
   void newestStagedTileWinsAndLastSeenIsMax() {
     try (TileWriter<Tile, Profile> w = writer(1_000, 2_000); Jedis r = REDIS.admin()) {
       w.stageTile("uA", 1000, 7, new Tile(1, "a"));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.profile.ProfileFolder;
+import io.userpulse.flink.redis.RedisLayout;
 import io.userpulse.flink.spec.JobSpec;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -21,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Replays the Python golden vectors (vectors/tilestate.json, tests/unit/jvm_vectors.py) through
  * TileState + ProfileFolder and asserts identical touched tiles (v1 encoding), cleanup times,
- * profile records, expiry results and remaining tiles. Runs twice: with heap-like state (objects
+ * profile records, pre-merged window fields ({@link Premerge}), expiry results and remaining
+ * tiles. Runs twice: with heap-like state (objects
  * kept) and with RocksDB-like state (every tile and head through the serializers).
  */
 class TileStateVectorsTest {
@@ -77,6 +79,7 @@ class TileStateVectorsTest {
                     String record = head.profile().recordJson();
                     assertEquals(x.get("profile").textValue(), Vectors.shortened(record),
                             () -> where + " profile " + record);
+                    assertPremerged(x.get("premerged"), state, head, older, where);
                 }
                 case "expire" -> {
                     assertNotNull(head, where);
@@ -119,6 +122,27 @@ class TileStateVectorsTest {
             }
         }
         return step;
+    }
+
+    /** The pre-merged fields as of the vector's T equal Python's ({@code userpulse.premerge}). */
+    private static void assertPremerged(JsonNode want, TileState state, Head head, TileStore older,
+            String where) throws Exception {
+        Premerge premerge = new Premerge(Vectors.defaultSpec().features());
+        long asOf = want.get("as_of").longValue();
+        Premerge.Values v = premerge.of(state.allTiles(head, older), asOf);
+        StringBuilder sb = new StringBuilder();
+        sb.append(RedisLayout.META_PREMERGED).append('=')
+                .append(RedisLayout.premergedMeta(head.profile().version(), asOf)).append('\n');
+        for (int i = 0; i < premerge.windowCount(); i++) {
+            sb.append(RedisLayout.premergedField(premerge.windowMs(i))).append('=')
+                    .append(RedisLayout.premergedValue(v.validUntilMs[i], TileCodec.encode(v.merged[i])))
+                    .append('\n');
+        }
+        String got = sb.toString();
+        assertEquals(want.get("fields").textValue(), Vectors.shortened(got),
+                () -> where + " premerged as of " + asOf + "\n" + got);
+        assertEquals(time(want.get("refresh")), v.refreshAtMs() == Premerge.NONE
+                ? TileState.NONE : v.refreshAtMs(), where + " refresh");
     }
 
     private static long time(JsonNode n) {
