@@ -16,7 +16,7 @@ reversed); a config is ``+``-joined tokens:
 - ``check-10s``: ``store_check_interval_ms`` 10000;
 - ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 1 / 0 (default 5); ``flush2``:
   ``flush_interval_ms`` 2 (default 5); ``cp60``: ``checkpoint_interval_ms`` 60000 (default 10000);
-  ``pm0``: ``premerge_refresh_ms`` 0 (no pre-merged windows; default 1000);
+  ``pm1000``: ``premerge_refresh_ms`` 1000 (pre-merged windows; default 0: none);
 - ``b``: on a second session cluster (``--cluster-b HOME:REST_PORT``, one TaskManager),
   started with other TaskManager JVM options (``USERPULSE_FLINK_TASKMANAGER_JAVA_OPTS``);
 - ``old``: the job of another checkout (``--old``: its ``jobs/`` and its ``infra/lib`` jar), e.g.
@@ -53,7 +53,7 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "buf0": ("buffer_timeout_ms", 0),
     "flush2": ("flush_interval_ms", 2),
     "cp60": ("checkpoint_interval_ms", 60_000),
-    "pm0": ("premerge_refresh_ms", 0),
+    "pm1000": ("premerge_refresh_ms", 1000),
 }
 
 

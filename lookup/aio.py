@@ -69,11 +69,14 @@ class AsyncFeatureClient:
             ValueError: an unusable password file (the message says what to do).
         """
         where = f"{settings.redis_host}:{settings.redis_port}"
-        guard = None
         if settings.redis_cluster:
+            guard = RunGuard(cluster=True)
             client: redis.asyncio.Redis | redis.asyncio.RedisCluster = (
                 redis_conn.connect_async_cluster(
-                    settings, "lookup", max_connections=max_connections
+                    settings,
+                    "lookup",
+                    max_connections=max_connections,
+                    on_connect=guard.on_cluster_connect_async,
                 )
             )
         else:

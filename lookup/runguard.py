@@ -15,11 +15,10 @@ server recorded a lookup costs nothing more.
 
 - One server: each new connection reads ``INFO server`` and the record itself
   (:meth:`RunGuard.on_connect`, :meth:`RunGuard.on_connect_async`).
-- Redis Cluster (sync ``RedisCluster``; :meth:`RunGuard.on_cluster_connect`): a new
-  connection to a node reads its ``INFO server`` only (the record may live on another node);
-  the record is read through the lookup's pipeline, on the first lookup and after a new
-  connection found a ``run_id`` not in it. The asyncio cluster client has no connection hook
-  (redis-py 5), so it has no such check (docs/operations.md, "What the system guarantees").
+- Redis Cluster (:meth:`RunGuard.on_cluster_connect`, :meth:`RunGuard.on_cluster_connect_async`):
+  a new connection to a node reads its ``INFO server`` only (the record may live on another
+  node); the record is read through the lookup's pipeline, on the first lookup and after a new
+  connection found a ``run_id`` not in it.
 
 No recorded run id (a store the job has not checked yet, or a job older than the record) and
 an ``INFO`` the lookup user may not run (``NOPERM``) switch the check off.
@@ -134,6 +133,19 @@ class RunGuard:
         try:
             connection.send_command("INFO", "server")
             self._connected(connection, connection.read_response())
+        except ResponseError:
+            self._off = True
+
+    async def on_cluster_connect_async(self, connection: Any) -> None:
+        """:meth:`on_cluster_connect` for a ``redis.asyncio.RedisCluster`` connection (given
+        through :func:`userpulse.redis_conn.connect_async_cluster`): the usual hand-shake, then
+        ``INFO server``."""
+        await connection.on_connect()
+        if self._off:
+            return
+        try:
+            await connection.send_command("INFO", "server")
+            self._connected(connection, await connection.read_response())
         except ResponseError:
             self._off = True
 

@@ -21,7 +21,7 @@ Format (JSON, ``spec_version`` 1; every time is ms unless the name says ``_s``):
                   "session_gap_ms": 1800000, "distinct_sketch_k": 256},
      "layout": {"prefix": "up:v1", "ttl_s": 91800, "profile_ttl_s": 34560000},
      "job": {"allowed_lateness_ms": 600000, "max_future_ms": 86400000,
-             "flush_interval_ms": 5, "flush_max_pending": 500, "premerge_refresh_ms": 1000,
+             "flush_interval_ms": 5, "flush_max_pending": 500, "premerge_refresh_ms": 0,
              "max_record_bytes": 65536,
              "retention_granularity_ms": 60000},
      "avro": {"reader": {...schema...},

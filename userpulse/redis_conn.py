@@ -15,7 +15,7 @@ which is what an external Redis without ACL users expects. Passwords never appea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis
@@ -158,20 +158,37 @@ def connect_async(
 
 
 def connect_async_cluster(
-    settings: RedisSettings, role: Role, timeout_s: float | None = None, max_connections: int = 64
+    settings: RedisSettings,
+    role: Role,
+    timeout_s: float | None = None,
+    max_connections: int = 64,
+    on_connect: Callable[[Any], Awaitable[None]] | None = None,
 ) -> redis.asyncio.RedisCluster:
     """A ``redis.asyncio.RedisCluster`` for ``role``, discovering the cluster from
     ``redis_host:redis_port`` (any node) on first use; same settings as :func:`connect`.
 
     Args:
         max_connections: connection pool size per node.
+        on_connect: the hand-shake of each new connection to a node (it must await
+            ``conn.on_connect()`` first), e.g.
+            :meth:`userpulse.lookup.runguard.RunGuard.on_cluster_connect_async`. redis-py 5's
+            asyncio cluster takes no ``redis_connect_func``; it builds every node from one dict
+            of connection keyword arguments (``get_connection_kwargs()``, the startup nodes from
+            copies), so the function is put there.
 
     Raises:
         ValueError: an unknown role or an unusable password file.
     """
     kw = client_kwargs(settings, role, timeout_s)
     kw.pop("db")  # a cluster has database 0 only
-    return redis.asyncio.RedisCluster(**kw, max_connections=max_connections)
+    rc: redis.asyncio.RedisCluster = redis.asyncio.RedisCluster(
+        **kw, max_connections=max_connections
+    )
+    if on_connect is not None:
+        rc.get_connection_kwargs()["redis_connect_func"] = on_connect
+        for node in rc.nodes_manager.startup_nodes.values():
+            node.connection_kwargs["redis_connect_func"] = on_connect
+    return rc
 
 
 def connect_cluster(

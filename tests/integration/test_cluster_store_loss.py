@@ -18,6 +18,7 @@ A 3-master cluster of :mod:`tests.integration.clusterkit` per job (an unbounded 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -38,6 +39,8 @@ from userpulse import redis_conn
 from userpulse.events import Event
 from userpulse.layout import GENERATION_KEY, RUN_KEY, run_record, user_key
 from userpulse.lookup import FeatureClient, Status
+from userpulse.lookup.aio import AsyncFeatureClient
+from userpulse.lookup.errors import StoreUnavailable
 from userpulse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -174,6 +177,51 @@ def test_a_cluster_lookup_reads_rewriting_until_a_restarted_primary_is_recorded(
         assert _statuses(guarded) == {Status.PRESENT}
         got = guarded.get(USERS[0], ["count_click_1m"], as_of=T0 + 9_999)["count_click_1m"]
         assert got.value == 3
+        # the asyncio cluster client (the HTTP service's) likewise, against its control
+        assert asyncio.run(_async_statuses(s, restart=(c, _victim(c)))) == (
+            {Status.PRESENT},
+            {Status.REWRITING},
+            {Status.PRESENT},
+        )
+        admin.set(RUN_KEY, run_record(_primary_run_ids(c)))
+        assert asyncio.run(_async_statuses(s, restart=None)) == ({Status.PRESENT},) * 3
+
+
+async def _async_statuses(
+    s: Settings, restart: tuple[Cluster, int] | None
+) -> tuple[set[Status], ...]:
+    """Statuses read by a new asyncio cluster client before ``restart`` (a primary restarted
+    with its data), after it, and by a client without the run-id check after it."""
+    guarded = AsyncFeatureClient.from_settings(s)
+    control = AsyncFeatureClient(redis_conn.connect_async_cluster(s, "lookup"))
+    try:
+        before = await _astatuses(guarded)
+        if restart is not None:
+            cluster, victim = restart
+            cluster.servers[victim].stop()
+            cluster.servers[victim].start()
+            cluster.wait_ok()
+        return before, await _after_restart(guarded), await _after_restart(control)
+    finally:
+        await guarded.aclose()
+        await control.aclose()
+
+
+async def _after_restart(client: AsyncFeatureClient) -> set[Status]:
+    """:func:`_astatuses` once the client reads again: a pooled connection to the restarted
+    node fails its first lookup (StoreUnavailable, a 503 of the HTTP service), then the
+    asyncio cluster client reconnects."""
+    for _ in range(20):
+        try:
+            return await _astatuses(client)
+        except StoreUnavailable:
+            await asyncio.sleep(0.25)
+    return await _astatuses(client)
+
+
+async def _astatuses(client: AsyncFeatureClient) -> set[Status]:
+    got = await client.get_many(USERS, ["count_click_1m"], as_of=T0 + 9_999)
+    return {r["count_click_1m"].status for r in got.values()}
 
 
 def _statuses(client: FeatureClient) -> set[Status]:

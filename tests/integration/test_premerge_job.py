@@ -67,7 +67,7 @@ def test_job_keeps_premerged_windows_exact_and_refreshes_them(stack: Settings) -
     s = job_settings(stack)
     r = flush_redis(s)
     try:
-        with unbounded_job(s):
+        with unbounded_job(s, USERPULSE_PREMERGE_REFRESH_MS="1000"):  # off by default
             with EventSink(s.kafka_bootstrap, s.topic) as sink:  # wait until the job writes
                 sink.send(Event("w", EventType.CLICK, "warm", int(time.time() * 1000), "s"))
                 sink.flush(30)

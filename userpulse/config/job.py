@@ -32,12 +32,14 @@ class JobSettings(ComponentSettings):
         default=500, ge=1, description="Flush when this many users are pending."
     )
     premerge_refresh_ms: int = Field(
-        default=1000,
+        default=0,
         ge=0,
         le=60_000,
         description='Keep each user\'s windows pre-merged "as of now" in Redis (fields m, w:*, '
         "docs/key-layout.md) and rewrite them when they stop holding, at a multiple of this "
-        "many ms (the refresh timer's resolution); 0: do not write them.",
+        "many ms (the refresh timer's resolution; 1000 is a good value); 0 (the default): do not "
+        "write them. Off by default: in make bench it cost the job half its throughput "
+        "(docs/job.md).",
     )
     store_loss_rewrite: bool = Field(
         default=True,

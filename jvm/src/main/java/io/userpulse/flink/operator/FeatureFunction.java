@@ -14,14 +14,12 @@ import io.userpulse.flink.spec.JobSpec;
 import io.userpulse.flink.tiles.Expired;
 import io.userpulse.flink.tiles.Head;
 import io.userpulse.flink.tiles.HeadSerializer;
-import io.userpulse.flink.tiles.Premerge;
 import io.userpulse.flink.tiles.Tile;
 import io.userpulse.flink.tiles.TileRef;
 import io.userpulse.flink.tiles.TileSerializer;
 import io.userpulse.flink.tiles.TileState;
 import io.userpulse.flink.tiles.Touched;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -61,12 +59,8 @@ import org.apache.flink.util.OutputTag;
  * features outlive the windows; replay-safe, see {@link ProfileFolder#revive}).
  *
  * <p>Pre-merged windows (issue 16, docs/key-layout.md): with {@code premerge_refresh_ms} &gt; 0,
- * every write of a user also stages its windows merged as of now ({@link Premerge}, fields
- * {@code m} and {@code w:<window_ms>}, versioned by the profile's version and T), and a
- * processing-time timer at the earliest {@code valid_until}, rounded up to a multiple of {@code
- * premerge_refresh_ms}, stages them again as of then (kept in keyed state; timers of an older
- * refresh time fire and do nothing). Lookups use them only while they hold, so a late or lost
- * refresh costs lookup time, never exactness.
+ * every write of a user also stages its windows merged as of now, refreshed by a processing-time
+ * timer when they stop holding ({@link PremergeKeeper}).
  *
  * <p>Store faults (docs/job.md, "When the store refuses or loses data"): a user's key Redis
  * refuses for good, on the revival read or a write, is reported by {@link StoreFaults} and the
@@ -97,15 +91,8 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     private transient StoreRepair repair;
     private transient boolean lossSuspected;
     private final boolean lossRewrite;
-    private final long premergeRefreshMs;
-    private transient Premerge premerge;
-    private transient long[] premergeWindowsMs;
-    private transient ValueState<Long> premergeRefreshAt;
+    private transient PremergeKeeper premerged;
     private transient long flushTimerAt;
-    /** Per user, the pre-merged values last staged (not in Flink state: recomputed from the
-     * tiles when missing, e.g. after a restore); at most {@link #PREMERGE_CACHE_USERS} users. */
-    private transient Map<String, Premerge.Running> premergeCache;
-    private static final int PREMERGE_CACHE_USERS = 50_000;
 
     /**
      * @param spec the job spec (catalogue, lateness, flush settings, Redis connection)
@@ -116,7 +103,6 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         this.flushIntervalMs = spec.job().flushIntervalMs();
         this.flushMaxPending = spec.job().flushMaxPending();
         this.lossRewrite = spec.store().lossRewrite();
-        this.premergeRefreshMs = spec.job().premergeRefreshMs();
     }
 
     /** Side output of late events: JSON records ({@link LateRecord}). */
@@ -139,21 +125,7 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         writer = Writers.create(spec, metrics);
         faults = new StoreFaults(metrics, null);
         repair = new StoreRepair(metrics);
-        if (premergeRefreshMs > 0) {
-            premerge = new Premerge(spec.features());
-            premergeWindowsMs = new long[premerge.windowCount()];
-            for (int i = 0; i < premergeWindowsMs.length; i++) {
-                premergeWindowsMs[i] = premerge.windowMs(i);
-            }
-            premergeRefreshAt = getRuntimeContext().getState(
-                    new ValueStateDescriptor<>("premerge-refresh", Types.LONG));
-            premergeCache = new LinkedHashMap<>(1024, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Premerge.Running> eldest) {
-                    return size() > PREMERGE_CACHE_USERS;
-                }
-            };
-        }
+        premerged = PremergeKeeper.of(spec, getRuntimeContext(), tiles, older, touched, writer);
     }
 
     @Override
@@ -215,7 +187,9 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
             restageAll(user, h); // restored state or a store loss: Redis may lack any of it (H19)
         }
         writer.stageLastSeen(user, e.eventTimeMs);
-        stagePremerged(user, h, e, ctx.timerService());
+        if (premerged != null) {
+            premerged.stage(user, h, e, ctx.timerService());
+        }
         metrics.counted().inc();
         ensureFlushTimer(ctx.timerService());
         if (writer.pendingUsers() >= flushMaxPending) {
@@ -226,7 +200,12 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<Void> out) throws Exception {
         if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
-            refreshPremergedIfDue(ctx.getCurrentKey(), timestamp, ctx.timerService());
+            Head h = premerged != null && premerged.takeDue(timestamp) ? head.value() : null;
+            if (h != null) {
+                premerged.stage(ctx.getCurrentKey(), h, null, ctx.timerService());
+                metrics.premergeRefreshes().inc();
+                ensureFlushTimer(ctx.timerService());
+            }
             if (flushTimerPending && timestamp >= flushTimerAt) {
                 flushTimerPending = false;
                 flush();
@@ -234,72 +213,6 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
             return;
         }
         expire(ctx.getCurrentKey(), ctx);
-    }
-
-    /**
-     * Stages the user's windows merged as of now and (with a timer service) sets the refresh
-     * timer at the earliest {@code valid_until} rounded up to {@code premerge_refresh_ms}. The
-     * values are kept per user in {@link #premergeCache} and updated by the event just folded
-     * ({@code e}, its tiles {@link #touched}) while they hold, else computed from every tile.
-     *
-     * @param e the event just folded, or null (compute from every tile)
-     * @param ts the key's timer service, or null (no refresh timer: the operator's rewrite)
-     */
-    private void stagePremerged(String user, Head h, Event e,
-            org.apache.flink.streaming.api.TimerService ts) throws Exception {
-        if (premerge == null) {
-            return;
-        }
-        long now = ts != null ? ts.currentProcessingTime() : System.currentTimeMillis();
-        long events = h.profile().version();
-        Premerge.Running run = premergeCache.get(user);
-        if (e != null && run != null && run.events() == events - 1 && premerge.holds(run, now)) {
-            premerge.fold(run, e, touched, now, events);
-        } else {
-            run = premerge.running(tiles.allTiles(h, older), now, events);
-            premergeCache.put(user, run);
-        }
-        long[] until = premerge.validUntilMs(run);
-        writer.stagePremerged(user, events, now, premergeWindowsMs, until, run.merged());
-        if (ts == null) {
-            return;
-        }
-        long first = Premerge.NONE;
-        for (long u : until) {
-            if (u != Premerge.NONE && (first == Premerge.NONE || u < first)) {
-                first = u;
-            }
-        }
-        if (first == Premerge.NONE) {
-            premergeRefreshAt.clear();
-            return;
-        }
-        long due = Math.max(-Math.floorDiv(-first, premergeRefreshMs) * premergeRefreshMs, now + 1);
-        Long old = premergeRefreshAt.value();
-        if (old == null || old != due) {
-            premergeRefreshAt.update(due);
-            ts.registerProcessingTimeTimer(due); // an older one fires and finds nothing due
-        }
-    }
-
-    /** At a processing-time timer: stage the current user's pre-merged windows again if due. */
-    private void refreshPremergedIfDue(String user, long timestamp,
-            org.apache.flink.streaming.api.TimerService ts) throws Exception {
-        if (premerge == null) {
-            return;
-        }
-        Long due = premergeRefreshAt.value();
-        if (due == null || due > timestamp) {
-            return;
-        }
-        premergeRefreshAt.clear();
-        Head h = head.value();
-        if (h == null) {
-            return; // state freed: lookups past valid_until take the full path
-        }
-        stagePremerged(user, h, null, ts);
-        metrics.premergeRefreshes().inc();
-        ensureFlushTimer(ts);
     }
 
     /** State for a user the job holds nothing of: continue its stored profile. */
@@ -352,8 +265,8 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         }
         long wm = ctx.timerService().currentWatermark();
         Expired dropped = tiles.expire(h, older, wm);
-        if (premergeCache != null && !dropped.nothingDropped()) {
-            premergeCache.remove(user); // recomputed from the tiles left at the next write
+        if (premerged != null && !dropped.nothingDropped()) {
+            premerged.forget(user); // recomputed from the tiles left at the next write
         }
         if (dropped.stateFreed()) {
             head.clear();
@@ -440,7 +353,9 @@ public class FeatureFunction extends KeyedProcessFunction<String, Event, Void>
         Head h = head.value();
         if (h != null) {
             restageAll(user, h);
-            stagePremerged(user, h, null, null);
+            if (premerged != null) {
+                premerged.stage(user, h, null, null);
+            }
             head.update(h);
         }
     }

@@ -43,7 +43,7 @@ class JobSpecTest {
         assertEquals(1_800_000, f.sessionGapMs());
         assertEquals(256, f.distinctSketchK());
         assertEquals(new LayoutSpec("up:v1", 90_600, 34_560_000), s.layout());
-        assertEquals(new JobSettings(600_000, 86_400_000, 5, 500, 1_000, 65_536, 60_000), s.job());
+        assertEquals(new JobSettings(600_000, 86_400_000, 5, 500, 0, 65_536, 60_000), s.job());
         assertEquals(1, s.avro().writers().size());
         assertEquals("22326ba50b7ae27e", s.avro().writers().get(0).fingerprintHex());
         assertEquals(8, s.avro().writers().get(0).fingerprint().length);
