@@ -140,25 +140,22 @@ class RunGuard:
         """:meth:`on_cluster_connect` for a ``redis.asyncio.RedisCluster`` connection (given
         through :func:`userpulse.redis_conn.connect_async_cluster`): the usual hand-shake, then
         ``INFO server``."""
-        await connection.on_connect()
-        if self._off:
-            return
-        try:
-            await connection.send_command("INFO", "server")
-            self._connected(connection, await connection.read_response())
-        except ResponseError:
-            self._off = True
+        await self._connect_async(connection, read_record=False)
 
     async def on_connect_async(self, connection: Any) -> None:
         """:meth:`on_connect` for a ``redis.asyncio`` connection."""
+        await self._connect_async(connection, read_record=True)
+
+    async def _connect_async(self, connection: Any, read_record: bool) -> None:
         await connection.on_connect()
         if self._off:
             return
         try:
             await connection.send_command("INFO", "server")
             self._connected(connection, await connection.read_response())
-            await connection.send_command("GET", RUN_KEY)
-            self._record(await connection.read_response())
+            if read_record:
+                await connection.send_command("GET", RUN_KEY)
+                self._record(await connection.read_response())
         except ResponseError:
             self._off = True
 

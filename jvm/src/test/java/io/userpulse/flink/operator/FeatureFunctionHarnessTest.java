@@ -25,9 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.userpulse.flink.event.Event;
-import io.userpulse.flink.metrics.JobMetrics;
 import io.userpulse.flink.redis.RedisLayout;
-import io.userpulse.flink.redis.RedisServerExtension;
 import io.userpulse.flink.spec.JobSpec;
 import java.util.List;
 import java.util.Map;
@@ -35,10 +33,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
 
 /**
@@ -51,23 +46,7 @@ import redis.clients.jedis.Jedis;
  * (tiles 1 s, 5 s, 1 min, 24 min; 60 retention tiles each; allowed lateness 10 min; retention
  * granularity 1 min; flush every 5 ms, at 500 staged users).
  */
-class FeatureFunctionHarnessTest {
-
-    @RegisterExtension
-    static final RedisServerExtension REDIS = new RedisServerExtension();
-
-    /** The operators' metrics (shared per class loader): counters read as deltas. */
-    static JobMetrics metrics;
-
-    @BeforeAll
-    static void acquireMetrics() throws Exception {
-        metrics = JobMetrics.acquire(0, "127.0.0.1");
-    }
-
-    @AfterAll
-    static void releaseMetrics() {
-        metrics.release();
-    }
+class FeatureFunctionHarnessTest extends RedisHarnessTest {
 
     // ---- 1. in-order events, flushed by the processing-time timer ----
 
@@ -372,18 +351,6 @@ class FeatureFunctionHarnessTest {
     }
 
     // ---- helpers ----
-
-    static JobSpec spec() {
-        return FeatureHarness.spec(REDIS.port());
-    }
-
-    static Map<String, String> hash(String user) {
-        return StoredValues.hash(REDIS, user);
-    }
-
-    static String profile(String user) {
-        return StoredValues.profile(REDIS, user);
-    }
 
     static void resetStats() {
         try (Jedis j = REDIS.admin()) { j.configResetStat(); }

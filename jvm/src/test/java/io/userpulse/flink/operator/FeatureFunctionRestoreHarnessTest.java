@@ -23,18 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.userpulse.flink.event.Event;
-import io.userpulse.flink.metrics.JobMetrics;
 import io.userpulse.flink.redis.RedisLayout;
-import io.userpulse.flink.redis.RedisServerExtension;
-import io.userpulse.flink.spec.JobSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.Jedis;
 
 /**
@@ -45,23 +39,7 @@ import redis.clients.jedis.Jedis;
  *
  * <p>Spec: spec/default.json (see {@link FeatureFunctionHarnessTest}).
  */
-class FeatureFunctionRestoreHarnessTest {
-
-    @RegisterExtension
-    static final RedisServerExtension REDIS = new RedisServerExtension();
-
-    /** The operators' metrics (shared per class loader): counters read as deltas. */
-    static JobMetrics metrics;
-
-    @BeforeAll
-    static void acquireMetrics() throws Exception {
-        metrics = JobMetrics.acquire(0, "127.0.0.1");
-    }
-
-    @AfterAll
-    static void releaseMetrics() {
-        metrics.release();
-    }
+class FeatureFunctionRestoreHarnessTest extends RedisHarnessTest {
 
     // ---- 7. restore rewrites in full (H19) ----
 
@@ -223,19 +201,5 @@ class FeatureFunctionRestoreHarnessTest {
             assertEquals(tile("1;0;0;1;10;10;;" + I4, t1 + 1_000),
                     hash("u-rep").get(RedisLayout.tileField(1_000, t1 / 1_000 + 1)));
         }
-    }
-
-    // ---- helpers ----
-
-    static JobSpec spec() {
-        return FeatureHarness.spec(REDIS.port());
-    }
-
-    static Map<String, String> hash(String user) {
-        return StoredValues.hash(REDIS, user);
-    }
-
-    static String profile(String user) {
-        return StoredValues.profile(REDIS, user);
     }
 }
