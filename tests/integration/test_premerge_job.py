@@ -99,7 +99,9 @@ def test_job_keeps_premerged_windows_exact_and_refreshes_them(stack: Settings) -
                 60,
             )
             assert refreshed[1] == (sent - 10_000) // 1000 * 1000 + 60_000  # now the hover's
-            _check(fast, full, ref, refreshed[0])
+            # each user's refresh has its own T (the timers straddle milliseconds): as of the
+            # latest, every user's values hold
+            _check(fast, full, ref, max(_premerged(r, u)[0] for u in USERS))
             assert fast.fast_path.stats() == {"hits": len(USERS), "misses": len(USERS)}
             raw = r.hget(layout.user_key("pm0"), layout.premerged_field(60_000))
             assert raw.split(b";")[1:5] == [b"1", b"0", b"0", b"1"]  # n, clicks, scrolls, hovers
