@@ -14,7 +14,7 @@ reversed); a config is ``+``-joined tokens:
   stack's default), store check every 1 s (the default);
 - ``aof-off``: with ``CONFIG SET appendonly no`` on the bench Redis during the run;
 - ``check-10s``: ``store_check_interval_ms`` 10000;
-- ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 1 / 0 (default 5); ``flush2``:
+- ``buf5`` / ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 5 / 1 / 0 (default 1); ``flush2``:
   ``flush_interval_ms`` 2 (default 5); ``cp60``: ``checkpoint_interval_ms`` 60000 (default 10000);
   ``pm1000``: ``premerge_refresh_ms`` 1000 (pre-merged windows; default 0: none);
 - ``b``: on a second session cluster (``--cluster-b HOME:REST_PORT``, one TaskManager),
@@ -49,6 +49,7 @@ from userpulse.settings import Settings
 # config tokens that change one setting of the job
 KNOBS: dict[str, tuple[str, Any]] = {
     "check-10s": ("store_check_interval_ms", 10_000),
+    "buf5": ("buffer_timeout_ms", 5),
     "buf1": ("buffer_timeout_ms", 1),
     "buf0": ("buffer_timeout_ms", 0),
     "flush2": ("flush_interval_ms", 2),
@@ -58,8 +59,9 @@ KNOBS: dict[str, tuple[str, Any]] = {
 
 
 def gc_totals(pids: list[int]) -> dict[str, float]:
-    """Young / full GC counts and seconds summed over ``pids`` (``jstat -gc``)."""
-    out = {"ygc": 0.0, "ygct": 0.0, "fgc": 0.0, "fgct": 0.0}
+    """Young / full / concurrent GC counts and seconds summed over ``pids`` (``jstat -gc``; a
+    collector without a kind, e.g. ZGC's young and full, prints ``-``: counted as 0)."""
+    out = {"ygc": 0.0, "ygct": 0.0, "fgc": 0.0, "fgct": 0.0, "cgc": 0.0, "cgct": 0.0}
     for pid in pids:
         res = subprocess.run(
             ["jstat", "-gc", str(pid)], capture_output=True, text=True, check=False
@@ -69,7 +71,8 @@ def gc_totals(pids: list[int]) -> dict[str, float]:
             continue
         row = dict(zip(lines[0].split(), lines[1].split(), strict=False))
         for k in out:
-            out[k] += float(row.get(k.upper(), 0) or 0)
+            v = row.get(k.upper(), "-")
+            out[k] += 0.0 if v == "-" else float(v)
     return out
 
 
@@ -150,14 +153,14 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
     admin.config_set("appendonly", aof)
     rewrites0 = int(admin.info("persistence").get("aof_rewrites", 0))
     admin.config_set("latency-monitor-threshold", 5)  # ms: Redis's own stalls (LATENCY LATEST)
-    topic = f"bench.ab.{name}.{int(time.time())}"
+    topic = f"bench.ab.{name.replace('+', '_')}.{int(time.time())}"  # Kafka: no "+"
     stack.recreate_topic(settings, topic, 3)
     fill_s = fill(topic, a.backlog, a.users)
     size = TopicSize(settings.kafka_bootstrap, topic)
     backlog = size()
     size.close()
     job = ClusterJob(  # a userpulse-* name: the probe reads the job's own Redis layout
-        f"userpulse-{name}",
+        f"userpulse-{name.replace('+', '_')}",
         settings,
         topic,
         1,
@@ -216,7 +219,9 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "max": st.get("max"), "n": st.get("n"), "timeouts": st.get("timeouts"),
             "gc_young_per_s": round((gc1["ygc"] - gc0["ygc"]) / secs, 2),
             "gc_young_ms_avg": round(1000 * (gc1["ygct"] - gc0["ygct"]) / young, 1),
-            "gc_full": gc1["fgc"] - gc0["fgc"], "checkpoints": cps,
+            "gc_full": gc1["fgc"] - gc0["fgc"],
+            "gc_concurrent_per_s": round((gc1["cgc"] - gc0["cgc"]) / secs, 2),
+            "checkpoints": cps,
             "aof_delayed_fsync": delayed, "aof_rewrites": rewrites,
             "redis_latency_latest": stalls,
             "load1_start": round(load0, 2), "load1_end": round(os.getloadavg()[0], 2),
