@@ -311,10 +311,12 @@ def write_sample_users(settings: Settings, n_users: int, seed: int = 1) -> list[
     return [s.user_id for s in write_sample_states(settings, n_users, seed)[0]]
 
 
-def write_sample_states(settings: Settings, n_users: int, seed: int = 1) -> tuple[list[Any], int]:
+def write_sample_states(
+    settings: Settings, n_users: int, seed: int = 1, premerged: bool = True
+) -> tuple[list[Any], int]:
     """:func:`write_sample_users`, returning the states written
     (:class:`userpulse.sinks.seed.UserState`) and the time T (UTC epoch ms) of their pre-merged
-    fields."""
+    fields (``premerged=False``: none written, as the job by default)."""
     from userpulse.events import Event, EventType
     from userpulse.features import TILE_SIZES_MS
     from userpulse.profile import Profile, fold, revive
@@ -345,7 +347,12 @@ def write_sample_states(settings: Settings, n_users: int, seed: int = 1) -> tupl
             prof = prof or revive(None, e)
             fold(prof, e, t - 5_000, settings.allowed_lateness_ms)
         states.append(UserState(u, tiles, times[-1], prof))
-    seed_users(redis_conn.connect_writer(settings, "job"), states, premerged_as_of_ms=now)
+    seed_users(
+        redis_conn.connect_writer(settings, "job"),
+        states,
+        premerged_as_of_ms=now,
+        premerged=premerged,
+    )
     return states, now
 
 
@@ -363,6 +370,13 @@ def main() -> None:
         action="store_false",
         help="no refresh of the pre-merged fields as the job timer would (bench.premerge_refresh)",
     )
+    ap.add_argument(
+        "--no-premerged",
+        dest="premerged",
+        action="store_false",
+        help="write tiles only, as the job by default (premerge_refresh_ms 0): every lookup "
+        "merges tiles; implies --no-refresh",
+    )
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out" / "lookups.json")
     args = ap.parse_args()
     settings = Settings()
@@ -370,8 +384,9 @@ def main() -> None:
         redis_conn.connect(settings, "admin", timeout_s=2).ping()
     except Exception as e:
         sys.exit(f"Redis at {settings.redis_host}:{settings.redis_port}: {e}; run `userpulse up`")
-    states, as_of = write_sample_states(settings, args.users)
-    refresher = Refresher(settings, states, as_of).start() if args.refresh else None
+    states, as_of = write_sample_states(settings, args.users, premerged=args.premerged)
+    refresh_on = args.refresh and args.premerged
+    refresher = Refresher(settings, states, as_of).start() if refresh_on else None
     try:
         result = run(
             settings,
@@ -384,7 +399,9 @@ def main() -> None:
     finally:
         refresh = refresher.stop() if refresher else None
     result["premerged_refresh"] = refresh
-    result["premerged_bytes_per_user"] = premerged_bytes(states, as_of)
+    result["premerged"] = args.premerged
+    if args.premerged:
+        result["premerged_bytes_per_user"] = premerged_bytes(states, as_of)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

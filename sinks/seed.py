@@ -74,6 +74,7 @@ def seed(
     profile_ttl_s: int | None = None,
     batch_users: int = 500,
     premerged_as_of_ms: int | None = None,
+    premerged: bool = True,
 ) -> int:
     """Write ``users`` to Redis, ``batch_users`` users per pipeline round trip.
 
@@ -86,6 +87,8 @@ def seed(
         batch_users: users per pipeline.
         premerged_as_of_ms: T of the pre-merged fields written with each user that has tiles,
             UTC epoch ms; None: the wall clock at the start of the call.
+        premerged: write the pre-merged fields (as a job with ``premerge_refresh_ms`` > 0
+            does); False: tiles only (the job's default).
 
     Returns:
         The number of users written.
@@ -107,7 +110,7 @@ def seed(
             layout.tile_field(g, k): layout.encode_tile(v) for (g, k), v in u.tiles.items()
         }
         fields.update({layout.pruned_field(g): str(k) for g, k in u.pruned.items()})
-        if u.tiles:
+        if u.tiles and premerged:
             fields.update(premerged_fields(u, as_of)[0])
         if u.last_seen_ms is not None:
             fields[layout.META_LAST_SEEN] = str(int(u.last_seen_ms))

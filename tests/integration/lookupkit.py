@@ -72,6 +72,7 @@ def write_events(
     events: Iterable[Event],
     lateness_ms: int = 600_000,
     premerged_as_of_ms: int | None = None,
+    premerged: bool = True,
 ) -> None:
     """Fold in-order ``events`` into tiles and profiles as the job does and write them with
     :func:`userpulse.sinks.seed.seed`, connected as the job ACL user (pre-merged fields as of
@@ -91,4 +92,9 @@ def write_events(
         fold(p, e, e.event_time_ms - 5_000, lateness_ms)
         last_seen[e.user_id] = max(last_seen.get(e.user_id, e.event_time_ms), e.event_time_ms)
     states = [UserState(u, t, last_seen[u], profiles[u]) for u, t in tiles.items()]
-    seed(redis_conn.connect_writer(settings, "job"), states, premerged_as_of_ms=premerged_as_of_ms)
+    seed(
+        redis_conn.connect_writer(settings, "job"),
+        states,
+        premerged_as_of_ms=premerged_as_of_ms,
+        premerged=premerged,
+    )

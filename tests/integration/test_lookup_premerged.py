@@ -67,3 +67,23 @@ def test_premerged_lookups_equal_the_full_merge_then_fall_back_then_refresh() ->
         assert fast.fast_path.stats() == {"hits": 80, "misses": 41}
         fast.close()
         full.close()
+
+
+def test_without_premerged_fields_every_user_takes_the_full_path() -> None:
+    """As the job writes by default (``premerge_refresh_ms`` 0): tiles only, no ``m`` field;
+    the client with its fast path answers exactly what the full merge answers, every user a miss."""
+    with start_redis() as s:
+        now = int(time.time() * 1000)
+        users = [f"np-{i}" for i in range(10)]
+        events = [e for u in users for e in sample_events(u, now - 20_000)]
+        write_events(s, events, premerged_as_of_ms=now, premerged=False)
+        fast = FeatureClient.from_settings(s)
+        full = FeatureClient.from_settings(s)
+        full.fast_path = FastPath(enabled=False)
+        t = now + 500
+        got = fast.get_many(users, as_of=t)
+        assert got == full.get_many(users, as_of=t)
+        assert fast.fast_path.stats() == {"hits": 0, "misses": 10}
+        assert all(got[u]["count_click_1m"].value == 3 for u in users)
+        fast.close()
+        full.close()
