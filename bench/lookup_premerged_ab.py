@@ -1,10 +1,11 @@
 """Interleaved A/B of one lookup: the pre-merged fast path against the full read and merge
 (issue 16), on the same users and Redis, in one process, so the machine's load hits both alike.
 
-Writes ``--users`` sample users (:func:`bench.lookups.write_sample_states`, pre-merged fields as
-of the write time T) and looks them up as of T (where the fast path holds by construction; its
-hit ratio over time is what ``bench.lookups`` reports): per round a random batch through both
-clients, in alternating order, the answers asserted equal. Then the answer alone on replies
+Writes ``--users`` sample users (:func:`bench.lookup_sample.write_sample_states`, pre-merged
+fields as of the write time T) and looks them up as of T (where the fast path holds by
+construction; its hit ratio over time is what ``bench.lookups`` reports): per round a random
+batch through both clients, in alternating order, the answers asserted equal. Then the answer
+alone on replies
 fetched once (:func:`userpulse.lookup.premerged.fast_results` against
 :func:`userpulse.lookup.merge.features_many`). Prints p50 / p99 in ms as JSON::
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.lookups import write_sample_states
+from bench.lookup_sample import write_sample_states
 from userpulse import redis_conn
 from userpulse.features import FEATURE_NAMES
 from userpulse.lookup import FeatureClient

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.lookups import run, write_sample_users
+from bench.lookup_sample import write_sample_users
+from bench.lookups import run
 from tests.integration.lookupkit import start_redis
 
 pytestmark = pytest.mark.integration
