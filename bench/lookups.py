@@ -95,11 +95,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_service(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The service (its access log and errors into ``log``), once it answers ``/readyz``."""
+def _start_service(
+    env: dict[str, str], port: int, log: Path, python_args: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """The service (its access log and errors into ``log``), once it answers ``/readyz``;
+    ``python_args`` replace ``-m userpulse.lookup.service`` (a variant:
+    :mod:`bench.service_gc_ab`)."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "userpulse.lookup.service"],
+            [sys.executable, *(python_args or ("-m", "userpulse.lookup.service"))],
             env={**env, "USERPULSE_SERVICE_PORT": str(port)},
             cwd=REPO_ROOT,
             stdout=out,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import re
 from collections import Counter
@@ -189,6 +190,26 @@ def _features_json(res: dict[str, FeatureResult], statuses: Counter[Any]) -> dic
     }
 
 
+def freeze_startup_heap() -> int:
+    """Move every object alive now (the imported modules, the app, the client) into the
+    collector's permanent generation, once each worker has started; returns how many objects
+    are frozen.
+
+    A 100-user batch builds ~10,000 containers; the few that outlive a young collection pile
+    up until the collector runs a full (oldest generation) collection (CPython: once those
+    exceed a quarter of the old objects), every few requests, and each one walked the whole
+    start-up heap (FastAPI, pydantic, redis-py: ~73,000 objects, ~40 ms here): closed-loop
+    100-user p99 55-68 ms at a p50 of 11-13 ms. Frozen, those objects are never walked again:
+    p99 14-17 ms at a p50 of 10 ms (``docs/lookup.md``, "The service's tail"). Python docs,
+    ``gc.freeze``: "move them to a permanent generation and ignore them in all the future
+    collections". The start-up objects live as long as the worker anyway; objects made later
+    are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = None) -> FastAPI:
     """The ASGI app (wrapped in :class:`userpulse.lookup.service.guard.GuardMiddleware`).
 
@@ -210,6 +231,7 @@ def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state["client"] = client or AsyncFeatureClient.from_settings(settings)
+        freeze_startup_heap()
         try:
             yield
         finally:
