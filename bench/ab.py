@@ -15,7 +15,8 @@ reversed); a config is ``+``-joined tokens:
 - ``aof-off``: with ``CONFIG SET appendonly no`` on the bench Redis during the run;
 - ``check-10s``: ``store_check_interval_ms`` 10000;
 - ``buf5`` / ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 5 / 1 / 0 (default 1); ``flush2``:
-  ``flush_interval_ms`` 2 (default 5); ``cp60``: ``checkpoint_interval_ms`` 60000 (default 10000);
+  ``flush_interval_ms`` 2 (default 5); ``cp30`` / ``cp60``: ``checkpoint_interval_ms`` 30000 /
+  60000 (default 10000);
   ``pm1000``: ``premerge_refresh_ms`` 1000 (pre-merged windows; default 0: none);
 - ``b``: on a second session cluster (``--cluster-b HOME:REST_PORT``, one TaskManager),
   started with other TaskManager JVM options (``USERPULSE_FLINK_TASKMANAGER_JAVA_OPTS``);
@@ -53,6 +54,7 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "buf1": ("buffer_timeout_ms", 1),
     "buf0": ("buffer_timeout_ms", 0),
     "flush2": ("flush_interval_ms", 2),
+    "cp30": ("checkpoint_interval_ms", 30_000),
     "cp60": ("checkpoint_interval_ms", 60_000),
     "pm1000": ("premerge_refresh_ms", 1000),
 }

@@ -12,7 +12,7 @@ work), else the first frame from the leaf down that names a stage:
 | stage | frames (class name prefixes) |
 | --- | --- |
 | decode | ``io.userpulse.flink.decode`` |
-| sink | ``io.userpulse.flink.redis``, Jedis (relocated under ``io.userpulse.shaded``) |
+| sink | ``io.userpulse.flink.redis``, Jedis and its pool (relocated: ``io.userpulse.shaded``) |
 | fold | ``io.userpulse.flink.tiles`` / ``profile`` / ``operator`` (and keyed state below it) |
 | source | the Kafka consumer and connector, the source reader, the table runtime's conversion and
   watermark code (``org.apache.kafka``, ``org.apache.flink.connector``, ``org.apache.flink.table``,
@@ -22,9 +22,15 @@ work), else the first frame from the leaf down that names a stage:
   (de)serialisation: ``other_detail.shuffle``), checkpoints (``other_detail.checkpoint``), Kafka
   producer threads of the side outputs, Flink's runtime, metrics, ... |
 
-``us_per_event[stage] = TaskManager CPU us / events counted x share of the samples in stage``:
-time the samples cannot see (GC, JIT, syscalls outside Java) is spread over the stages in
-proportion. Standalone (stack and session cluster up, or it starts the cluster and stops it)::
+``us_per_event[stage] = (TaskManager CPU us - JIT - GC) / events counted x share of the samples
+in stage``; ``us_per_event["jit"]`` and ``["gc"]`` are the CPU of HotSpot's compiler threads and
+of the collector's and VM threads (``/proc/<pid>/task``), which execution samples never see:
+spread over the stages they had inflated them (the JIT compiles for a minute or more after each
+submission: 39 of 118 us per event 30-45 s after it, 2.3 of 79 a minute later, at 5,000/s).
+The time the samples cannot see within the task threads (syscalls, native code) is still spread
+in proportion. ``threads_us_per_event``: the CPU by thread group (:data:`THREAD_GROUPS`), which
+needs no sampling. Standalone (stack and session cluster up, or it starts the cluster and stops
+it)::
 
     .venv/bin/python -m bench.jvm_profile --parallelism 1 --rate 5000 --duration 30
 """
@@ -48,7 +54,18 @@ from bench.systems import ClusterJob, System, free_port_span, taskmanager_pids
 STAGES = ("source", "decode", "fold", "sink", "other")
 _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("decode", ("io.userpulse.flink.decode.",)),
-    ("sink", ("io.userpulse.flink.redis.", "io.userpulse.shaded.", "redis.clients.")),
+    # Jedis and its pool as relocated into the job's jar (jvm/pom.xml); the jar's other
+    # relocated libraries (BouncyCastle's BLAKE2b of the distinct-items sketch, Avro, Jackson)
+    # count as the stage whose frames call them
+    (
+        "sink",
+        (
+            "io.userpulse.flink.redis.",
+            "io.userpulse.shaded.redis.clients.",
+            "io.userpulse.shaded.org.apache.commons.pool2.",
+            "redis.clients.",
+        ),
+    ),
     (
         "fold",
         (
@@ -150,6 +167,58 @@ def parse_recording(path: Path) -> dict[str, Any]:
     return {"samples": dict(stages), "other_detail": dict(detail), "leaves": leaves}
 
 
+THREAD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("jit", ("C1 CompilerThre", "C2 CompilerThre")),
+    ("gc", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
+    ("source fetcher", ("Source Data Fet",)),
+    ("source task", ("Source: ",)),
+    ("features task", ("features",)),
+    ("network flusher", ("OutputFlusher",)),
+    ("checkpoints", ("AsyncOperations",)),
+)
+"""Thread name (``/proc/<pid>/task/<tid>/stat``: the first 15 characters of the Java name, or the
+JVM's own names) prefixes -> group, first match wins, else ``other``: HotSpot's JIT compilers,
+the collector's and VM threads (which JFR's execution samples never see), the Kafka source's
+fetcher, the source task (reader, decode, chained), the keyed task (the features function and the
+Redis writer chained, ``jobs/pipeline.py``'s operator name ``features``), the network buffers'
+flusher (``buffer_timeout_ms``), the asynchronous part of checkpoints."""
+
+
+def thread_group(name: str) -> str:
+    """The :data:`THREAD_GROUPS` group of a thread name as ``/proc`` shows it."""
+    for group, prefixes in THREAD_GROUPS:
+        if name.startswith(prefixes):
+            return group
+    return "other"
+
+
+def thread_ticks(pids: list[int]) -> dict[tuple[int, int], tuple[str, int]]:
+    """``(pid, tid) -> (thread name, utime + stime in clock ticks)`` of every thread of ``pids``
+    now (threads that end meanwhile are skipped)."""
+    out: dict[tuple[int, int], tuple[str, int]] = {}
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            out[(pid, int(tid))] = (name, int(fields[11]) + int(fields[12]))
+    return out
+
+
+def ticks_by_group(
+    before: dict[tuple[int, int], tuple[str, int]], after: dict[tuple[int, int], tuple[str, int]]
+) -> Counter[str]:
+    """Clock ticks per :func:`thread_group` between two :func:`thread_ticks` (a thread that
+    started in between counts from 0)."""
+    out: Counter[str] = Counter()
+    for key, (name, ticks) in after.items():
+        out[thread_group(name)] += ticks - before.get(key, (name, 0))[1]
+    return out
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process (all its threads), clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -190,10 +259,12 @@ def profile(
         f.unlink(missing_ok=True)
         _jcmd(pid, "JFR.start", f"name={name}", f"settings={jfc}", f"filename={f}")
     ticks0 = {pid: cpu_ticks(pid) for pid in pids}
+    threads0 = thread_ticks(pids)
     c0 = system.counted() or 0.0
     t0 = time.monotonic()
     time.sleep(duration_s)
     ticks1 = {pid: cpu_ticks(pid) for pid in pids}
+    groups = ticks_by_group(threads0, thread_ticks(pids))
     c1 = system.counted() or c0
     wall = time.monotonic() - t0
     for pid in pids:
@@ -214,6 +285,15 @@ def profile(
     n = sum(samples.values())
     cpu_us_per_event = cpu_s * 1e6 / events if events > 0 else None
     share = {s: samples.get(s, 0) / n if n else 0.0 for s in STAGES}
+    per_event = (lambda ticks: round(ticks / hz * 1e6 / events, 2)) if events > 0 else None
+    # JIT compilers and the collector never show in JFR's execution samples: their CPU is
+    # reported apart, the rest is spread over the stages by the samples' shares
+    apart = {g: None if per_event is None else per_event(groups.get(g, 0)) for g in ("jit", "gc")}
+    sampled_us = (
+        None
+        if cpu_us_per_event is None
+        else max(0.0, cpu_us_per_event - sum(v or 0.0 for v in apart.values()))
+    )
     return {
         "rate": rate,
         "duration_s": round(wall, 1),
@@ -227,8 +307,11 @@ def profile(
         "samples": n,
         "share": {s: round(v, 4) for s, v in share.items()},
         "us_per_event": {
-            s: None if cpu_us_per_event is None else round(cpu_us_per_event * share[s], 2)
-            for s in STAGES
+            **{s: None if sampled_us is None else round(sampled_us * share[s], 2) for s in STAGES},
+            **apart,
+        },
+        "threads_us_per_event": {
+            g: None if per_event is None else per_event(t) for g, t in groups.most_common()
         },
         "other_detail_samples": dict(detail),
         "top_leaf_methods": {s: dict(leaves[s].most_common(5)) for s in STAGES},
@@ -236,18 +319,24 @@ def profile(
         "method": (
             f"jcmd JFR.start on each TaskManager, jdk.ExecutionSample every {SAMPLE_PERIOD_MS} ms, "
             "attributed leaf-first by class prefix (bench/jvm_profile.py); TaskManager CPU from "
-            "/proc/<pid>/stat over the same window / events counted"
+            "/proc/<pid>/stat over the same window / events counted; the JIT compilers' and the "
+            "collector's threads (/proc/<pid>/task) apart, the rest spread by the samples' shares"
         ),
     }
 
 
 def table(res: dict[str, Any]) -> str:
-    """Markdown table: us per event and share of samples per stage."""
+    """Markdown tables: us per event and share of samples per stage (JIT and GC apart), then us
+    per event per thread group (:data:`THREAD_GROUPS`)."""
     rows = ["| stage | JVM CPU us / event | share of samples |", "| --- | ---: | ---: |"]
-    for s in STAGES:
-        us = res["us_per_event"].get(s)
-        rows.append(f"| {s} | {'-' if us is None else f'{us:.1f}'} | {res['share'][s]:.1%} |")
+    for s, us in res["us_per_event"].items():
+        share = f"{res['share'][s]:.1%}" if s in res["share"] else "(no samples)"
+        rows.append(f"| {s} | {'-' if us is None else f'{us:.1f}'} | {share} |")
     rows.append(f"| total | {res.get('cpu_us_per_event')} | {res['samples']} samples |")
+    threads = res.get("threads_us_per_event") or {}
+    if threads:
+        rows += ["", "| TaskManager threads | CPU us / event |", "| --- | ---: |"]
+        rows += [f"| {g} | {'-' if us is None else f'{us:.1f}'} |" for g, us in threads.items()]
     return "\n".join(rows)
 
 
