@@ -219,6 +219,17 @@ def ticks_by_group(
     return out
 
 
+def jit_cores(
+    before: dict[tuple[int, int], tuple[str, int]],
+    after: dict[tuple[int, int], tuple[str, int]],
+    wall_s: float,
+) -> float:
+    """Cores the JIT compiler threads used between two :func:`thread_ticks` ``wall_s`` s apart."""
+    if wall_s <= 0:
+        raise ValueError(f"wall_s must be > 0, got {wall_s}")
+    return ticks_by_group(before, after).get("jit", 0) / os.sysconf("SC_CLK_TCK") / wall_s
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process (all its threads), clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -63,6 +63,14 @@ from userpulse.stack.flink import FlinkCluster
 WARMUP_TIMEOUT_S = 240.0
 WARMUP_LOAD_S = 20.0
 """Seconds of load at half the first rate before the search starts (not measured)."""
+JIT_WINDOW_S = 10.0
+JIT_SETTLED_CORES = 0.05
+JIT_SETTLE_MAX_S = 120.0
+"""After the warm-up load, a userpulse job gets more of it, ``JIT_WINDOW_S`` at a time, until
+its TaskManagers' JIT compiler threads used less than ``JIT_SETTLED_CORES`` cores over a window
+(at most ``JIT_SETTLE_MAX_S`` s more): 20 s after a submission they still took up to 0.6 cores
+of the two (bench/jvm_profile.py, ``jit``), a start-up cost the search would otherwise count
+against the job's steady rate."""
 DRAIN_BEFORE_PROBE_S = 180.0
 """Longest wait for the backlog of the last (failed) step to drain before the freshness run."""
 
@@ -101,11 +109,34 @@ def _start_warm(
         # warm-up load (JIT, caches, state of the hot users), not measured
         proc, summary = start_producer(topic, warm_rate, WARMUP_LOAD_S, cfg.users, seed=1)
         finish_producer(proc, summary)
+        if isinstance(system, ClusterJob):
+            _until_jit_settles(system, settings, topic, cfg, warm_rate)
         wait_drained(system, size, system.base_lag, 10, DRAIN_BEFORE_PROBE_S)
     except BaseException:
         size.close()
         raise
     return size
+
+
+def _until_jit_settles(
+    system: System, settings: Settings, topic: str, cfg: BenchConfig, warm_rate: float
+) -> None:
+    """More warm-up load in windows of ``JIT_WINDOW_S`` until the JIT has settled (see
+    ``JIT_SETTLED_CORES``); logs each window's JIT cores and records the last in
+    ``system.warmup_jit_cores``."""
+    pids = taskmanager_pids(settings)
+    deadline = time.monotonic() + JIT_SETTLE_MAX_S
+    window = 0
+    while True:
+        window += 1
+        before, t0 = jvm_profile.thread_ticks(pids), time.monotonic()
+        proc, summary = start_producer(topic, warm_rate, JIT_WINDOW_S, cfg.users, seed=1 + window)
+        finish_producer(proc, summary)
+        cores = jvm_profile.jit_cores(before, jvm_profile.thread_ticks(pids), time.monotonic() - t0)
+        system.warmup_jit_cores = round(cores, 3)
+        _log(f"{system.name}: warm-up window {window}: JIT compilers used {cores:.2f} cores")
+        if cores < JIT_SETTLED_CORES or time.monotonic() > deadline:
+            return
 
 
 def _freshness(
@@ -159,6 +190,7 @@ def _bench_system(
         }
         if isinstance(system, ClusterJob):
             result["parallelism"] = system.parallelism
+            result["warmup_jit_cores"] = system.warmup_jit_cores
         if after_search is not None and sustained > 0:
             after_search(system, topic, sustained)
         if sustained > 0 and freshness(sustained):

@@ -113,6 +113,9 @@ class System:
         """Topic size minus counted once warmed up (records the system never counts)."""
         self.is_userpulse = name.startswith("userpulse")
         """Redis marker in the job's layout (``up:v1:{user}``), else ``<name>:{user}``."""
+        self.warmup_jit_cores: float | None = None
+        """Cores the TaskManagers' JIT compilers used in the last warm-up window (session
+        cluster jobs; bench/run.py), None when not measured."""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

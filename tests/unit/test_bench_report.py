@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import pytest
 
 from bench import jvm_profile, report
 
@@ -129,3 +132,14 @@ def test_report_uses_the_best_userpulse_variant() -> None:
     assert rep["jvm_profile"] and rep["state_size"]
     text = report.table(rep)
     assert "userpulse p=1 | userpulse p=2" in text and "15,000" in text
+
+
+def test_jit_cores_over_a_window() -> None:
+    """The warm-up's settle check (bench/run.py): the compiler threads' ticks over the window."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = {(1, 10): ("C2 CompilerThre", 0), (1, 11): ("features -> lat", 0)}
+    after = {(1, 10): ("C2 CompilerThre", hz * 3), (1, 11): ("features -> lat", hz * 9)}
+    assert jvm_profile.jit_cores(before, after, 10.0) == pytest.approx(0.3)
+    assert jvm_profile.jit_cores(after, after, 10.0) == 0.0
+    with pytest.raises(ValueError, match="wall_s"):
+        jvm_profile.jit_cores(before, after, 0.0)
