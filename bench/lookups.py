@@ -9,7 +9,8 @@
   (``service_workers`` uvicorn processes, a teams file and an API key on every request, access log
   on), from a separate load process (:mod:`bench.lookup_load`);
 - ``sweeps``: open-loop p50 / p99 against offered load for the client and the service, plotted
-  to ``bench/lookups_latency.png``;
+  to ``bench/out/lookups_latency.png`` (git-ignored; the checked-in ``bench/lookups_latency.png``
+  is the figure of the run ``docs/lookup.md`` documents);
 - ``redis_benchmark_get``: ``redis-benchmark -t get -c 1`` on the same Redis (one connection,
   closed loop): the floor of one round trip.
 
@@ -190,7 +191,7 @@ def run(
     batch_rate_per_s: float = 50.0,
     service_workers: int = 2,
     sweep_s: float = 3.0,
-    plot_path: Path | None = REPO_ROOT / "bench" / "lookups_latency.png",
+    plot_path: Path | None = REPO_ROOT / "bench" / "out" / "lookups_latency.png",
 ) -> dict[str, Any]:
     """Measure the lookup scenarios (see module doc) against ``settings``' Redis.
 

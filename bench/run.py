@@ -68,9 +68,9 @@ JIT_SETTLED_CORES = 0.05
 JIT_SETTLE_MAX_S = 120.0
 """After the warm-up load, a userpulse job gets more of it, ``JIT_WINDOW_S`` at a time, until
 its TaskManagers' JIT compiler threads used less than ``JIT_SETTLED_CORES`` cores over a window
-(at most ``JIT_SETTLE_MAX_S`` s more): 20 s after a submission they still took up to 0.6 cores
-of the two (bench/jvm_profile.py, ``jit``), a start-up cost the search would otherwise count
-against the job's steady rate."""
+(at most ``JIT_SETTLE_MAX_S`` s more): 15-45 s after a submission at 5,000/s they took 0.1-0.2
+cores of the two (bench/jvm_profile.py, ``jit``), a start-up cost the search would otherwise
+count against the job's steady rate."""
 DRAIN_BEFORE_PROBE_S = 180.0
 """Longest wait for the backlog of the last (failed) step to drain before the freshness run."""
 
