@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import REPO_ROOT
+from bench import REPO_ROOT, machine_cpu
 from bench.systems import System, TopicSize
 
 CREDIT_FRACTION = 0.95
@@ -64,6 +64,9 @@ class Step:
         keeps_up: the lag stayed bounded (module docstring, :func:`verdict`).
         producer_limited: the producer reached < 97% of the rate (the step says nothing).
         drain_s: seconds after the step until the lag was back under 1% (or the drain timeout).
+        cpu_cores: the machine's cores by process group (:mod:`bench.machine_cpu`: producer,
+            broker, redis, taskmanager, ..., machine, unattributed) from the first record to
+            the last lag sample taken while the producer ran; empty when fewer than two.
     """
 
     rate: float
@@ -81,6 +84,7 @@ class Step:
     keeps_up: bool = False
     producer_limited: bool = False
     drain_s: float = 0.0
+    cpu_cores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view (lag samples rounded)."""
@@ -152,6 +156,7 @@ def run_step(
     t0 = time.monotonic()
     t_first: float | None = None  # first sample with records in the topic: the producer is up
     c_first = c0
+    cpu: list[machine_cpu.Snapshot] = []  # [first sample's, last one's with the producer alive]
     while proc.poll() is None:
         time.sleep(SAMPLE_S)
         c = system.counted()
@@ -163,6 +168,9 @@ def run_step(
             t_first, c_first = t, c
         if t_first is not None:
             step.lag.append((t - t_first, produced - max(0.0, c - c0 - old)))
+            snap = machine_cpu.snapshot()
+            if proc.poll() is None:
+                cpu[min(len(cpu), 1) :] = [snap]
     t_end = time.monotonic() - t0
     summary = finish_producer(proc, summary_path)
     c_last = system.counted()
@@ -184,6 +192,8 @@ def run_step(
         (b - a for a, b in zip(times, times[1:], strict=False)), default=0.0
     )
     step.final_lag, step.keeps_up = verdict(step.lag, rate, step.short_at_end)
+    if len(cpu) == 2:
+        step.cpu_cores = machine_cpu.cores_by_group(cpu[0], cpu[1])
     step.producer_limited = step.achieved_rate < 0.97 * rate
     step.drain_s = wait_drained(
         system, size, system.base_lag, max(0.01 * rate, 50), max(60.0, 2 * step_s)

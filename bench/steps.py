@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from bench import jvm_profile, plots, report, state_size
+from bench import jvm_profile, machine_cpu, plots, report, state_size
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
 
@@ -84,7 +84,8 @@ def write_outputs(
     out_dir: Path,
 ) -> None:
     """Write the plots and ``report.json`` of a finished run into ``out_dir`` and print the
-    tables (report, JVM CPU by stage, state size) and the targets. ``rep`` gains ``plots``."""
+    tables (report, the machine's CPU by process group per step, JVM CPU by stage, state size)
+    and the targets. ``rep`` gains ``plots``."""
     samples = {
         n: [(t, v) for t, v in s.get("freshness_samples", [])]
         for n, s in systems.items()
@@ -101,6 +102,8 @@ def write_outputs(
         rep["plots"].append(str(plots.cpu_by_stage(prof, out_dir / "jvm_cpu_by_stage.png")))
     (out_dir / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
     print(report.table(rep))
+    if cpu := machine_cpu.table(systems):
+        print(cpu)
     if prof.get("us_per_event"):
         print(jvm_profile.table(prof))
     if extra.get("state_size") and "skipped" not in extra["state_size"]:

@@ -3,14 +3,14 @@ package io.userpulse.flink.operator;
 import io.userpulse.flink.event.Event;
 import io.userpulse.flink.spec.JobSpec;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.Random;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
 import redis.clients.jedis.Jedis;
 
 /**
- * JVM time per event of the keyed feature step (fold + staging + pipelined Redis flush), JUnit-free
- * (a measurement, not a test: the machines are shared and noisy). Drives {@link FeatureFunction}
+ * JVM time and heap allocation per event of the keyed feature step (fold + staging + pipelined
+ * Redis flush), and redis-server's CPU per event, JUnit-free (a measurement, not a test: the
+ * machines are shared and noisy). Drives {@link FeatureFunction}
  * through {@link FeatureHarness} (heap state, test processing time) against a running
  * {@code redis-server}, with synthetic-like traffic: Zipf(1.1) users, click 0.2 / scroll 0.3 /
  * hover 0.5, event time advancing at {@code rate} events/s, the flush timer fired every
@@ -18,7 +18,9 @@ import redis.clients.jedis.Jedis;
  * premergeRefreshMs} &gt; 0 the pre-merged windows are on (docs/key-layout.md): processing time
  * then starts at the first event time and advances with the flushes, so the merges see the
  * windows "as of now" and the refresh timers fire as they would; each round also prints the bytes
- * Redis received per event.
+ * Redis received per event. Redis's CPU per event is mostly its write script's ({@code
+ * EVALSHA}: {@code INFO commandstats}); Redis's Lua hashes every byte of every string it sees, so
+ * the profile document (an argument) costs ~1.3 ns per byte there (2026-12-01).
  *
  * <p>Run (from jvm/, after {@code mvn test-compile} and {@code mvn dependency:build-classpath
  * -Dmdep.outputFile=cp.txt}): {@code java -cp target/classes:target/test-classes:$(cat cp.txt)
@@ -43,11 +45,13 @@ public final class FeatureFunctionBenchmark {
                 d -> ((ObjectNode) d.get("job")).put("premerge_refresh_ms", premergeMs));
         Event[] events = events(n, users, rate);
         try (FeatureHarness h = FeatureHarness.open(spec)) {
-            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            com.sun.management.ThreadMXBean mx =
+                    (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             try (Jedis redis = new Jedis("127.0.0.1", port)) {
                 for (int round = 0; round < 4; round++) {
                     long t0 = System.nanoTime();
                     long c0 = mx.getCurrentThreadCpuTime();
+                    long a0 = mx.getCurrentThreadAllocatedBytes();
                     double r0 = redisCpuS(redis);
                     long b0 = redisInputBytes(redis);
                     if (premergeMs > 0) { // the job's clock at the round's first event
@@ -57,12 +61,13 @@ public final class FeatureFunctionBenchmark {
                     run(h, events, rate, spec.job().flushIntervalMs(), round);
                     long ns = System.nanoTime() - t0;
                     long cpu = mx.getCurrentThreadCpuTime() - c0;
+                    double alloc = (mx.getCurrentThreadAllocatedBytes() - a0) / (double) n;
                     double rs = redisCpuS(redis) - r0;
                     double bytes = (redisInputBytes(redis) - b0) / (double) n;
                     System.out.printf("round %d: wall %.2f us/event (%.0f events/s), task thread"
-                            + " CPU %.2f us/event, redis-server CPU %.2f us/event, %.0f bytes to"
-                            + " Redis/event%n", round, ns / 1e3 / n, n * 1e9 / ns, cpu / 1e3 / n,
-                            rs * 1e6 / n, bytes);
+                            + " CPU %.2f us/event, %.0f bytes allocated/event, redis-server CPU"
+                            + " %.2f us/event, %.0f bytes to Redis/event%n", round, ns / 1e3 / n,
+                            n * 1e9 / ns, cpu / 1e3 / n, alloc, rs * 1e6 / n, bytes);
                 }
             }
         }
