@@ -4,14 +4,16 @@ On this 2-core machine the load producer, the broker, Redis, the bench and the s
 share the cores, so a sustained rate is bounded by all of them together, not by the system alone.
 :func:`snapshot` reads every process's CPU time (``/proc/<pid>/stat``: user + system, all
 threads) and the machine's busy time (``/proc/stat``); :func:`cores_by_group` turns two
-snapshots into cores by group, :func:`us_per_event` into CPU microseconds per event, and
-:func:`table` renders the steps of a ``make bench`` run.
+snapshots into cores by group (:func:`latest` merges the snapshots of a window's samples, so
+processes that exit early are still counted), :func:`us_per_event` into CPU microseconds per
+event, and :func:`table` renders the steps of a ``make bench`` run.
 
 A process belongs to the group its command line names (:data:`GROUPS`), else to the group of its
 nearest ancestor that has one (the producer's worker processes, started by multiprocessing, are
 the producer's), else ``bench`` for the bench's own process tree, else ``other``. A process that
 exited between the two snapshots is not seen (its CPU lands in ``unattributed``, with the
-kernel's own threads' and interrupts'); one that started in between counts from its start.
+kernel's own threads' and interrupts') unless a merged snapshot (:func:`latest`) saw it; one
+that started in between counts from its start.
 """
 
 from __future__ import annotations
@@ -68,6 +70,13 @@ class Snapshot:
     at_s: float
     busy_s: float
     procs: dict[int, Proc] = field(default_factory=dict)
+
+
+def latest(a: Snapshot, b: Snapshot) -> Snapshot:
+    """``b`` with the processes only ``a`` saw (exited in between) kept at their last reading:
+    merging every sample's snapshot into one keeps the CPU of processes that end before the
+    window does (the load producer's worker processes) instead of losing it."""
+    return Snapshot(b.at_s, b.busy_s, {**a.procs, **b.procs})
 
 
 def group_of(cmdline: str) -> str | None:

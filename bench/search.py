@@ -66,7 +66,8 @@ class Step:
         drain_s: seconds after the step until the lag was back under 1% (or the drain timeout).
         cpu_cores: the machine's cores by process group (:mod:`bench.machine_cpu`: producer,
             broker, redis, taskmanager, ..., machine, unattributed) from the first record to
-            the last lag sample taken while the producer ran; empty when fewer than two.
+            the last lag sample, each process at its last reading (also after it exited);
+            empty when fewer than two samples.
     """
 
     rate: float
@@ -156,7 +157,8 @@ def run_step(
     t0 = time.monotonic()
     t_first: float | None = None  # first sample with records in the topic: the producer is up
     c_first = c0
-    cpu: list[machine_cpu.Snapshot] = []  # [first sample's, last one's with the producer alive]
+    cpu_first: machine_cpu.Snapshot | None = None  # the first sample's
+    cpu_last: machine_cpu.Snapshot | None = None  # every later sample's, merged
     while proc.poll() is None:
         time.sleep(SAMPLE_S)
         c = system.counted()
@@ -169,8 +171,10 @@ def run_step(
         if t_first is not None:
             step.lag.append((t - t_first, produced - max(0.0, c - c0 - old)))
             snap = machine_cpu.snapshot()
-            if proc.poll() is None:
-                cpu[min(len(cpu), 1) :] = [snap]
+            if cpu_first is None:
+                cpu_first = snap
+            else:
+                cpu_last = snap if cpu_last is None else machine_cpu.latest(cpu_last, snap)
     t_end = time.monotonic() - t0
     summary = finish_producer(proc, summary_path)
     c_last = system.counted()
@@ -192,8 +196,8 @@ def run_step(
         (b - a for a, b in zip(times, times[1:], strict=False)), default=0.0
     )
     step.final_lag, step.keeps_up = verdict(step.lag, rate, step.short_at_end)
-    if len(cpu) == 2:
-        step.cpu_cores = machine_cpu.cores_by_group(cpu[0], cpu[1])
+    if cpu_first is not None and cpu_last is not None:
+        step.cpu_cores = machine_cpu.cores_by_group(cpu_first, cpu_last)
     step.producer_limited = step.achieved_rate < 0.97 * rate
     step.drain_s = wait_drained(
         system, size, system.base_lag, max(0.01 * rate, 50), max(60.0, 2 * step_s)

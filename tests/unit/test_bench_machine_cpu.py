@@ -8,7 +8,15 @@ import sys
 
 import pytest
 
-from bench.machine_cpu import Proc, Snapshot, cores_by_group, group_of, snapshot, table
+from bench.machine_cpu import (
+    Proc,
+    Snapshot,
+    cores_by_group,
+    group_of,
+    latest,
+    snapshot,
+    table,
+)
 
 
 def test_command_lines_name_their_group() -> None:
@@ -114,3 +122,11 @@ def test_the_step_table_reads_us_per_event_at_the_achieved_rate() -> None:
         "| userpulse-p1 | 10,000 | yes | 52.0 | 30.0 | 10.0 | 20.0 | 0 | 0 | 8.0 | 1.20 |"
     )
     assert table({"peer": {"steps": steps[1:]}}) == ""
+
+
+def test_a_merged_snapshot_keeps_the_cpu_of_processes_that_exited_before_its_end() -> None:
+    a = _snap(0.0, 0.0, {200: (1, "producer", 1.0), 201: (200, None, 0.0)})
+    mid = _snap(1.0, 1.5, {200: (1, "producer", 1.1), 201: (200, None, 0.8)})
+    end = _snap(2.0, 2.5, {200: (1, "producer", 1.2)})  # the worker 201 has exited
+    assert cores_by_group(a, end, bench_pid=1)["producer"] == 0.1
+    assert cores_by_group(a, latest(mid, end), bench_pid=1)["producer"] == 0.5  # (0.2 + 0.8) / 2
