@@ -6,6 +6,7 @@ Uses the ``stack`` (Settings of a running broker) and ``fresh_topic(partitions)`
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections import defaultdict
@@ -156,3 +157,29 @@ def test_unknown_producer_property_is_rejected() -> None:
         EventSink("127.0.0.1:9", "t", **{"bootstrap.servers": "x:1"})
     with pytest.raises(ProducerConfigError, match="topic"):
         EventSink("127.0.0.1:9", "")
+
+
+@pytest.mark.integration
+def test_records_the_broker_refuses_are_counted_failed_the_others_delivered(
+    stack: Settings, fresh_topic: Callable[[int], str]
+) -> None:
+    """Only failed deliveries are reported (``delivery.report.only.error``): the counts still add
+    up record by record, with the broker's own refusal named."""
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+    topic = fresh_topic(1)
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    limit = ConfigEntry("max.message.bytes", "1000", incremental_operation=AlterConfigOpType.SET)
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[limit])
+    for fut in admin.incremental_alter_configs([res]).values():
+        fut.result(timeout=30)
+    rnd = random.Random(7)  # incompressible: lz4 must not shrink the large ones under the limit
+    with EventSink(stack.kafka_bootstrap, topic, **{"linger.ms": 0}) as sink:
+        for i in range(6):
+            big = i in (2, 3)
+            sink.send_raw(b"user-1", rnd.randbytes(5_000) if big else b"small")
+            sink.flush(30)  # one record per batch: the broker judges each on its own
+    st = sink.stats()
+    assert (st.sent, st.delivered, st.failed, st.in_flight) == (6, 4, 2, 0)
+    assert st.errors == {"MSG_SIZE_TOO_LARGE": 2}
+    assert len(_consume_all(stack.kafka_bootstrap, topic, 4)) == 4
