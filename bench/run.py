@@ -45,7 +45,7 @@ from bench import steps as after_steps
 from bench.ceiling import fill, measure
 from bench.config import BenchConfig, BenchConfigError
 from bench.freshness import Freshness, run_freshness
-from bench.search import finish_producer, search, start_producer, wait_drained
+from bench.search import search, wait_drained
 from bench.systems import (
     BenchError,
     ClusterJob,
@@ -56,21 +56,11 @@ from bench.systems import (
     taskmanager_pids,
     userpulse_job,
 )
+from bench.warmup import start_warm
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
 from userpulse.stack.flink import FlinkCluster
 
-WARMUP_TIMEOUT_S = 240.0
-WARMUP_LOAD_S = 20.0
-"""Seconds of load at half the first rate before the search starts (not measured)."""
-JIT_WINDOW_S = 10.0
-JIT_SETTLED_CORES = 0.05
-JIT_SETTLE_MAX_S = 120.0
-"""After the warm-up load, a userpulse job gets more of it, ``JIT_WINDOW_S`` at a time, until
-its TaskManagers' JIT compiler threads used less than ``JIT_SETTLED_CORES`` cores over a window
-(at most ``JIT_SETTLE_MAX_S`` s more): 15-45 s after a submission at 5,000/s they took 0.1-0.2
-cores of the two (bench/jvm_profile.py, ``jit``), a start-up cost the search would otherwise
-count against the job's steady rate."""
 DRAIN_BEFORE_PROBE_S = 180.0
 """Longest wait for the backlog of the last (failed) step to drain before the freshness run."""
 
@@ -87,56 +77,6 @@ def _free_port() -> int:
 
 AfterSearch = Callable[[System, str, float], None]
 """Called with (system, topic, sustained rate) after the search, while the system still runs."""
-
-
-def _start_warm(
-    system: System, settings: Settings, topic: str, cfg: BenchConfig, warm_rate: float
-) -> TopicSize:
-    """Start the system, wait for its first record, warm it up (not measured); its topic size."""
-    from userpulse.events import Event, EventType
-    from userpulse.producers.kafka_out import EventSink
-
-    size = TopicSize(settings.kafka_bootstrap, topic)
-    try:
-        t0 = time.monotonic()
-        system.start()
-        with EventSink(settings.kafka_bootstrap, topic) as sink:  # the first record starts it
-            sink.send(Event("warmup", EventType.CLICK, "warmup", int(time.time() * 1000), "w"))
-        system.wait_counted(1, WARMUP_TIMEOUT_S)
-        time.sleep(2)
-        system.base_lag = size() - (system.counted() or 0)
-        _log(f"{system.name} is up ({time.monotonic() - t0:.0f} s after the start)")
-        # warm-up load (JIT, caches, state of the hot users), not measured
-        proc, summary = start_producer(topic, warm_rate, WARMUP_LOAD_S, cfg.users, seed=1)
-        finish_producer(proc, summary)
-        if isinstance(system, ClusterJob):
-            _until_jit_settles(system, settings, topic, cfg, warm_rate)
-        wait_drained(system, size, system.base_lag, 10, DRAIN_BEFORE_PROBE_S)
-    except BaseException:
-        size.close()
-        raise
-    return size
-
-
-def _until_jit_settles(
-    system: System, settings: Settings, topic: str, cfg: BenchConfig, warm_rate: float
-) -> None:
-    """More warm-up load in windows of ``JIT_WINDOW_S`` until the JIT has settled (see
-    ``JIT_SETTLED_CORES``); logs each window's JIT cores and records the last in
-    ``system.warmup_jit_cores``."""
-    pids = taskmanager_pids(settings)
-    deadline = time.monotonic() + JIT_SETTLE_MAX_S
-    window = 0
-    while True:
-        window += 1
-        before, t0 = jvm_profile.thread_ticks(pids), time.monotonic()
-        proc, summary = start_producer(topic, warm_rate, JIT_WINDOW_S, cfg.users, seed=1 + window)
-        finish_producer(proc, summary)
-        cores = jvm_profile.jit_cores(before, jvm_profile.thread_ticks(pids), time.monotonic() - t0)
-        system.warmup_jit_cores = round(cores, 3)
-        _log(f"{system.name}: warm-up window {window}: JIT compilers used {cores:.2f} cores")
-        if cores < JIT_SETTLED_CORES or time.monotonic() > deadline:
-            return
 
 
 def _freshness(
@@ -179,7 +119,7 @@ def _bench_system(
     rate when ``freshness(sustained)``; stop the system."""
     size: TopicSize | None = None
     try:
-        size = _start_warm(system, settings, topic, cfg, start_rate / 2)
+        size = start_warm(system, settings, topic, cfg, start_rate / 2, _log)
         sustained, steps = search(
             system, size, topic, start_rate, cfg.growth, cfg.max_rate, cfg.step_s, cfg.users,
             log=_log,
@@ -280,7 +220,7 @@ def _bench_userpulse(
     system = dict(variants)[name](topic)
     size: TopicSize | None = None
     try:
-        size = _start_warm(system, settings, topic, cfg, rates[name] / 2)
+        size = start_warm(system, settings, topic, cfg, rates[name] / 2, _log)
         out[name].update(_freshness(system, settings, topic, cfg, size, rates[name]))
         out[name]["freshness_topic"] = "fresh job, same parallelism (best was not the last)"
     except BenchError as exc:
