@@ -75,8 +75,16 @@ class Snapshot:
 def latest(a: Snapshot, b: Snapshot) -> Snapshot:
     """``b`` with the processes only ``a`` saw (exited in between) kept at their last reading:
     merging every sample's snapshot into one keeps the CPU of processes that end before the
-    window does (the load producer's worker processes) instead of losing it."""
-    return Snapshot(b.at_s, b.busy_s, {**a.procs, **b.procs})
+    window does (the load producer's worker processes) instead of losing it. A process keeps
+    the group ``a`` read for it when ``b`` reads none: an exited, not yet reaped process (a
+    zombie) has an empty command line."""
+    procs = {**a.procs}
+    for pid, p in b.procs.items():
+        old = procs.get(pid)
+        if old is not None and p.own is None and old.own is not None:
+            p = Proc(p.ppid, old.own, max(p.cpu_s, old.cpu_s))
+        procs[pid] = p
+    return Snapshot(b.at_s, b.busy_s, procs)
 
 
 def group_of(cmdline: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,34 @@ def test_a_merged_snapshot_keeps_the_cpu_of_processes_that_exited_before_its_end
     end = _snap(2.0, 2.5, {200: (1, "producer", 1.2)})  # the worker 201 has exited
     assert cores_by_group(a, end, bench_pid=1)["producer"] == 0.1
     assert cores_by_group(a, latest(mid, end), bench_pid=1)["producer"] == 0.5  # (0.2 + 0.8) / 2
+
+
+def test_a_zombie_keeps_the_group_its_command_line_named_while_it_ran() -> None:
+    # the producer has exited and is not reaped yet: /proc shows it with an empty command line
+    bench = 100
+    a = _snap(0.0, 0.0, {bench: (1, None, 1.0), 200: (bench, "producer", 0.5)})
+    mid = _snap(1.0, 1.0, {bench: (1, None, 1.0), 200: (bench, "producer", 1.0)})
+    end = _snap(2.0, 2.0, {bench: (1, None, 1.0), 200: (bench, None, 1.5)})
+    cores = cores_by_group(a, latest(latest(a, mid), end), bench_pid=bench)
+    assert cores["producer"] == 0.5  # (1.5 - 0.5) / 2 s, not the bench's
+    assert "bench" not in cores
+
+
+def test_a_real_exited_unreaped_child_is_still_counted_to_its_group() -> None:
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    # "userpulse produce" as an argument: the child's command line names the producer group
+    child = subprocess.Popen([sys.executable, "-c", burn, "userpulse produce"])
+    try:
+        first = snapshot()
+        assert first.procs[child.pid].own == "producer"
+        merged = first
+        while True:  # until the child has exited (a zombie: this test has not reaped it)
+            snap = snapshot()
+            merged = latest(merged, snap)
+            if Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        assert snap.procs[child.pid].own is None  # a zombie's command line is empty
+        assert merged.procs[child.pid].own == "producer"
+        assert cores_by_group(first, merged)["producer"] * (merged.at_s - first.at_s) >= 0.2
+    finally:
+        child.wait(30)
