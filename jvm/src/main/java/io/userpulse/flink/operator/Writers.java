@@ -36,7 +36,7 @@ final class Writers {
     }
 
     /**
-     * A writer of tiles ({@link TileCodec}) and profiles ({@link Profile#recordJson()}) with the
+     * A writer of tiles ({@link TileCodec}) and profiles ({@link Profile#appendRecordJson}) with the
      * spec's key prefix and TTLs; retries (also by state), flush times and whether the writer
      * waits for Redis ({@code userpulse_store_blocked}) go to {@code metrics}.
      */
@@ -73,9 +73,9 @@ final class Writers {
                 spec.layout().prefix(),
                 spec.layout().ttlS(),
                 spec.layout().profileTtlS(),
-                TileCodec::encode,
+                TileCodec::appendTo,
                 Profile::version,
-                Profile::recordJson,
+                (sb, p) -> p.appendRecordJson(sb),
                 RetryPolicy.DEFAULT,
                 listener);
     }

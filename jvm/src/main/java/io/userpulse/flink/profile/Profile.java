@@ -41,14 +41,6 @@ public final class Profile {
     int sessionCount;
     String rev;
     String baseJson;
-    /**
-     * Length of the last {@link #recordJson()}, the next one's starting capacity (chars): a
-     * profile is written at every flush that touched its user and its document barely changes
-     * between writes (~3.6 KB at the default {@code LAST_K} of 20), so one right-sized buffer
-     * replaces the 256-, 514-, 1,030- and 2,062-char ones a 256-char start grew through (and
-     * fewer bytes allocated per write: ~4 KB). Not part of equality, copies or state.
-     */
-    private int lastJsonLength;
 
     /** An empty profile (no events, no revival). */
     public Profile() {}
@@ -131,9 +123,8 @@ public final class Profile {
      * so the concatenations below fold into literals).
      */
     public String recordJson() {
-        StringBuilder sb = new StringBuilder(Math.max(256, lastJsonLength + 64));
+        StringBuilder sb = new StringBuilder(256);
         appendRecordJson(sb);
-        lastJsonLength = sb.length();
         return sb.toString();
     }
 

@@ -292,17 +292,6 @@ public final class RedisLayout {
     return out;
   }
 
-  /** UTF-8 of {@link #encodeProfile}. */
-  static byte[] profileValueBytes(long version, String json) {
-    byte[] doc = json.getBytes(StandardCharsets.UTF_8);
-    int dv = digits(version);
-    byte[] out = new byte[dv + 1 + doc.length];
-    writeDecimal(out, dv, version);
-    out[dv] = ';';
-    System.arraycopy(doc, 0, out, dv + 1, doc.length);
-    return out;
-  }
-
   private static int digits(long v) {
     if (v < 0) {
       return v == Long.MIN_VALUE ? 20 : 1 + digits(-v);

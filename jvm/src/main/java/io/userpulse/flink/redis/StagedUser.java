@@ -2,7 +2,6 @@ package io.userpulse.flink.redis;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import redis.clients.jedis.CommandArguments;
 
@@ -138,40 +137,64 @@ final class StagedUser<T, P> {
 
   /**
    * Appends the script's ARGV (see {@link WriteScript}) to {@code a}, encoding tiles and the
-   * profile now.
+   * profile now, each through {@code sb} (reused: cleared before each value); Jedis keeps the
+   * arrays without copying them ({@link OwnedArg}).
    */
   @SuppressWarnings("unchecked")
-  void appendArgv(CommandArguments a, byte[] ttlS, byte[] profileTtlS, Function<T, String> encoder,
-      ToLongFunction<P> version, Function<P, String> json, byte[] generation) {
-    a.add(ttlS);
-    a.add(lastSeenMs == NONE ? EMPTY : RedisLayout.ascii(lastSeenMs));
-    a.add(profileTtlS);
-    a.add(profile == null
-        ? EMPTY : RedisLayout.profileValueBytes(version.applyAsLong(profile), json.apply(profile)));
-    a.add(RedisLayout.ascii(nTiles));
+  void appendArgv(CommandArguments a, byte[] ttlS, byte[] profileTtlS, TextAppender<T> encoder,
+      ToLongFunction<P> version, TextAppender<P> json, byte[] generation, StringBuilder sb) {
+    OwnedArg.add(a, ttlS);
+    OwnedArg.add(a, lastSeenMs == NONE ? EMPTY : RedisLayout.ascii(lastSeenMs));
+    OwnedArg.add(a, profileTtlS);
+    if (profile == null) {
+      OwnedArg.add(a, EMPTY);
+    } else {
+      sb.setLength(0);
+      json.appendTo(sb.append(version.applyAsLong(profile)).append(';'), profile);
+      OwnedArg.add(a, utf8(sb));
+    }
+    OwnedArg.add(a, RedisLayout.ascii(nTiles));
     for (int i = 0; i < nTiles; i++) {
-      a.add(RedisLayout.tileFieldBytes(tileMs[i], tileIdx[i]));
-      a.add(encoder.apply((T) tiles[i]).getBytes(StandardCharsets.UTF_8));
+      OwnedArg.add(a, RedisLayout.tileFieldBytes(tileMs[i], tileIdx[i]));
+      OwnedArg.add(a, encode(sb, encoder, (T) tiles[i]));
     }
-    a.add(RedisLayout.ascii(nDel));
+    OwnedArg.add(a, RedisLayout.ascii(nDel));
     for (int i = 0; i < nDel; i++) {
-      a.add(RedisLayout.tileFieldBytes(delMs[i], delIdx[i]));
+      OwnedArg.add(a, RedisLayout.tileFieldBytes(delMs[i], delIdx[i]));
     }
-    a.add(RedisLayout.ascii(nPruned));
+    OwnedArg.add(a, RedisLayout.ascii(nPruned));
     for (int i = 0; i < nPruned; i++) {
-      a.add(RedisLayout.prunedFieldBytes(prunedMs[i]));
-      a.add(RedisLayout.ascii(prunedIdx[i]));
+      OwnedArg.add(a, RedisLayout.prunedFieldBytes(prunedMs[i]));
+      OwnedArg.add(a, RedisLayout.ascii(prunedIdx[i]));
     }
-    a.add(RedisLayout.ascii(nPm));
+    OwnedArg.add(a, RedisLayout.ascii(nPm));
     if (nPm > 0) {
-      a.add(RedisLayout.premergedMeta(pmEvents, pmAsOfMs).getBytes(StandardCharsets.US_ASCII));
+      OwnedArg.add(a, ascii(RedisLayout.premergedMeta(pmEvents, pmAsOfMs)));
       for (int i = 0; i < nPm; i++) {
-        a.add(RedisLayout.premergedField(pmWindowMs[i]).getBytes(StandardCharsets.US_ASCII));
-        a.add(RedisLayout.premergedValue(pmUntilMs[i], encoder.apply((T) pmTiles[i]))
-            .getBytes(StandardCharsets.UTF_8));
+        OwnedArg.add(a, ascii(RedisLayout.premergedField(pmWindowMs[i])));
+        sb.setLength(0);
+        if (pmUntilMs[i] != Long.MIN_VALUE) {
+          sb.append(pmUntilMs[i]);
+        }
+        encoder.appendTo(sb.append(';'), (T) pmTiles[i]); // RedisLayout.premergedValue
+        OwnedArg.add(a, utf8(sb));
       }
     }
-    a.add(expectKeys ? EXPECT_KEYS : EXPECT_NOTHING);
-    a.add(generation);
+    OwnedArg.add(a, expectKeys ? EXPECT_KEYS : EXPECT_NOTHING);
+    OwnedArg.add(a, generation);
+  }
+
+  private static <V> byte[] encode(StringBuilder sb, TextAppender<V> encoder, V value) {
+    sb.setLength(0);
+    encoder.appendTo(sb, value);
+    return utf8(sb);
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] utf8(StringBuilder sb) {
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 }

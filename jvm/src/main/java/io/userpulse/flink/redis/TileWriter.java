@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,12 +45,14 @@ public final class TileWriter<T, P> implements AutoCloseable {
   private final String prefix;
   private final byte[] ttlS;
   private final byte[] profileTtlS;
-  private final Function<T, String> tileEncoder;
+  private final TextAppender<T> tileEncoder;
   private final ToLongFunction<P> profileVersion;
-  private final Function<P, String> profileJson;
+  private final TextAppender<P> profileJson;
   private final RetryPolicy retry;
   private final WriterListener listener;
   private final StagedWrites<T, P> staged = new StagedWrites<>();
+  /** Every staged value's text passes through this one builder at flush (task thread only). */
+  private final StringBuilder text = new StringBuilder(4096);
   private long retries;
   private long usersWritten;
   private byte[] generation = new byte[0];
@@ -63,9 +64,9 @@ public final class TileWriter<T, P> implements AutoCloseable {
    * @param prefix key prefix, {@link RedisLayout#PREFIX} in production
    * @param ttlS TTL of the tile hash in s, set on every write, &gt; 0
    * @param profileTtlS TTL of the profile key in s, set on every write, &gt; 0
-   * @param tileEncoder a tile's stored value ({@code n;...}, its version {@code n} first)
+   * @param tileEncoder appends a tile's stored value ({@code n;...}, its version {@code n} first)
    * @param profileVersion a profile's version (events folded in; the larger one is kept)
-   * @param profileJson a profile's JSON
+   * @param profileJson appends a profile's JSON
    * @param retry backoff of retries ({@link RetryPolicy#DEFAULT} in production)
    * @param listener metrics hooks ({@link WriterListener#NONE} for none)
    * @throws IllegalArgumentException a TTL &lt;= 0 or an empty prefix
@@ -73,8 +74,8 @@ public final class TileWriter<T, P> implements AutoCloseable {
    * @throws RedisStoreException TLS is on and its PEM files cannot be read
    */
   public TileWriter(RedisConfig config, String prefix, long ttlS, long profileTtlS,
-      Function<T, String> tileEncoder, ToLongFunction<P> profileVersion,
-      Function<P, String> profileJson, RetryPolicy retry, WriterListener listener) {
+      TextAppender<T> tileEncoder, ToLongFunction<P> profileVersion,
+      TextAppender<P> profileJson, RetryPolicy retry, WriterListener listener) {
     if (ttlS <= 0 || profileTtlS <= 0) {
       throw new IllegalArgumentException(
           "ttlS and profileTtlS must be > 0, got " + ttlS + " and " + profileTtlS);
@@ -274,7 +275,8 @@ public final class TileWriter<T, P> implements AutoCloseable {
     byte[] key = RedisLayout.userKeyBytes(prefix, user);
     byte[] pkey = RedisLayout.profileKeyBytes(key);
     CommandArguments args = WriteScript.evalsha(key, pkey);
-    s.appendArgv(args, ttlS, profileTtlS, tileEncoder, profileVersion, profileJson, generation);
+    s.appendArgv(args, ttlS, profileTtlS, tileEncoder, profileVersion, profileJson, generation,
+        text);
     return new ScriptCall(user, key, pkey, args);
   }
 

@@ -46,10 +46,16 @@ final class WriteScript {
     return new CommandArguments(Protocol.Command.SCRIPT).add("LOAD").add(SOURCE);
   }
 
-  /** {@code EVALSHA <sha> 2 <key> <profileKey>}, to which the caller adds ARGV. */
+  /**
+   * {@code EVALSHA <sha> 2 <key> <profileKey>}, to which the caller adds ARGV; the key arrays
+   * are kept, not copied ({@link OwnedArg}).
+   */
   static CommandArguments evalsha(byte[] key, byte[] profileKey) {
-    return new CommandArguments(Protocol.Command.EVALSHA)
-        .add(SHA1_BYTES).add(TWO_KEYS).add(key).add(profileKey);
+    CommandArguments a = new CommandArguments(Protocol.Command.EVALSHA);
+    OwnedArg.add(a, SHA1_BYTES);
+    OwnedArg.add(a, TWO_KEYS);
+    OwnedArg.add(a, key);
+    return OwnedArg.add(a, profileKey);
   }
 
   private static String load() {

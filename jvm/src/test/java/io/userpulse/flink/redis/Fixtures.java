@@ -76,8 +76,8 @@ final class Fixtures {
   /** A writer of {@link Tile} / {@link Profile} with prefix {@code up:v1}. */
   static TileWriter<Tile, Profile> writer(RedisConfig config, long ttlS, long profileTtlS,
       Recorder recorder) {
-    return new TileWriter<>(config, RedisLayout.PREFIX, ttlS, profileTtlS, Tile::encode,
-        Profile::version, Profile::json, recorder.policy(), recorder);
+    return new TileWriter<>(config, RedisLayout.PREFIX, ttlS, profileTtlS, TextAppender.of(Tile::encode),
+        Profile::version, TextAppender.of(Profile::json), recorder.policy(), recorder);
   }
 
   /** {@code up:v1:{user}} for test users without escaped characters. */

@@ -69,7 +69,7 @@ class RedisAclTest {
   @Test
   void aKeyOutsideTheRolesPrefixIsAPerUserFailure() {
     try (TileWriter<Tile, Profile> w = new TileWriter<>(job().build(), "other:v1", 1_000, 2_000,
-        Tile::encode, Profile::version, Profile::json, rec.policy(), rec)) {
+        TextAppender.of(Tile::encode), Profile::version, TextAppender.of(Profile::json), rec.policy(), rec)) {
       w.stageTile("uA", 1000, 1, new Tile(1, "x"));
       RedisWriteException e = assertThrows(RedisWriteException.class, w::flush);
       assertEquals("other:v1:{uA}", e.failures().get(0).key());

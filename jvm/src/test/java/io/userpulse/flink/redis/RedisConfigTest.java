@@ -66,10 +66,10 @@ class RedisConfigTest {
     assertMessage("initialBackoffMs", () -> new RetryPolicy(0, 10, RetryPolicy.Sleeper.REAL));
     assertMessage("initialBackoffMs", () -> new RetryPolicy(20, 10, RetryPolicy.Sleeper.REAL));
     RedisConfig ok = RedisConfig.builder().build();
-    assertMessage("ttlS", () -> new TileWriter<Tile, Profile>(ok, "up:v1", 0, 1, Tile::encode,
-        Profile::version, Profile::json, RetryPolicy.DEFAULT, WriterListener.NONE));
-    assertMessage("prefix", () -> new TileWriter<Tile, Profile>(ok, "", 1, 1, Tile::encode,
-        Profile::version, Profile::json, RetryPolicy.DEFAULT, WriterListener.NONE));
+    assertMessage("ttlS", () -> new TileWriter<Tile, Profile>(ok, "up:v1", 0, 1, TextAppender.of(Tile::encode),
+        Profile::version, TextAppender.of(Profile::json), RetryPolicy.DEFAULT, WriterListener.NONE));
+    assertMessage("prefix", () -> new TileWriter<Tile, Profile>(ok, "", 1, 1, TextAppender.of(Tile::encode),
+        Profile::version, TextAppender.of(Profile::json), RetryPolicy.DEFAULT, WriterListener.NONE));
   }
 
   @Test

@@ -89,8 +89,6 @@ class RedisLayoutTest {
       for (long k : values) {
         assertArrayEquals(bytes(RedisLayout.tileField(g, k)), RedisLayout.tileFieldBytes(g, k));
       }
-      assertArrayEquals(bytes(RedisLayout.encodeProfile(g, "{\"ø\":1}")),
-          RedisLayout.profileValueBytes(g, "{\"ø\":1}"));
     }
     for (String u : new String[] {"u1", "a}b{c%", "ø", "用户"}) {
       byte[] key = RedisLayout.userKeyBytes(P, u);

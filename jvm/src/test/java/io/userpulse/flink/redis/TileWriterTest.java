@@ -328,12 +328,12 @@ class TileWriterTest {
   void aFailingTileEncoderKeepsEveryUserStaged() {
     RuntimeException boom = new IllegalStateException("cannot encode");
     try (TileWriter<Tile, Profile> w = new TileWriter<>(REDIS.config().build(), "up:v1", 1_000,
-        2_000, t -> {
+        2_000, (sb, t) -> {
           if (t.n() < 0) {
             throw boom;
           }
-          return t.encode();
-        }, Profile::version, Profile::json, rec.policy(), rec); Jedis r = REDIS.admin()) {
+          sb.append(t.encode());
+        }, Profile::version, TextAppender.of(Profile::json), rec.policy(), rec); Jedis r = REDIS.admin()) {
       w.stageTile("ok", 1000, 1, new Tile(1, "x"));
       w.stageTile("bad", 1000, 1, new Tile(-1, "x"));
       assertEquals(boom, assertThrows(IllegalStateException.class, w::flush));
