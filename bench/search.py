@@ -38,9 +38,14 @@ SAMPLE_S = 0.5
 """Lag sampling interval, seconds."""
 TAIL_S = 2.0
 """The verdict reads the lag samples of the step's last ``TAIL_S`` seconds (of sending)."""
-PRODUCER_PROCESS_RATE = 12_000
-"""Above this rate the load producer uses two processes (one core holds ~55 k/s alone when idle,
-but one process reached only 15,800/s of 16,875/s on the shared machine on 2026-11-30)."""
+PRODUCER_PROCESS_RATE = 24_000
+"""Above this rate the load producer uses two processes. Alone on an idle machine (2026-12-01,
+15-s runs of ``userpulse produce synthetic --users 50000``) one process held 16,875/s and 21,000/s
+(at most 5-12 ms behind) on 9.2 and 10.5 s of CPU, while two processes took 13.7 s at 16,875/s
+(each its own interpreter, imports and librdkafka) and started 3 s later: CPU the system under
+test needs on the same cores. A step the producer cannot hold is flagged ``producer_limited``
+(see :func:`search`); the limit was 12,000/s before, when one process had reached only 15,800 of
+16,875/s on a shared machine (2026-11-30)."""
 
 
 @dataclass
