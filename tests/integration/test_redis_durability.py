@@ -54,6 +54,8 @@ def test_local_redis_runs_with_aof_everysec() -> None:
         conf = redis_conn.connect(s, "admin").config_get("append*")
         assert conf["appendonly"] == "yes"
         assert conf["appendfsync"] == "everysec"
+        rewrite = redis_conn.connect(s, "admin").config_get("auto-aof-rewrite-min-size")
+        assert rewrite == {"auto-aof-rewrite-min-size": str(2**30)}  # not Redis's 64 MiB
         assert (s.home / "redis" / "appendonly").is_dir()
 
 

@@ -25,11 +25,19 @@ from userpulse.stack.process import StackError, _ManagedProcess
 # Durability of the Redis we start: an append-only file fsynced once a second (Redis docs,
 # "Redis persistence": everysec loses at most about one second of writes in a crash), no RDB
 # snapshots. What a crash can still lose, the job rewrites from its state (docs/operations.md).
+# The AOF is rewritten (a fork, and a child writing the whole dataset) once it has grown by its
+# base's size and is at least AOF_REWRITE_MIN_SIZE. At Redis's default, 64 MiB, the bench's A/B
+# runs saw 1-5 rewrites a minute under the job's writes, and the slow freshness probes clustered
+# on them (docs/bench.md, 2026-12-02). A 1 GiB AOF replays in ~4.4 s at a restart on a 2-core
+# machine (measured, docs/operations.md).
+AOF_REWRITE_MIN_SIZE = "1gb"
 DURABILITY_ARGS = (
     "--appendonly",
     "yes",
     "--appendfsync",
     "everysec",
+    "--auto-aof-rewrite-min-size",
+    AOF_REWRITE_MIN_SIZE,
     "--appenddirname",
     "appendonly",
     "--save",
