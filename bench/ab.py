@@ -1,18 +1,28 @@
 """Interleaved A/B runs of the feature job on the session cluster (tuning, not part of make bench).
 
-Each run: a fresh 3-partition topic filled with ``--backlog`` synthetic events, the job submitted
-at p = 1 (``ClusterJob``), the backlog's drain rate (events/s counted between 20% and 90% of it)
-and the TaskManagers' CPU per event over it (``/proc/<pid>/stat``: robust to a busy machine),
-then ``--rate`` events/s of load for ``--duration`` s with freshness probes (bench/freshness.py;
-the drain is the warm-up), Redis's own stalls (``LATENCY LATEST`` over 5 ms, the AOF's
-``aof_delayed_fsync`` and rewrites), the TaskManagers' GC (``jstat -gc`` before and
-after: young / full collections and their seconds) and the job's checkpoints (REST API). Configs
+Each run: the synthetic users' keys deleted (``bench.steps.delete_synthetic_users``: no run
+continues the profiles an earlier one wrote), a fresh 3-partition topic filled with
+``--backlog`` synthetic events, the job submitted at p = 1 (``ClusterJob``), the backlog's drain
+rate (events/s counted between 20% and 90% of it) and the TaskManagers' CPU per event over it
+(``/proc/<pid>/stat``: robust to a busy machine), then ``--rate`` events/s of load for
+``--duration`` s with freshness probes (bench/freshness.py; the drain is the warm-up), which
+kinds of pause the slow probes overlapped (bench/tail.py: young-GC pauses, checkpoints, AOF
+rewrites, Redis stalls), Redis's own stalls (``LATENCY LATEST`` over 5 ms, the AOF's
+``aof_delayed_fsync`` and rewrites), the TaskManagers' GC (``jstat -gc`` before and after: young
+/ full collections and their seconds) and the job's checkpoints (REST API). Configs
 (``--configs``, comma-separated, in order; the list is run ``--rounds`` times, every other round
 reversed); a config is ``+``-joined tokens:
 
-- ``base``: the checkout's job, Redis with its append-only file (``appendfsync everysec``, the
-  stack's default), store check every 1 s (the default);
+- ``base``: the checkout's job, Redis with its append-only file (``appendfsync everysec``,
+  rewritten from 1 GiB on: the stack's defaults), store check every 1 s (the default);
 - ``aof-off``: with ``CONFIG SET appendonly no`` on the bench Redis during the run;
+- ``aof64m``: ``auto-aof-rewrite-min-size`` 64 MiB (Redis's default) during the run instead of
+  the stack's 1 GiB: the job's writes grow the AOF by MBs per second, so at 64 MiB it is
+  rewritten every few seconds;
+- ``fsync-no``: ``appendfsync no`` during the run (the OS writes the AOF back when it will,
+  typically within 30 s; Redis never calls fsync on it);
+- ``norw-fsync``: ``no-appendfsync-on-rewrite yes`` during the run (no fsync while a rewrite
+  child writes: up to the rewrite's length of writes lost in a crash);
 - ``check-10s``: ``store_check_interval_ms`` 10000;
 - ``buf5`` / ``buf1`` / ``buf0``: ``buffer_timeout_ms`` 5 / 1 / 0 (default 1); ``flush2``:
   ``flush_interval_ms`` 2 (default 5); ``cp30`` / ``cp60``: ``checkpoint_interval_ms`` 30000 /
@@ -39,11 +49,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.freshness import run_freshness
 from bench.search import finish_producer, start_producer
+from bench.steps import delete_synthetic_users
 from bench.systems import ClusterJob, TopicSize, free_port_span, taskmanager_pids
+from bench.tail import Timeline, attribute, checkpoint_history
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
 
@@ -78,14 +88,9 @@ def gc_totals(pids: list[int]) -> dict[str, float]:
     return out
 
 
-def checkpoints(settings: Settings, job_id: str | None) -> dict[str, Any]:
-    """Count and end-to-end / sync / alignment durations (ms) of the job's completed checkpoints."""
-    if job_id is None:
-        return {}
-    try:
-        cp = httpx.get(f"{settings.rest_url}/jobs/{job_id}/checkpoints", timeout=5).json()
-    except (httpx.HTTPError, ValueError):
-        return {}
+def checkpoints(cp: dict[str, Any]) -> dict[str, Any]:
+    """Count, end-to-end durations (ms) and sizes (bytes) of the completed checkpoints in ``cp``
+    (:func:`checkpoint_history`)."""
     hist = [h for h in cp.get("history", []) if h.get("status") == "COMPLETED"]
     return {
         "completed": cp.get("counts", {}).get("completed"),
@@ -153,8 +158,16 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
     admin = redis_conn.connect(base, "admin")
     aof = "no" if "aof-off" in tokens else "yes"
     admin.config_set("appendonly", aof)
+    redis_conf = {
+        "auto-aof-rewrite-min-size": str(64 * 2**20 if "aof64m" in tokens else 2**30),
+        "no-appendfsync-on-rewrite": "yes" if "norw-fsync" in tokens else "no",
+        "appendfsync": "no" if "fsync-no" in tokens else "everysec",
+    }
+    for key, value in redis_conf.items():
+        admin.config_set(key, value)
     rewrites0 = int(admin.info("persistence").get("aof_rewrites", 0))
     admin.config_set("latency-monitor-threshold", 5)  # ms: Redis's own stalls (LATENCY LATEST)
+    delete_synthetic_users(base)  # no run continues the profiles an earlier one wrote
     topic = f"bench.ab.{name.replace('+', '_')}.{int(time.time())}"  # Kafka: no "+"
     stack.recreate_topic(settings, topic, 3)
     fill_s = fill(topic, a.backlog, a.users)
@@ -188,8 +201,11 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
         rate, cpu_us = drain_rate(job, backlog, pids, 300)
         time.sleep(1)
         gc0 = gc_totals(pids)
-        admin.execute_command("LATENCY", "RESET")
-        delayed0 = int(admin.info("persistence").get("aof_delayed_fsync", 0))
+        timeline = Timeline(pids, admin, base.home / "bench" / "logs" / "tail")
+        timeline.start()
+        persistence0 = admin.info("persistence")
+        delayed0 = int(persistence0.get("aof_delayed_fsync", 0))
+        aof0 = int(persistence0.get("aof_current_size", 0))
         t0 = time.monotonic()
         fr = run_freshness(
             job,
@@ -203,9 +219,14 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
         )
         gc1 = gc_totals(pids)
         secs = time.monotonic() - t0
-        cps = checkpoints(settings, job.job_id)
+        history = checkpoint_history(settings, job.job_id)
+        cps = checkpoints(history)
+        tail = attribute(fr.created_ms(), timeline.stop(history.get("history", [])))
         persistence = admin.info("persistence")
         delayed = int(persistence.get("aof_delayed_fsync", 0)) - delayed0
+        # the AOF's growth per event of load (only without a rewrite, which resets the size)
+        grown = int(persistence.get("aof_current_size", 0)) - aof0
+        events = fr.producer.get("delivered") or a.rate * a.duration
         rewrites = int(persistence.get("aof_rewrites", 0)) - rewrites0
         stalls = [
             [str(x) if isinstance(x, bytes) else x for x in e]
@@ -214,7 +235,8 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
         st = fr.stats()
         young = max(1.0, gc1["ygc"] - gc0["ygc"])
         return {
-            "config": name, "aof": aof, "fill_s": round(fill_s, 1), "backlog": backlog,
+            "config": name, "aof": aof, "redis_conf": redis_conf, "fill_s": round(fill_s, 1),
+            "backlog": backlog,
             "drain_events_per_s": round(rate),
             "drain_cpu_us_per_event": round(cpu_us, 1), "fresh_rate": a.rate,
             "p50": st.get("p50"), "p99": st.get("p99"), "p999": st.get("p999"),
@@ -225,13 +247,18 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
             "gc_concurrent_per_s": round((gc1["cgc"] - gc0["cgc"]) / secs, 2),
             "checkpoints": cps,
             "aof_delayed_fsync": delayed, "aof_rewrites": rewrites,
+            "aof_bytes_per_event": round(grown / events) if aof == "yes" and not rewrites else None,
             "redis_latency_latest": stalls,
             "load1_start": round(load0, 2), "load1_end": round(os.getloadavg()[0], 2),
+            "tail": tail,
             "samples": fr.samples,
         }  # fmt: skip
     finally:
         job.stop()
         admin.config_set("appendonly", "yes")
+        admin.config_set("auto-aof-rewrite-min-size", str(2**30))
+        admin.config_set("no-appendfsync-on-rewrite", "no")
+        admin.config_set("appendfsync", "everysec")
         stack.delete_topics(settings, [topic])
 
 

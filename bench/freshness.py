@@ -51,6 +51,7 @@ class Freshness:
         samples: ``(seconds since the start, freshness ms)`` per probe that became readable.
         timeouts: probes never readable within the timeout.
         producer: the load producer's JSON summary.
+        t0_wall_s: UTC epoch seconds at the probes' start (``samples``' time 0).
     """
 
     rate: float
@@ -58,6 +59,7 @@ class Freshness:
     timeouts: int = 0
     timeout_ms: float = 5_000.0
     producer: dict[str, Any] = field(default_factory=dict)
+    t0_wall_s: float = 0.0
 
     def stats(self) -> dict[str, Any]:
         """``n``, ``p50``, ``p99``, ``p999``, ``mean``, ``max`` (ms), ``timeouts``.
@@ -82,6 +84,10 @@ class Freshness:
             out["censored_at_ms"] = self.timeout_ms
         return out
 
+    def created_ms(self) -> list[tuple[float, float]]:
+        """``(creation UTC epoch ms, freshness ms)`` per readable probe (for bench.tail)."""
+        return [((self.t0_wall_s + t) * 1000 - ms, ms) for t, ms in self.samples]
+
 
 def probe(
     system: System,
@@ -94,6 +100,7 @@ def probe(
 ) -> None:
     """Send probes at ``rate`` per second for ``duration_s`` seconds, timing each (see module)."""
     t0 = time.monotonic()
+    out.t0_wall_s = time.time()
     i = 0
     while time.monotonic() - t0 < duration_s:
         user = f"probe-{system.name}-{i % PROBE_USERS}"

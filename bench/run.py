@@ -56,6 +56,7 @@ from bench.systems import (
     taskmanager_pids,
     userpulse_job,
 )
+from bench.tail import Timeline, attribute, checkpoint_history
 from bench.warmup import start_warm
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
@@ -94,16 +95,38 @@ def _freshness(
     result["drain_before_freshness_s"] = round(drained, 1)
     # the lookup ACL user reads up:* keys only; the peers' keys need admin
     conn = redis_conn.connect(settings, "lookup" if system.is_userpulse else "admin")
-    fr: Freshness = run_freshness(
-        system, settings.kafka_bootstrap, topic, conn, rate, cfg.freshness_s,
-        cfg.probe_rate_per_s, cfg.users,
-    )  # fmt: skip
+    # what the slow probes overlapped (bench/tail.py): the TaskManagers' pauses for the job
+    job_id = getattr(system, "job_id", None)
+    pids = taskmanager_pids(settings) if job_id else []
+    admin = redis_conn.connect(settings, "admin")
+    timeline = Timeline(pids, admin, settings.home / "bench" / "logs")
+    timeline.start()
+    try:
+        fr: Freshness = run_freshness(
+            system, settings.kafka_bootstrap, topic, conn, rate, cfg.freshness_s,
+            cfg.probe_rate_per_s, cfg.users,
+        )  # fmt: skip
+    finally:
+        intervals = timeline.stop(checkpoint_history(settings, job_id).get("history", []))
+    tail = attribute(fr.created_ms(), intervals)
+    tail["gc_log_missing_pids"] = timeline.unlogged
+    result["freshness_tail"] = tail
+    _log(
+        f"{system.name}: slow probes (> {tail['threshold_ms']:.0f} ms) {tail['slow']} of "
+        f"{tail['probes']}, overlapping {tail['by_kind']}, none {tail['unexplained']}"
+    )
     result["freshness_rate"] = round(rate, 1)
     result["freshness"] = fr.stats()
     result["freshness_samples"] = [[round(t, 3), round(v, 3)] for t, v in fr.samples]
     result["freshness_producer"] = fr.producer
     _log(f"{system.name}: freshness at {rate:,.0f}/s: {fr.stats()}")
     return result
+
+
+def _fresh_users(system: System, settings: Settings) -> None:
+    """Delete the keys earlier runs wrote for the synthetic users (bench.steps)."""
+    deleted = after_steps.delete_synthetic_users(settings)
+    _log(f"{system.name}: deleted {deleted:,} keys of earlier runs' synthetic users")
 
 
 def _bench_system(
@@ -119,6 +142,7 @@ def _bench_system(
     rate when ``freshness(sustained)``; stop the system."""
     size: TopicSize | None = None
     try:
+        _fresh_users(system, settings)
         size = start_warm(system, settings, topic, cfg, start_rate / 2, _log)
         sustained, steps = search(
             system, size, topic, start_rate, cfg.growth, cfg.max_rate, cfg.step_s, cfg.users,
@@ -220,6 +244,7 @@ def _bench_userpulse(
     system = dict(variants)[name](topic)
     size: TopicSize | None = None
     try:
+        _fresh_users(system, settings)
         size = start_warm(system, settings, topic, cfg, rates[name] / 2, _log)
         out[name].update(_freshness(system, settings, topic, cfg, size, rates[name]))
         out[name]["freshness_topic"] = "fresh job, same parallelism (best was not the last)"

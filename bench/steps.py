@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import traceback
 from collections.abc import Callable
@@ -17,6 +18,34 @@ import redis
 from bench import jvm_profile, machine_cpu, plots, report, state_size
 from userpulse import redis_conn, stack
 from userpulse.settings import Settings
+
+# the synthetic load's users (`userpulse produce synthetic`: "u" and digits) and their profiles
+SYNTHETIC_USER_KEY = re.compile(r"^up:v1:\{u\d+\}(:p)?$")
+
+
+def delete_synthetic_users(settings: Settings) -> int:
+    """Delete the synthetic load's users' keys (``up:v1:{u<digits>}`` and their profiles
+    ``up:v1:{u<digits>}:p``) from the bench Redis; returns how many were deleted.
+
+    Called before each system's run (``make bench``) and each ``bench.ab`` run: the job continues
+    a user's stored profile when the user has no state yet (revival, docs/job.md), so without it
+    every run continued the profiles the runs before it had written (full last-k lists: in
+    ``bench.ab`` at 8,000 events/s, checkpoints twice as large and the drain ~40 % slower after
+    an hour of runs), and results depended on what had run before. Other keys (other users,
+    ``up:v1:gen``) are kept.
+    """
+    r = redis_conn.connect(settings, "admin")
+    batch: list[bytes] = []
+    deleted = 0
+    for key in r.scan_iter(match="up:v1:{u[0-9]*", count=1000):
+        if SYNTHETIC_USER_KEY.match(key.decode(errors="replace")):
+            batch.append(key)
+        if len(batch) >= 1000:
+            deleted += int(r.unlink(*batch))
+            batch = []
+    if batch:
+        deleted += int(r.unlink(*batch))
+    return deleted
 
 
 def lookups(settings: Settings, duration_s: float) -> dict[str, Any]:
@@ -115,7 +144,8 @@ def write_outputs(
 def redis_persistence(settings: Settings) -> dict[str, str]:
     """The bench Redis's persistence settings (``appendonly``, ``appendfsync``, ``save``,
     ``auto-aof-rewrite-min-size`` in bytes): the stack's Redis runs with an append-only file
-    fsynced every second (production default, :data:`userpulse.stack.redis_server.DURABILITY_ARGS`);
+    fsynced every second, rewritten from 1 GiB on (production default,
+    :data:`userpulse.stack.redis_server.DURABILITY_ARGS`);
     ``{}`` when it cannot be asked."""
     keys = ("appendonly", "appendfsync", "save", "auto-aof-rewrite-min-size")
     try:
