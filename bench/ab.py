@@ -166,7 +166,6 @@ def run_one(name: str, a: argparse.Namespace, base: Settings) -> dict[str, Any]:
     for key, value in redis_conf.items():
         admin.config_set(key, value)
     rewrites0 = int(admin.info("persistence").get("aof_rewrites", 0))
-    admin.config_set("latency-monitor-threshold", 5)  # ms: Redis's own stalls (LATENCY LATEST)
     delete_synthetic_users(base)  # no run continues the profiles an earlier one wrote
     topic = f"bench.ab.{name.replace('+', '_')}.{int(time.time())}"  # Kafka: no "+"
     stack.recreate_topic(settings, topic, 3)

@@ -35,10 +35,16 @@ def delete_synthetic_users(settings: Settings) -> int:
     ``up:v1:gen``) are kept.
     """
     r = redis_conn.connect(settings, "admin")
+    return _unlink_matching(r, "up:v1:{u[0-9]*", SYNTHETIC_USER_KEY)
+
+
+def _unlink_matching(r: redis.Redis, pattern: str, exact: re.Pattern[str] | None = None) -> int:
+    """UNLINK the keys SCAN finds for the glob ``pattern`` (and, with ``exact``, that match it
+    too), 1,000 at a time; returns how many were deleted."""
     batch: list[bytes] = []
     deleted = 0
-    for key in r.scan_iter(match="up:v1:{u[0-9]*", count=1000):
-        if SYNTHETIC_USER_KEY.match(key.decode(errors="replace")):
+    for key in r.scan_iter(match=pattern, count=1000):
+        if exact is None or exact.match(key.decode(errors="replace")):
             batch.append(key)
         if len(batch) >= 1000:
             deleted += int(r.unlink(*batch))
@@ -100,9 +106,7 @@ def cleanup(settings: Settings, topics: list[str], log: Callable[[str], None]) -
             shutil.rmtree(settings.home / "bench" / f"{name}-state-{t}", ignore_errors=True)
     r = redis_conn.connect(settings, "admin")
     for pattern in ("peer:*", "peer-tiles:*", "up:v1:{probe-*"):
-        batch = list(r.scan_iter(match=pattern, count=1000))
-        for i in range(0, len(batch), 1000):
-            r.delete(*batch[i : i + 1000])
+        _unlink_matching(r, pattern)
 
 
 def write_outputs(
