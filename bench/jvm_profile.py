@@ -1,9 +1,11 @@
 """JVM CPU per event by stage: Java Flight Recorder on the TaskManagers at a fixed rate.
 
 While the feature job runs on the local session cluster and synthetic load arrives at a fixed
-``rate`` for ``duration_s`` seconds, every TaskManager JVM records with JFR (``jcmd <pid>
-JFR.start settings=<jfc>`` with only ``jdk.ExecutionSample``, every 2 ms per Java thread running
-Java code). Over the same window the TaskManagers' process CPU time (utime + stime of
+``rate``, every TaskManager JVM records with JFR (``jcmd <pid> JFR.start settings=<jfc>`` with
+only ``jdk.ExecutionSample``, every 2 ms per Java thread running Java code). Starting JFR sets
+the JIT compiling, so the load goes on until the JIT is quiet again (:func:`profile`) and only
+the ``duration_s`` seconds after that count: their samples (by time stamp), and over the same
+window the TaskManagers' process CPU time (utime + stime of
 ``/proc/<pid>/stat``, all threads: JIT, GC and kernel time included) and the events the job
 counted are taken. Each execution sample is attributed to one stage by its stack: ``sink`` when
 any frame is the Redis writer's (what it calls, e.g. the profile's JSON at a flush, is sink
@@ -45,11 +47,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from bench.search import finish_producer, start_producer
-from bench.systems import ClusterJob, System, free_port_span, taskmanager_pids
+from bench.systems import ClusterJob, System, TopicSize, free_port_span, taskmanager_pids
 
 STAGES = ("source", "decode", "fold", "sink", "other")
 _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -143,8 +147,24 @@ def classify(frames: list[dict[str, Any]], thread: str) -> tuple[str, str]:
     return "other", "runtime"
 
 
-def parse_recording(path: Path) -> dict[str, Any]:
-    """Samples per stage (and ``other`` by detail, top leaf methods per stage) of one ``.jfr``."""
+def sample_epoch_s(event: dict[str, Any]) -> float | None:
+    """UTC epoch seconds of one ``jfr print --json`` event (its ``startTime``, e.g.
+    ``2026-12-02T04:10:39.549429028Z``: nanoseconds truncated to microseconds); None without
+    one."""
+    raw = str(event.get("values", {}).get("startTime") or "")
+    if not raw:
+        return None
+    head, dot, frac = raw.rstrip("Z").partition(".")
+    return (
+        datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}" if dot else head)
+        .replace(tzinfo=timezone.utc)
+        .timestamp()
+    )
+
+
+def parse_recording(path: Path, since_epoch_s: float | None = None) -> dict[str, Any]:
+    """Samples per stage (and ``other`` by detail, top leaf methods per stage) of one ``.jfr``;
+    with ``since_epoch_s`` (UTC epoch s), only the samples taken from then on."""
     out = subprocess.run(
         ["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample",
          str(path)],
@@ -155,6 +175,8 @@ def parse_recording(path: Path) -> dict[str, Any]:
     detail: Counter[str] = Counter()
     leaves: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
     for ev in events:
+        if since_epoch_s is not None and (sample_epoch_s(ev) or 0.0) < since_epoch_s:
+            continue
         v = ev.get("values", {})
         frames = (v.get("stackTrace") or {}).get("frames") or []
         thread = str((v.get("sampledThread") or {}).get("javaName") or "")
@@ -245,6 +267,29 @@ def _jcmd(pid: int, *args: str) -> str:
     return res.stdout
 
 
+SETTLE_WINDOW_S = 5.0
+SETTLE_JIT_CORES = 0.05
+SETTLE_MAX_S = 60.0
+DRAIN_MAX_S = 30.0
+"""After JFR starts: windows of 5 s under load until the JIT compilers use < 0.05 cores (the
+warm-up's threshold, bench/warmup.py), at most 60 s, then at most 30 s more until the backlog
+is drained, before the measured window."""
+
+
+def _settle(pids: list[int], max_s: float) -> list[float]:
+    """Wait in :data:`SETTLE_WINDOW_S` windows until the JIT threads of ``pids`` used less than
+    :data:`SETTLE_JIT_CORES` cores in one, or ``max_s`` s passed; the JIT cores of each window."""
+    cores: list[float] = []
+    t_end = time.monotonic() + max_s
+    while time.monotonic() < t_end:
+        before, t0 = thread_ticks(pids), time.monotonic()
+        time.sleep(min(SETTLE_WINDOW_S, max(0.5, t_end - t0)))
+        cores.append(round(jit_cores(before, thread_ticks(pids), time.monotonic() - t0), 3))
+        if cores[-1] < SETTLE_JIT_CORES:
+            break
+    return cores
+
+
 def profile(
     system: System,
     pids: list[int],
@@ -253,14 +298,27 @@ def profile(
     duration_s: float,
     users: int,
     out_dir: Path,
+    settle_max_s: float = SETTLE_MAX_S,
+    lag: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
-    """Record the TaskManagers ``pids`` for ``duration_s`` s under load at ``rate``; the result.
+    """Record the TaskManagers ``pids`` under load at ``rate``; the result.
 
-    The job (``system``) must be running on ``topic``. The recordings stay in ``out_dir``
-    (``tm-<pid>.jfr``: open them in JDK Mission Control for flame graphs).
+    The recording starts first; then, still under load, windows of :data:`SETTLE_WINDOW_S` s
+    pass until the JIT compilers use less than :data:`SETTLE_JIT_CORES` cores (at most
+    ``settle_max_s`` s): starting JFR sets them compiling its own code and the job falls behind
+    (500 us of JIT per event counted, the job at 1,320 of 5,000 events/s, with the JIT quiet
+    just before: docs/bench.md, 2026-12-02). Only the ``duration_s`` s after that are measured:
+    CPU, events, and the samples taken in them. ``settle_s`` and ``settle_jit_cores`` (one per
+    window) are in the result. With ``lag`` (events in the topic the job has not counted yet),
+    it then waits, still under load, until the backlog of the slow start is drained (at most
+    :data:`DRAIN_MAX_S` s; ``lag_at_start`` in the result): draining, the job would run faster
+    than ``rate`` and in bigger batches. The job (``system``) must be running on ``topic``. The
+    recordings stay in ``out_dir`` (``tm-<pid>.jfr``: open them in JDK Mission Control for flame
+    graphs).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    proc, summary = start_producer(topic, rate, duration_s + 6.0, users, seed=77)
+    load_s = settle_max_s + (DRAIN_MAX_S if lag else 0.0) + duration_s + 8.0
+    proc, summary = start_producer(topic, rate, load_s, users, seed=77)
     time.sleep(3.0)  # the producer's start-up: record under load only
     name = f"userpulse-bench-{os.getpid()}"
     files = {pid: (out_dir / f"tm-{pid}.jfr").resolve() for pid in pids}
@@ -269,6 +327,14 @@ def profile(
     for pid, f in files.items():
         f.unlink(missing_ok=True)
         _jcmd(pid, "JFR.start", f"name={name}", f"settings={jfc}", f"filename={f}")
+    settle_t0 = time.monotonic()
+    settle_cores = _settle(pids, settle_max_s)
+    settled_s = time.monotonic() - settle_t0
+    drain_end = time.monotonic() + DRAIN_MAX_S
+    while lag is not None and lag() > max(100.0, 0.2 * rate) and time.monotonic() < drain_end:
+        time.sleep(0.5)
+    lag_at_start = None if lag is None else round(lag())
+    since = time.time()
     ticks0 = {pid: cpu_ticks(pid) for pid in pids}
     threads0 = thread_ticks(pids)
     c0 = system.counted() or 0.0
@@ -280,7 +346,8 @@ def profile(
     wall = time.monotonic() - t0
     for pid in pids:
         _jcmd(pid, "JFR.stop", f"name={name}")
-    producer = finish_producer(proc, summary)
+    proc.terminate()  # the load ran long enough for the longest settling
+    finish_producer(proc, summary)
     hz = os.sysconf("SC_CLK_TCK")
     cpu_s = sum(ticks1[p] - ticks0[p] for p in pids) / hz
     events = c1 - c0
@@ -288,7 +355,7 @@ def profile(
     detail: Counter[str] = Counter()
     leaves: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
     for f in files.values():
-        parsed = parse_recording(f)
+        parsed = parse_recording(f, since_epoch_s=since)
         samples.update(parsed["samples"])
         detail.update(parsed["other_detail"])
         for s in STAGES:
@@ -310,7 +377,9 @@ def profile(
         "duration_s": round(wall, 1),
         "events": int(events),
         "events_per_s": round(events / wall, 1),
-        "producer_rate": producer.get("achieved_rate_per_s"),
+        "settle_s": round(settled_s, 1),
+        "settle_jit_cores": settle_cores,
+        "lag_at_start": lag_at_start,
         "taskmanagers": len(pids),
         "cpu_s": round(cpu_s, 2),
         "cpu_cores": round(cpu_s / wall, 3),
@@ -363,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=5000.0, help="load, events/s")
     ap.add_argument("--duration", type=float, default=30.0, help="recorded seconds")
     ap.add_argument("--users", type=int, default=10_000)
+    ap.add_argument(
+        "--settle-max",
+        type=float,
+        default=SETTLE_MAX_S,
+        help="most seconds of load after JFR starts before the measured window (0: none)",
+    )
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out")
     args = ap.parse_args(argv)
     settings = Settings()
@@ -381,11 +456,15 @@ def main(argv: list[str] | None = None) -> int:
         job.start()
         proc, summary = start_producer(topic, args.rate, 15.0, args.users, seed=1)  # warm-up
         finish_producer(proc, summary)
+        size = TopicSize(settings.kafka_bootstrap, topic)
         res = profile(
-            job, taskmanager_pids(settings), topic, args.rate, args.duration, args.users, args.out
-        )
+            job, taskmanager_pids(settings), topic, args.rate, args.duration, args.users,
+            args.out, args.settle_max, lambda: size() - (job.counted() or 0.0) - job.base_lag,
+        )  # fmt: skip
+        size.close()
         (args.out / "jvm_profile.json").write_text(json.dumps(res, indent=1) + "\n")
-        print(json.dumps({k: res[k] for k in ("events_per_s", "cpu_us_per_event", "share")}))
+        keys = ("events_per_s", "cpu_us_per_event", "settle_s", "settle_jit_cores", "share")
+        print(json.dumps({k: res[k] for k in keys}))
         print(table(res))
     finally:
         job.stop()

@@ -180,6 +180,7 @@ def _profile_hook(settings: Settings, cfg: BenchConfig, out: dict[str, Any]) -> 
             res = jvm_profile.profile(
                 system, taskmanager_pids(settings), topic, rate, cfg.profile_s, cfg.users,
                 settings.home / "bench" / "jfr",
+                lag=lambda: size() - (system.counted() or 0.0) - system.base_lag,
             )  # fmt: skip
             res["system"] = system.name
             out["jvm_profile"] = res

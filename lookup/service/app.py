@@ -50,6 +50,7 @@ from userpulse.lookup.errors import (
     UnknownFeature,
 )
 from userpulse.lookup.merge import FeatureResult
+from userpulse.lookup.service.fastroute import SingleUserRoute
 from userpulse.lookup.service.guard import ANONYMOUS, Denied, Guard, GuardMiddleware, denied_body
 from userpulse.lookup.service.metrics import ServiceMetrics
 from userpulse.lookup.service.models import (
@@ -158,13 +159,14 @@ def _swallow(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def _raw_user_id(request: Request, decoded: str) -> str:
-    """The user id from the raw (still percent-encoded) path, decoded as strict UTF-8.
+def _raw_user_id(scope: Mapping[str, Any], decoded: str) -> str:
+    """The user id from the raw (still percent-encoded) path, decoded as strict UTF-8
+    (``decoded``, the server's decoding, when the scope has no raw path).
 
     Servers decode the path with replacement characters; the raw path keeps invalid UTF-8
     detectable, so such an id is rejected instead of looked up as a different id.
     """
-    raw = request.scope.get("raw_path")
+    raw = scope.get("raw_path")
     m = _RAW_USER_PATH.match(raw) if isinstance(raw, bytes) else None
     if m is None:
         return decoded
@@ -216,6 +218,8 @@ def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = Non
     Args:
         settings: Redis connection (lookup ACL user, TLS, cluster), ``lookup_max_batch_users``,
             the teams file and ``service_workers`` (quota shares), ``service_access_log``,
+            ``service_fast_single`` (plain single-user lookups without FastAPI's routing,
+            :mod:`userpulse.lookup.service.fastroute`),
             ``service_request_deadline_ms`` (longest wait for Redis per request).
         client: an already built client (tests); default one from ``settings`` at start-up.
 
@@ -248,20 +252,48 @@ def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = Non
         docs_url=None,
         redoc_url=None,
     )
+
+    def team_of(request: Request) -> Any:
+        return request.scope.get("state", {}).get("team", ANONYMOUS)
+
+    def count(scope: Mapping[str, Any], statuses: Counter[Any]) -> None:
+        team = scope.get("state", {}).get("team", ANONYMOUS).name
+        for st, n in statuses.items():
+            metrics.feature_statuses.labels(st.value, team).inc(n)
+
+    async def lookup_single(
+        scope: Any, features: str | None, as_of_ms: int | None, decoded_user_id: str = ""
+    ) -> Response:
+        """One user's features (the route below and :class:`SingleUserRoute`): ``features``
+        comma-separated or None = all, ``as_of_ms`` UTC epoch ms or None = now.
+
+        Raises:
+            Denied: 403, a feature the team may not read.
+        """
+        names = None if features is None else features.split(",")
+        scope["state"]["users"] = 1
+        scope["state"]["features"] = len(FEATURE_NAMES) if names is None else len(names)
+        Guard.authorize(scope["state"].get("team", ANONYMOUS), names, None)
+        try:
+            uid = _raw_user_id(scope, decoded_user_id)
+            c = state["client"]
+            t = c.now_ms() if as_of_ms is None else as_of_ms
+            res = await _within(c.get(uid, names, t), deadline_ms)
+        except FeatureLookupError as e:
+            return _lookup_error(e)
+        statuses: Counter[Any] = Counter()
+        body = {"user_id": uid, "as_of_ms": t, "features": _features_json(res, statuses)}
+        count(scope, statuses)
+        return _json(body)
+
+    if settings.service_fast_single:
+        app.add_middleware(SingleUserRoute, handler=lookup_single)  # type: ignore[arg-type]
     app.add_middleware(
         GuardMiddleware,  # type: ignore[arg-type]  # a plain ASGI middleware
         guard=guard,
         metrics=metrics,
         log_access=settings.service_access_log,
     )
-
-    def team_of(request: Request) -> Any:
-        return request.scope.get("state", {}).get("team", ANONYMOUS)
-
-    def count(request: Request, statuses: Counter[Any]) -> None:
-        team = team_of(request).name
-        for st, n in statuses.items():
-            metrics.feature_statuses.labels(st.value, team).inc(n)
 
     @app.exception_handler(Denied)
     async def _denied(request: Request, exc: Denied) -> Response:
@@ -306,21 +338,7 @@ def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = Non
             default=None, ge=0, le=MAX_AS_OF_MS, description="Lookup time, UTC epoch ms."
         ),
     ) -> Response:
-        names = None if features is None else features.split(",")
-        request.scope["state"]["users"] = 1
-        request.scope["state"]["features"] = len(FEATURE_NAMES) if names is None else len(names)
-        Guard.authorize(team_of(request), names, None)
-        try:
-            uid = _raw_user_id(request, user_id)
-            c = state["client"]
-            t = c.now_ms() if as_of_ms is None else as_of_ms
-            res = await _within(c.get(uid, names, t), deadline_ms)
-        except FeatureLookupError as e:
-            return _lookup_error(e)
-        statuses: Counter[Any] = Counter()
-        body = {"user_id": uid, "as_of_ms": t, "features": _features_json(res, statuses)}
-        count(request, statuses)
-        return _json(body)
+        return await lookup_single(request.scope, features, as_of_ms, user_id)
 
     @app.post(
         "/v1/features/batch",
@@ -345,7 +363,7 @@ def create_app(settings: LookupSettings, client: AsyncFeatureClient | None = Non
         metrics.batch_users.observe(len(res))
         statuses: Counter[Any] = Counter()
         users = {u: _features_json(f, statuses) for u, f in res.items()}
-        count(request, statuses)
+        count(request.scope, statuses)
         return _json({"as_of_ms": t, "users": users})
 
     @app.get("/v1/features", response_model=FeatureNames, summary="The feature catalogue")

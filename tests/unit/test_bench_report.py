@@ -143,3 +143,14 @@ def test_jit_cores_over_a_window() -> None:
     assert jvm_profile.jit_cores(after, after, 10.0) == 0.0
     with pytest.raises(ValueError, match="wall_s"):
         jvm_profile.jit_cores(before, after, 0.0)
+
+
+def test_a_jfr_sample_time_is_utc_epoch_seconds() -> None:
+    """``startTime`` as ``jfr print --json`` writes it (nanoseconds, Z): the profile keeps only the
+    samples of its measured window by it."""
+    ev = {"values": {"startTime": "2026-12-02T04:10:39.549429028Z"}}
+    assert jvm_profile.sample_epoch_s(ev) == pytest.approx(1796184639.549429, abs=1e-6)
+    assert jvm_profile.sample_epoch_s({"values": {"startTime": "2026-12-02T04:10:39Z"}}) == (
+        1796184639.0
+    )
+    assert jvm_profile.sample_epoch_s({"values": {}}) is None
