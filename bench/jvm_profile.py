@@ -30,9 +30,9 @@ of the collector's and VM threads (``/proc/<pid>/task``), which execution sample
 spread over the stages they had inflated them (the JIT compiles for a minute or more after each
 submission: 39 of 118 us per event 30-45 s after it, 2.3 of 79 a minute later, at 5,000/s).
 The time the samples cannot see within the task threads (syscalls, native code) is still spread
-in proportion. ``threads_us_per_event``: the CPU by thread group (:data:`THREAD_GROUPS`), which
-needs no sampling. Standalone (stack and session cluster up, or it starts the cluster and stops
-it)::
+in proportion. ``threads_us_per_event``: the CPU by thread group
+(:data:`bench.jvm_threads.THREAD_GROUPS`), which needs no sampling. Standalone (stack and
+session cluster up, or it starts the cluster and stops it)::
 
     .venv/bin/python -m bench.jvm_profile --parallelism 1 --rate 5000 --duration 30
 """
@@ -52,6 +52,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.jvm_threads import (
+    DRAIN_MAX_S,
+    SETTLE_MAX_S,
+    cpu_ticks,
+    settle,
+    thread_ticks,
+    ticks_by_group,
+)
 from bench.search import finish_producer, start_producer
 from bench.systems import ClusterJob, System, TopicSize, free_port_span, taskmanager_pids
 
@@ -189,75 +197,6 @@ def parse_recording(path: Path, since_epoch_s: float | None = None) -> dict[str,
     return {"samples": dict(stages), "other_detail": dict(detail), "leaves": leaves}
 
 
-THREAD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("jit", ("C1 CompilerThre", "C2 CompilerThre")),
-    ("gc", ("GC Thread", "G1 ", "VM Thread", "VM Periodic")),
-    ("source fetcher", ("Source Data Fet",)),
-    ("source task", ("Source: ",)),
-    ("features task", ("features",)),
-    ("network flusher", ("OutputFlusher",)),
-    ("checkpoints", ("AsyncOperations",)),
-)
-"""Thread name (``/proc/<pid>/task/<tid>/stat``: the first 15 characters of the Java name, or the
-JVM's own names) prefixes -> group, first match wins, else ``other``: HotSpot's JIT compilers,
-the collector's and VM threads (which JFR's execution samples never see), the Kafka source's
-fetcher, the source task (reader, decode, chained), the keyed task (the features function and the
-Redis writer chained, ``jobs/pipeline.py``'s operator name ``features``), the network buffers'
-flusher (``buffer_timeout_ms``), the asynchronous part of checkpoints."""
-
-
-def thread_group(name: str) -> str:
-    """The :data:`THREAD_GROUPS` group of a thread name as ``/proc`` shows it."""
-    for group, prefixes in THREAD_GROUPS:
-        if name.startswith(prefixes):
-            return group
-    return "other"
-
-
-def thread_ticks(pids: list[int]) -> dict[tuple[int, int], tuple[str, int]]:
-    """``(pid, tid) -> (thread name, utime + stime in clock ticks)`` of every thread of ``pids``
-    now (threads that end meanwhile are skipped)."""
-    out: dict[tuple[int, int], tuple[str, int]] = {}
-    for pid in pids:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
-            except OSError:
-                continue
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            fields = stat.rsplit(")", 1)[1].split()
-            out[(pid, int(tid))] = (name, int(fields[11]) + int(fields[12]))
-    return out
-
-
-def ticks_by_group(
-    before: dict[tuple[int, int], tuple[str, int]], after: dict[tuple[int, int], tuple[str, int]]
-) -> Counter[str]:
-    """Clock ticks per :func:`thread_group` between two :func:`thread_ticks` (a thread that
-    started in between counts from 0)."""
-    out: Counter[str] = Counter()
-    for key, (name, ticks) in after.items():
-        out[thread_group(name)] += ticks - before.get(key, (name, 0))[1]
-    return out
-
-
-def jit_cores(
-    before: dict[tuple[int, int], tuple[str, int]],
-    after: dict[tuple[int, int], tuple[str, int]],
-    wall_s: float,
-) -> float:
-    """Cores the JIT compiler threads used between two :func:`thread_ticks` ``wall_s`` s apart."""
-    if wall_s <= 0:
-        raise ValueError(f"wall_s must be > 0, got {wall_s}")
-    return ticks_by_group(before, after).get("jit", 0) / os.sysconf("SC_CLK_TCK") / wall_s
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of a process (all its threads), clock ticks."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def _jcmd(pid: int, *args: str) -> str:
     res = subprocess.run(
         ["jcmd", str(pid), *args], capture_output=True, text=True, timeout=60, check=False
@@ -265,29 +204,6 @@ def _jcmd(pid: int, *args: str) -> str:
     if res.returncode != 0:
         raise RuntimeError(f"jcmd {pid} {' '.join(args)}: {res.stdout}{res.stderr}")
     return res.stdout
-
-
-SETTLE_WINDOW_S = 5.0
-SETTLE_JIT_CORES = 0.05
-SETTLE_MAX_S = 60.0
-DRAIN_MAX_S = 30.0
-"""After JFR starts: windows of 5 s under load until the JIT compilers use < 0.05 cores (the
-warm-up's threshold, bench/warmup.py), at most 60 s, then at most 30 s more until the backlog
-is drained, before the measured window."""
-
-
-def _settle(pids: list[int], max_s: float) -> list[float]:
-    """Wait in :data:`SETTLE_WINDOW_S` windows until the JIT threads of ``pids`` used less than
-    :data:`SETTLE_JIT_CORES` cores in one, or ``max_s`` s passed; the JIT cores of each window."""
-    cores: list[float] = []
-    t_end = time.monotonic() + max_s
-    while time.monotonic() < t_end:
-        before, t0 = thread_ticks(pids), time.monotonic()
-        time.sleep(min(SETTLE_WINDOW_S, max(0.5, t_end - t0)))
-        cores.append(round(jit_cores(before, thread_ticks(pids), time.monotonic() - t0), 3))
-        if cores[-1] < SETTLE_JIT_CORES:
-            break
-    return cores
 
 
 def profile(
@@ -303,18 +219,19 @@ def profile(
 ) -> dict[str, Any]:
     """Record the TaskManagers ``pids`` under load at ``rate``; the result.
 
-    The recording starts first; then, still under load, windows of :data:`SETTLE_WINDOW_S` s
-    pass until the JIT compilers use less than :data:`SETTLE_JIT_CORES` cores (at most
-    ``settle_max_s`` s): starting JFR sets them compiling its own code and the job falls behind
-    (500 us of JIT per event counted, the job at 1,320 of 5,000 events/s, with the JIT quiet
-    just before: docs/bench.md, 2026-12-02). Only the ``duration_s`` s after that are measured:
-    CPU, events, and the samples taken in them. ``settle_s`` and ``settle_jit_cores`` (one per
-    window) are in the result. With ``lag`` (events in the topic the job has not counted yet),
-    it then waits, still under load, until the backlog of the slow start is drained (at most
-    :data:`DRAIN_MAX_S` s; ``lag_at_start`` in the result): draining, the job would run faster
-    than ``rate`` and in bigger batches. The job (``system``) must be running on ``topic``. The
-    recordings stay in ``out_dir`` (``tm-<pid>.jfr``: open them in JDK Mission Control for flame
-    graphs).
+    The recording starts first; then, still under load, windows of
+    :data:`bench.jvm_threads.SETTLE_WINDOW_S` s pass until the JIT compilers use less than
+    :data:`bench.jvm_threads.SETTLE_JIT_CORES` cores (at most ``settle_max_s`` s): starting JFR
+    sets them compiling its own code and the job falls behind (500 us of JIT per event counted,
+    the job at 1,320 of 5,000 events/s, with the JIT quiet just before: docs/bench.md,
+    2026-12-02). Only the ``duration_s`` s after that are measured: CPU, events, and the samples
+    taken in them. ``settle_s`` and ``settle_jit_cores`` (one per window) are in the result.
+    With ``lag`` (events in the topic the job has not counted yet), it then waits, still under
+    load, until the backlog of the slow start is drained (at most
+    :data:`bench.jvm_threads.DRAIN_MAX_S` s; ``lag_at_start`` in the result): draining, the job
+    would run faster than ``rate`` and in bigger batches. The job (``system``) must be running
+    on ``topic``. The recordings stay in ``out_dir`` (``tm-<pid>.jfr``: open them in JDK Mission
+    Control for flame graphs).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     load_s = settle_max_s + (DRAIN_MAX_S if lag else 0.0) + duration_s + 8.0
@@ -328,7 +245,7 @@ def profile(
         f.unlink(missing_ok=True)
         _jcmd(pid, "JFR.start", f"name={name}", f"settings={jfc}", f"filename={f}")
     settle_t0 = time.monotonic()
-    settle_cores = _settle(pids, settle_max_s)
+    settle_cores = settle(pids, settle_max_s)
     settled_s = time.monotonic() - settle_t0
     drain_end = time.monotonic() + DRAIN_MAX_S
     while lag is not None and lag() > max(100.0, 0.2 * rate) and time.monotonic() < drain_end:
@@ -407,7 +324,7 @@ def profile(
 
 def table(res: dict[str, Any]) -> str:
     """Markdown tables: us per event and share of samples per stage (JIT and GC apart), then us
-    per event per thread group (:data:`THREAD_GROUPS`)."""
+    per event per thread group (:data:`bench.jvm_threads.THREAD_GROUPS`)."""
     rows = ["| stage | JVM CPU us / event | share of samples |", "| --- | ---: | ---: |"]
     for s, us in res["us_per_event"].items():
         share = f"{res['share'][s]:.1%}" if s in res["share"] else "(no samples)"

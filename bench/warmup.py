@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench import jvm_profile
+from bench import jvm_threads
 from bench.config import BenchConfig
 from bench.search import finish_producer, start_producer, wait_drained
 from bench.systems import ClusterJob, System, TopicSize, taskmanager_pids
@@ -22,7 +22,7 @@ JIT_SETTLE_MAX_S = 120.0
 """After the warm-up load, a userpulse job gets more of it, ``JIT_WINDOW_S`` at a time, until
 its TaskManagers' JIT compiler threads used less than ``JIT_SETTLED_CORES`` cores over a window
 (at most ``JIT_SETTLE_MAX_S`` s more): 15-45 s after a submission at 5,000/s they took 0.1-0.2
-cores of the two (bench/jvm_profile.py, ``jit``), a start-up cost the search would otherwise
+cores of the two (bench/jvm_threads.py, ``jit``), a start-up cost the search would otherwise
 count against the job's steady rate."""
 DRAIN_S = 180.0
 """Longest wait for the warm-up's backlog to drain."""
@@ -90,10 +90,10 @@ def _until_jit_settles(
     window = 0
     while True:
         window += 1
-        before, t0 = jvm_profile.thread_ticks(pids), time.monotonic()
+        before, t0 = jvm_threads.thread_ticks(pids), time.monotonic()
         proc, summary = start_producer(topic, warm_rate, JIT_WINDOW_S, cfg.users, seed=1 + window)
         finish_producer(proc, summary)
-        cores = jvm_profile.jit_cores(before, jvm_profile.thread_ticks(pids), time.monotonic() - t0)
+        cores = jvm_threads.jit_cores(before, jvm_threads.thread_ticks(pids), time.monotonic() - t0)
         system.warmup_jit_cores = round(cores, 3)
         log(f"{system.name}: warm-up window {window}: JIT compilers used {cores:.2f} cores")
         if cores < JIT_SETTLED_CORES or time.monotonic() > deadline:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import jvm_profile, report
+from bench import jvm_profile, jvm_threads, report
 
 
 def _frames(*classes: str) -> list[dict[str, Any]]:
@@ -88,14 +88,14 @@ def test_thread_groups_of_a_taskmanager() -> None:
         "flink-pekko.act": "other",
         "JFR Periodic Ta": "other",
     }
-    assert {n: jvm_profile.thread_group(n) for n in names} == names
+    assert {n: jvm_threads.thread_group(n) for n in names} == names
     before = {(1, 10): ("C2 CompilerThre", 500), (1, 11): ("features -> lat", 40)}
     after = {
         (1, 10): ("C2 CompilerThre", 530),
         (1, 11): ("features -> lat", 140),
         (1, 12): ("GC Thread#2", 7),  # started in between: counted from 0
     }
-    assert jvm_profile.ticks_by_group(before, after) == {
+    assert jvm_threads.ticks_by_group(before, after) == {
         "jit": 30,
         "features task": 100,
         "gc": 7,
@@ -139,10 +139,10 @@ def test_jit_cores_over_a_window() -> None:
     hz = os.sysconf("SC_CLK_TCK")
     before = {(1, 10): ("C2 CompilerThre", 0), (1, 11): ("features -> lat", 0)}
     after = {(1, 10): ("C2 CompilerThre", hz * 3), (1, 11): ("features -> lat", hz * 9)}
-    assert jvm_profile.jit_cores(before, after, 10.0) == pytest.approx(0.3)
-    assert jvm_profile.jit_cores(after, after, 10.0) == 0.0
+    assert jvm_threads.jit_cores(before, after, 10.0) == pytest.approx(0.3)
+    assert jvm_threads.jit_cores(after, after, 10.0) == 0.0
     with pytest.raises(ValueError, match="wall_s"):
-        jvm_profile.jit_cores(before, after, 0.0)
+        jvm_threads.jit_cores(before, after, 0.0)
 
 
 def test_a_jfr_sample_time_is_utc_epoch_seconds() -> None:
