@@ -3,6 +3,7 @@ job's features to reach Redis."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -18,12 +19,22 @@ from userpulse.stack.flink import FlinkCluster
 LIFETIME = ("count_click_lifetime", "count_scroll_lifetime", "count_hover_lifetime")
 
 
+def _metrics_range(lo: int = 30_000, hi: int = 39_000) -> tuple[int, int]:
+    """The part of ``[lo, hi)`` this pytest process picks Prometheus reporter ranges from: all
+    of it alone, one disjoint share per worker under pytest-xdist (``PYTEST_XDIST_WORKER``
+    ``gw<i>`` of ``PYTEST_XDIST_WORKER_COUNT``), so two workers' clusters never share one."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    share = (hi - lo) // workers
+    return lo + worker * share, lo + (worker + 1) * share - 20
+
+
 def cluster_settings(stack: Settings, slots: int = 1, taskmanagers: int = 2) -> Settings:
     """The test stack's settings plus free ports for a session cluster (``taskmanagers``
     TaskManagers x ``slots`` slots; default 2 x 1) and a random range for Flink's Prometheus
     reporter."""
     rest, rpc = _free_ports(2)
-    base = random.randrange(30_000, 39_000, 20)
+    base = random.randrange(*_metrics_range(), 20)
     return stack.model_copy(
         update={
             "flink_rest_port": rest,
