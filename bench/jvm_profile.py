@@ -2,10 +2,11 @@
 
 While the feature job runs on the local session cluster and synthetic load arrives at a fixed
 ``rate``, every TaskManager JVM records with JFR (``jcmd <pid> JFR.start settings=<jfc>`` with
-only ``jdk.ExecutionSample``, every 2 ms per Java thread running Java code). Starting JFR sets
-the JIT compiling, so the load goes on until the JIT is quiet again (:func:`profile`) and only
-the ``duration_s`` seconds after that count: their samples (by time stamp), and over the same
-window the TaskManagers' process CPU time (utime + stime of
+only ``jdk.ExecutionSample``, every 2 ms per Java thread running Java code). A JVM's first
+recording sets the JIT compiling for up to a minute, so ``make bench``'s warm-up starts and stops
+one first (:func:`prime`); :func:`profile` still lets the load go on until the JIT is quiet
+and only the ``duration_s`` seconds after that count: their samples (by time stamp), and over
+the same window the TaskManagers' process CPU time (utime + stime of
 ``/proc/<pid>/stat``, all threads: JIT, GC and kernel time included) and the events the job
 counted are taken. Each execution sample is attributed to one stage by its stack: ``sink`` when
 any frame is the Redis writer's (what it calls, e.g. the profile's JSON at a flush, is sink
@@ -42,16 +43,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.jfr_samples import JFC, SAMPLE_PERIOD_MS, STAGES, parse_recording
 from bench.jvm_threads import (
     DRAIN_MAX_S,
     SETTLE_MAX_S,
@@ -63,139 +63,6 @@ from bench.jvm_threads import (
 from bench.search import finish_producer, start_producer
 from bench.systems import ClusterJob, System, TopicSize, free_port_span, taskmanager_pids
 
-STAGES = ("source", "decode", "fold", "sink", "other")
-_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("decode", ("io.userpulse.flink.decode.",)),
-    # Jedis and its pool as relocated into the job's jar (jvm/pom.xml); the jar's other
-    # relocated libraries (BouncyCastle's BLAKE2b of the distinct-items sketch, Avro, Jackson)
-    # count as the stage whose frames call them
-    (
-        "sink",
-        (
-            "io.userpulse.flink.redis.",
-            "io.userpulse.shaded.redis.clients.",
-            "io.userpulse.shaded.org.apache.commons.pool2.",
-            "redis.clients.",
-        ),
-    ),
-    (
-        "fold",
-        (
-            "io.userpulse.flink.tiles.",
-            "io.userpulse.flink.profile.",
-            "io.userpulse.flink.operator.",
-        ),
-    ),
-    (
-        "shuffle",
-        (
-            "org.apache.flink.runtime.io.network.",
-            "org.apache.flink.streaming.runtime.io.RecordWriterOutput",
-            "org.apache.flink.streaming.runtime.io.recovery.",
-            "org.apache.flink.api.java.typeutils.runtime.",
-            "org.apache.flink.api.common.typeutils.base.",
-            "org.apache.flink.runtime.plugable.",
-            "com.esotericsoftware.kryo.",
-        ),
-    ),
-    (
-        "source",
-        (
-            "org.apache.kafka.",
-            "org.apache.flink.kafka.shaded.",
-            "org.apache.flink.connector.",
-            "org.apache.flink.streaming.api.operators.source.",
-            "org.apache.flink.table.",
-            "io.userpulse.flink.AvroEventTime",
-        ),
-    ),
-)
-_CHECKPOINT = ("AsyncCheckpointRunnable", "SnapshotStrategyRunner", "AsyncSnapshotCallable")
-_GENERATED = re.compile(r"^[A-Za-z]+\$\d+$")  # Janino classes of the table planner, no package
-SAMPLE_PERIOD_MS = 2
-JFC = f"""<?xml version="1.0" encoding="UTF-8"?>
-<configuration version="2.0" label="userpulse-bench" description="method samples only">
-  <event name="jdk.ExecutionSample">
-    <setting name="enabled">true</setting>
-    <setting name="period">{SAMPLE_PERIOD_MS} ms</setting>
-  </event>
-</configuration>
-"""
-"""JFR settings: only ``jdk.ExecutionSample``, every 2 ms (``profile`` samples every 10 ms)."""
-
-
-def _frame_class(frame: dict[str, Any]) -> str:
-    name = str(frame.get("method", {}).get("type", {}).get("name", ""))
-    return name.replace("/", ".")  # `jfr print --json` writes internal names (a/b/C)
-
-
-def _frame_name(frame: dict[str, Any]) -> str:
-    m = frame.get("method", {})
-    return f"{_frame_class(frame)}.{m.get('name', '?')}"
-
-
-def classify(frames: list[dict[str, Any]], thread: str) -> tuple[str, str]:
-    """``(stage, detail)`` of one sample: its frames leaf first, its thread's Java name."""
-    classes = [_frame_class(f) for f in frames]
-    if any(c.endswith(_CHECKPOINT) or any(x in c for x in _CHECKPOINT) for c in classes):
-        return "other", "checkpoint"
-    if thread.startswith("kafka-producer-network-thread"):
-        return "other", "side-output producers"
-    sink = dict(_RULES)["sink"]
-    if any(c.startswith(sink) for c in classes):
-        return "sink", "sink"  # incl. what the writer calls (the profile's JSON at a flush)
-    for c in classes:
-        for stage, prefixes in _RULES:
-            if c.startswith(prefixes):
-                return ("other", "shuffle") if stage == "shuffle" else (stage, stage)
-        if _GENERATED.match(c):
-            return "source", "source"
-    if thread.startswith("Source Data Fetcher"):
-        return "source", "source"
-    return "other", "runtime"
-
-
-def sample_epoch_s(event: dict[str, Any]) -> float | None:
-    """UTC epoch seconds of one ``jfr print --json`` event (its ``startTime``, e.g.
-    ``2026-12-02T04:10:39.549429028Z``: nanoseconds truncated to microseconds); None without
-    one."""
-    raw = str(event.get("values", {}).get("startTime") or "")
-    if not raw:
-        return None
-    head, dot, frac = raw.rstrip("Z").partition(".")
-    return (
-        datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}" if dot else head)
-        .replace(tzinfo=timezone.utc)
-        .timestamp()
-    )
-
-
-def parse_recording(path: Path, since_epoch_s: float | None = None) -> dict[str, Any]:
-    """Samples per stage (and ``other`` by detail, top leaf methods per stage) of one ``.jfr``;
-    with ``since_epoch_s`` (UTC epoch s), only the samples taken from then on."""
-    out = subprocess.run(
-        ["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample",
-         str(path)],
-        capture_output=True, text=True, check=True, timeout=300,
-    ).stdout  # fmt: skip
-    events = json.loads(out)["recording"]["events"]
-    stages: Counter[str] = Counter()
-    detail: Counter[str] = Counter()
-    leaves: dict[str, Counter[str]] = {s: Counter() for s in STAGES}
-    for ev in events:
-        if since_epoch_s is not None and (sample_epoch_s(ev) or 0.0) < since_epoch_s:
-            continue
-        v = ev.get("values", {})
-        frames = (v.get("stackTrace") or {}).get("frames") or []
-        thread = str((v.get("sampledThread") or {}).get("javaName") or "")
-        stage, d = classify(frames, thread)
-        stages[stage] += 1
-        if stage == "other":
-            detail[d] += 1
-        if frames:
-            leaves[stage][_frame_name(frames[0])] += 1
-    return {"samples": dict(stages), "other_detail": dict(detail), "leaves": leaves}
-
 
 def _jcmd(pid: int, *args: str) -> str:
     res = subprocess.run(
@@ -204,6 +71,31 @@ def _jcmd(pid: int, *args: str) -> str:
     if res.returncode != 0:
         raise RuntimeError(f"jcmd {pid} {' '.join(args)}: {res.stdout}{res.stderr}")
     return res.stdout
+
+
+PRIME_NAME = "userpulse-prime"
+
+
+def prime(pids: list[int], out_dir: Path) -> None:
+    """Start and at once stop a JFR recording (the profile's settings) on each JVM of ``pids``,
+    so that the JIT burst of a JVM's first recording falls in the warm-up before the search,
+    not in :func:`profile`'s window.
+
+    Measured on the session cluster at 5,000 events/s (docs/bench.md, 2026-12-02 08:24-08:35):
+    a JVM's first ``JFR.start`` kept its JIT compilers at 0.3-0.7 cores for 35-50 s, the
+    second and third recordings on the same JVMs at 0.04-0.05 from their first 5 s; after a
+    start-and-stop right after the job's start, the warm-up absorbed the burst and the
+    profile's first window was quiet (0.046 cores).
+
+    Raises:
+        RuntimeError: ``jcmd`` failed on a JVM (gone, or not a HotSpot JVM of this user).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jfc = (out_dir / "bench-samples.jfc").resolve()
+    jfc.write_text(JFC)
+    for pid in pids:
+        _jcmd(pid, "JFR.start", f"name={PRIME_NAME}", f"settings={jfc}")
+        _jcmd(pid, "JFR.stop", f"name={PRIME_NAME}")
 
 
 def profile(

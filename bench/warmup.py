@@ -1,13 +1,15 @@
 """The warm-up of a system before its throughput search (``make bench``): start it, wait for its
-first record, drive unmeasured load at half the first rate, and, for a session-cluster job, more
-of it until its TaskManagers' JIT compilers have settled; then wait for the backlog to drain."""
+first record, for a session-cluster job start and stop a JFR recording when the bench profiles
+(its JIT burst belongs here), drive unmeasured load at half the first rate, and, for a
+session-cluster job, more of it until its TaskManagers' JIT compilers have settled; then wait for
+the backlog to drain."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from bench import jvm_threads
+from bench import jvm_profile, jvm_threads
 from bench.config import BenchConfig
 from bench.search import finish_producer, start_producer, wait_drained
 from bench.systems import ClusterJob, System, TopicSize, taskmanager_pids
@@ -62,6 +64,10 @@ def start_warm(
         time.sleep(2)
         system.base_lag = size() - (system.counted() or 0)
         log(f"{system.name} is up ({time.monotonic() - t0:.0f} s after the start)")
+        if isinstance(system, ClusterJob) and cfg.profile_s > 0:
+            # a JVM's first JFR recording sets its JIT compiling for up to a minute: here, in
+            # the warm-up, not in the profile after the search (bench/jvm_profile.py, prime)
+            jvm_profile.prime(taskmanager_pids(settings), settings.home / "bench" / "jfr")
         # warm-up load (JIT, caches, state of the hot users), not measured
         proc, summary = start_producer(topic, warm_rate, WARMUP_LOAD_S, cfg.users, seed=1)
         finish_producer(proc, summary)

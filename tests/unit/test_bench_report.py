@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import jvm_profile, jvm_threads, report
+from bench import jfr_samples, jvm_threads, report
 
 
 def _frames(*classes: str) -> list[dict[str, Any]]:
@@ -17,11 +17,11 @@ def _frames(*classes: str) -> list[dict[str, Any]]:
 
 def test_stage_of_a_sample_follows_its_stack() -> None:
     fold = "io.userpulse.flink.operator.FeatureFunction"
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(
         _frames("java.util.HashMap", "org.apache.flink.runtime.state.heap.X", fold), "features"
     ) == ("fold", "fold")
     # the profile's JSON built by the writer at a flush is sink work, not fold
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(
         _frames(
             "io.userpulse.flink.profile.PyRepr",
             "io.userpulse.flink.redis.StagedUser",
@@ -30,23 +30,23 @@ def test_stage_of_a_sample_follows_its_stack() -> None:
         ),
         "features",
     ) == ("sink", "sink")
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(
         _frames("io.userpulse.shaded.redis.clients.jedis.Protocol", fold), "t"
     ) == ("sink", "sink")
     decode = "io.userpulse.flink.decode.DecodeFunction"
-    assert jvm_profile.classify(_frames("java.lang.String", decode), "t") == ("decode", "decode")
+    assert jfr_samples.classify(_frames("java.lang.String", decode), "t") == ("decode", "decode")
     # the decoded record serialised into the shuffle, below the decoder: other (shuffle)
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(
         _frames("org.apache.flink.api.java.typeutils.runtime.PojoSerializer", decode), "t"
     ) == ("other", "shuffle")
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(
         _frames("org.apache.flink.kafka.shaded.org.apache.kafka.clients.X"), "t"
     ) == ("source", "source")
-    assert jvm_profile.classify(_frames("WatermarkGenerator$0"), "t") == ("source", "source")
-    assert jvm_profile.classify(
+    assert jfr_samples.classify(_frames("WatermarkGenerator$0"), "t") == ("source", "source")
+    assert jfr_samples.classify(
         _frames("io.userpulse.flink.tiles.TileSerializer", "x.AsyncCheckpointRunnable"), "t"
     ) == ("other", "checkpoint")
-    assert jvm_profile.classify(_frames("java.lang.Thread"), "t") == ("other", "runtime")
+    assert jfr_samples.classify(_frames("java.lang.Thread"), "t") == ("other", "runtime")
 
 
 def test_relocated_libraries_count_as_the_stage_that_calls_them() -> None:
@@ -62,13 +62,13 @@ def test_relocated_libraries_count_as_the_stage_that_calls_them() -> None:
         "io.userpulse.flink.tiles.TileState",
         "io.userpulse.flink.operator.FeatureFunction",
     ]
-    assert jvm_profile.classify(_frames(*blake), "features -> late") == ("fold", "fold")
+    assert jfr_samples.classify(_frames(*blake), "features -> late") == ("fold", "fold")
     pool = "io.userpulse.shaded.org.apache.commons.pool2.impl.GenericObjectPool"
     writer = "io.userpulse.flink.operator.Writers"
-    assert jvm_profile.classify(_frames(pool, writer), "t") == ("sink", "sink")
+    assert jfr_samples.classify(_frames(pool, writer), "t") == ("sink", "sink")
     avro = "io.userpulse.shaded.org.apache.avro.io.BinaryDecoder"
     decode = "io.userpulse.flink.decode.EventReader"
-    assert jvm_profile.classify(_frames(avro, decode), "t") == ("decode", "decode")
+    assert jfr_samples.classify(_frames(avro, decode), "t") == ("decode", "decode")
 
 
 def test_thread_groups_of_a_taskmanager() -> None:
@@ -149,8 +149,8 @@ def test_a_jfr_sample_time_is_utc_epoch_seconds() -> None:
     """``startTime`` as ``jfr print --json`` writes it (nanoseconds, Z): the profile keeps only the
     samples of its measured window by it."""
     ev = {"values": {"startTime": "2026-12-02T04:10:39.549429028Z"}}
-    assert jvm_profile.sample_epoch_s(ev) == pytest.approx(1796184639.549429, abs=1e-6)
-    assert jvm_profile.sample_epoch_s({"values": {"startTime": "2026-12-02T04:10:39Z"}}) == (
+    assert jfr_samples.sample_epoch_s(ev) == pytest.approx(1796184639.549429, abs=1e-6)
+    assert jfr_samples.sample_epoch_s({"values": {"startTime": "2026-12-02T04:10:39Z"}}) == (
         1796184639.0
     )
-    assert jvm_profile.sample_epoch_s({"values": {}}) is None
+    assert jfr_samples.sample_epoch_s({"values": {}}) is None
