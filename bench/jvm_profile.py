@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         default=SETTLE_MAX_S,
         help="most seconds of load after JFR starts before the measured window (0: none)",
     )
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="profiles one after another on the same JVMs"
+    )
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out")
     args = ap.parse_args(argv)
     settings = Settings()
@@ -266,15 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         proc, summary = start_producer(topic, args.rate, 15.0, args.users, seed=1)  # warm-up
         finish_producer(proc, summary)
         size = TopicSize(settings.kafka_bootstrap, topic)
-        res = profile(
-            job, taskmanager_pids(settings), topic, args.rate, args.duration, args.users,
-            args.out, args.settle_max, lambda: size() - (job.counted() or 0.0) - job.base_lag,
-        )  # fmt: skip
+        for _ in range(args.repeat):
+            res = profile(
+                job, taskmanager_pids(settings), topic, args.rate, args.duration, args.users,
+                args.out, args.settle_max, lambda: size() - (job.counted() or 0.0) - job.base_lag,
+            )  # fmt: skip
+            (args.out / "jvm_profile.json").write_text(json.dumps(res, indent=1) + "\n")
+            keys = ("events_per_s", "cpu_us_per_event", "settle_s", "settle_jit_cores", "share")
+            print(json.dumps({k: res[k] for k in keys}))
+            print(table(res), flush=True)
         size.close()
-        (args.out / "jvm_profile.json").write_text(json.dumps(res, indent=1) + "\n")
-        keys = ("events_per_s", "cpu_us_per_event", "settle_s", "settle_jit_cores", "share")
-        print(json.dumps({k: res[k] for k in keys}))
-        print(table(res))
     finally:
         job.stop()
         stack.delete_topics(settings, [topic])
