@@ -153,9 +153,12 @@ def test_a_real_exited_unreaped_child_is_still_counted_to_its_group() -> None:
         assert first.procs[child.pid].own == "producer"
         merged = first
         while True:  # until the child has exited (a zombie: this test has not reaped it)
+            # its state read before the snapshot: a snapshot taken after the state says "Z" is a
+            # zombie's (read after it, the child could exit in between and the snapshot be older)
+            zombie = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
             snap = snapshot()
             merged = latest(merged, snap)
-            if Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            if zombie:
                 break
         assert snap.procs[child.pid].own is None  # a zombie's command line is empty
         assert merged.procs[child.pid].own == "producer"
