@@ -83,10 +83,10 @@ demo: prereqs venv deps
 
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
 ## pytest (integration tests start their own stack on test ports), without the `long` ones.
-## pytest runs the test files on TEST_WORKERS processes (default 0 = one, until 2 pass reliably) (pytest-xdist, a file stays on one
-## worker; each worker starts its own Kafka, Redis and Flink clusters on free ports): 15.0 min
-## against 21.7 min in one process on a 2-core machine (README). TEST_WORKERS=0: one process,
-## as before.
+## TEST_WORKERS=N runs the test files on N pytest-xdist processes (a file stays on one worker;
+## each worker starts its own Kafka, Redis and Flink clusters on free ports): 15.0 min against
+## 21.7 min in one process on a 2-core machine (README). The default, 0, is one process until
+## 2 workers pass three CI runs in a row.
 ## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
 ## a savepoint with the schema registry)
 TEST_WORKERS ?= 0

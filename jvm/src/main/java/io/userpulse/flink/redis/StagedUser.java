@@ -137,26 +137,25 @@ final class StagedUser<T, P> {
 
   /**
    * Appends the script's ARGV (see {@link WriteScript}) to {@code a}, encoding tiles and the
-   * profile now, each through {@code sb} (reused: cleared before each value); Jedis keeps the
+   * profile now, each through {@code text} (reused: cleared before each value); Jedis keeps the
    * arrays without copying them ({@link OwnedArg}).
    */
   @SuppressWarnings("unchecked")
   void appendArgv(CommandArguments a, byte[] ttlS, byte[] profileTtlS, TextAppender<T> encoder,
-      ToLongFunction<P> version, TextAppender<P> json, byte[] generation, StringBuilder sb) {
+      ToLongFunction<P> version, TextAppender<P> json, byte[] generation, TextBytes text) {
     OwnedArg.add(a, ttlS);
     OwnedArg.add(a, lastSeenMs == NONE ? EMPTY : RedisLayout.ascii(lastSeenMs));
     OwnedArg.add(a, profileTtlS);
     if (profile == null) {
       OwnedArg.add(a, EMPTY);
     } else {
-      sb.setLength(0);
-      json.appendTo(sb.append(version.applyAsLong(profile)).append(';'), profile);
-      OwnedArg.add(a, utf8(sb));
+      json.appendTo(text.clear().append(version.applyAsLong(profile)).append(';'), profile);
+      OwnedArg.add(a, text.bytes());
     }
     OwnedArg.add(a, RedisLayout.ascii(nTiles));
     for (int i = 0; i < nTiles; i++) {
       OwnedArg.add(a, RedisLayout.tileFieldBytes(tileMs[i], tileIdx[i]));
-      OwnedArg.add(a, encode(sb, encoder, (T) tiles[i]));
+      OwnedArg.add(a, encode(text, encoder, (T) tiles[i]));
     }
     OwnedArg.add(a, RedisLayout.ascii(nDel));
     for (int i = 0; i < nDel; i++) {
@@ -172,29 +171,24 @@ final class StagedUser<T, P> {
       OwnedArg.add(a, ascii(RedisLayout.premergedMeta(pmEvents, pmAsOfMs)));
       for (int i = 0; i < nPm; i++) {
         OwnedArg.add(a, ascii(RedisLayout.premergedField(pmWindowMs[i])));
-        sb.setLength(0);
+        StringBuilder sb = text.clear();
         if (pmUntilMs[i] != Long.MIN_VALUE) {
           sb.append(pmUntilMs[i]);
         }
         encoder.appendTo(sb.append(';'), (T) pmTiles[i]); // RedisLayout.premergedValue
-        OwnedArg.add(a, utf8(sb));
+        OwnedArg.add(a, text.bytes());
       }
     }
     OwnedArg.add(a, expectKeys ? EXPECT_KEYS : EXPECT_NOTHING);
     OwnedArg.add(a, generation);
   }
 
-  private static <V> byte[] encode(StringBuilder sb, TextAppender<V> encoder, V value) {
-    sb.setLength(0);
-    encoder.appendTo(sb, value);
-    return utf8(sb);
+  private static <V> byte[] encode(TextBytes text, TextAppender<V> encoder, V value) {
+    encoder.appendTo(text.clear(), value);
+    return text.bytes();
   }
 
   private static byte[] ascii(String s) {
     return s.getBytes(StandardCharsets.US_ASCII);
-  }
-
-  private static byte[] utf8(StringBuilder sb) {
-    return sb.toString().getBytes(StandardCharsets.UTF_8);
   }
 }

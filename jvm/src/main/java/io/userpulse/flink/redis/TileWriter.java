@@ -52,7 +52,7 @@ public final class TileWriter<T, P> implements AutoCloseable {
   private final WriterListener listener;
   private final StagedWrites<T, P> staged = new StagedWrites<>();
   /** Every staged value's text passes through this one builder at flush (task thread only). */
-  private final StringBuilder text = new StringBuilder(4096);
+  private final TextBytes text = new TextBytes(4096);
   private long retries;
   private long usersWritten;
   private byte[] generation = new byte[0];

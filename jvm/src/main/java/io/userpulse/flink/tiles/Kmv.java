@@ -1,5 +1,6 @@
 package io.userpulse.flink.tiles;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
 
@@ -17,6 +18,8 @@ public final class Kmv {
     /** Sketches of at least this many hashes keep their base64 between changes. */
     static final int CACHE_MIN_SIZE = 16;
     private static final Base64.Encoder BASE64 = Base64.getEncoder();
+    /** Per thread: the arrays {@link #base64()} and {@link #appendBase64} encode through. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     private int[] flipped;
     private int size;
     /**
@@ -71,12 +74,77 @@ public final class Kmv {
     public String base64() {
         String b = base64;
         if (b == null) {
-            b = size == 0 ? "" : BASE64.encodeToString(toBigEndianBytes());
+            if (size == 0) {
+                return "";
+            }
+            Scratch scratch = SCRATCH.get();
+            int m = scratch.encode(this); // may replace scratch.dst: read it after
+            b = new String(scratch.dst, 0, m, StandardCharsets.ISO_8859_1);
             if (size >= CACHE_MIN_SIZE) {
                 base64 = b;
             }
         }
         return b;
+    }
+
+    /**
+     * Appends {@link #base64()} to {@code sb}. A small sketch's (fewer than {@link
+     * #CACHE_MIN_SIZE} hashes, not cached) goes from a per-thread scratch straight into the
+     * builder, with no array or string of its own: the tile writer appends every touched tile's
+     * sketches at each flush.
+     *
+     * @param sb the builder, not null
+     */
+    public void appendBase64(StringBuilder sb) {
+        if (base64 != null || size >= CACHE_MIN_SIZE) {
+            sb.append(base64());
+            return;
+        }
+        Scratch scratch = SCRATCH.get();
+        int m = size == 0 ? 0 : scratch.encode(this);
+        byte[] dst = scratch.dst;
+        for (int i = 0; i < m; i++) {
+            sb.append((char) dst[i]);
+        }
+    }
+
+    private void writeBigEndian(byte[] b) {
+        for (int i = 0; i < size; i++) {
+            int h = flipped[i] ^ FLIP;
+            b[4 * i] = (byte) (h >>> 24);
+            b[4 * i + 1] = (byte) (h >>> 16);
+            b[4 * i + 2] = (byte) (h >>> 8);
+            b[4 * i + 3] = (byte) h;
+        }
+    }
+
+    /**
+     * A thread's encoding arrays: {@code Base64.Encoder.encode(src, dst)} encodes all of {@code
+     * src}, so there is one source array per sketch size met (at most k + 1 of them, 4 bytes a
+     * hash), and one destination.
+     */
+    private static final class Scratch {
+        private byte[][] src = new byte[CACHE_MIN_SIZE + 1][];
+        private byte[] dst = new byte[0];
+
+        /** Encodes {@code s}'s hashes (at least one) into {@link #dst}; returns the length. */
+        int encode(Kmv s) {
+            int n = s.size;
+            if (n >= src.length) {
+                src = Arrays.copyOf(src, Math.max(n + 1, 2 * src.length));
+            }
+            byte[] b = src[n];
+            if (b == null) {
+                b = new byte[4 * n];
+                src[n] = b;
+            }
+            s.writeBigEndian(b);
+            int len = (4 * n + 2) / 3 * 4;
+            if (dst.length < len) {
+                dst = new byte[Math.max(len, 2 * dst.length)];
+            }
+            return BASE64.encode(b, dst);
+        }
     }
 
     /** Hashes held. */
@@ -100,13 +168,7 @@ public final class Kmv {
     /** The hashes as big-endian uint32 bytes (what the v1 tile value base64-encodes). */
     public byte[] toBigEndianBytes() {
         byte[] b = new byte[4 * size];
-        for (int i = 0; i < size; i++) {
-            int h = flipped[i] ^ FLIP;
-            b[4 * i] = (byte) (h >>> 24);
-            b[4 * i + 1] = (byte) (h >>> 16);
-            b[4 * i + 2] = (byte) (h >>> 8);
-            b[4 * i + 3] = (byte) h;
-        }
+        writeBigEndian(b);
         return b;
     }
 

@@ -56,7 +56,7 @@ public final class TileCodec {
                     }
                 }
                 default -> {
-                    sb.append(t.sketches[i].base64());
+                    t.sketches[i].appendBase64(sb);
                 }
             }
         }

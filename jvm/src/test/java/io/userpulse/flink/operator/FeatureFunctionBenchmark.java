@@ -52,6 +52,7 @@ public final class FeatureFunctionBenchmark {
                     long t0 = System.nanoTime();
                     long c0 = mx.getCurrentThreadCpuTime();
                     long a0 = mx.getCurrentThreadAllocatedBytes();
+                    long g0 = gcMs();
                     double r0 = redisCpuS(redis);
                     long b0 = redisInputBytes(redis);
                     if (premergeMs > 0) { // the job's clock at the round's first event
@@ -62,15 +63,27 @@ public final class FeatureFunctionBenchmark {
                     long ns = System.nanoTime() - t0;
                     long cpu = mx.getCurrentThreadCpuTime() - c0;
                     double alloc = (mx.getCurrentThreadAllocatedBytes() - a0) / (double) n;
+                    double gc = (gcMs() - g0) * 1e3 / n;
                     double rs = redisCpuS(redis) - r0;
                     double bytes = (redisInputBytes(redis) - b0) / (double) n;
                     System.out.printf("round %d: wall %.2f us/event (%.0f events/s), task thread"
-                            + " CPU %.2f us/event, %.0f bytes allocated/event, redis-server CPU"
-                            + " %.2f us/event, %.0f bytes to Redis/event%n", round, ns / 1e3 / n,
-                            n * 1e9 / ns, cpu / 1e3 / n, alloc, rs * 1e6 / n, bytes);
+                            + " CPU %.2f us/event, %.0f bytes allocated/event, GC %.2f us/event,"
+                            + " redis-server CPU %.2f us/event, %.0f bytes to Redis/event%n", round,
+                            ns / 1e3 / n, n * 1e9 / ns, cpu / 1e3 / n, alloc, gc, rs * 1e6 / n,
+                            bytes);
                 }
             }
         }
+    }
+
+    /** The JVM's collectors' accumulated collection time (ms, wall: pauses and cycles). */
+    private static long gcMs() {
+        long ms = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc
+                : ManagementFactory.getGarbageCollectorMXBeans()) {
+            ms += Math.max(0, gc.getCollectionTime());
+        }
+        return ms;
     }
 
     /** redis-server's CPU time (user + system, main thread and others) in s. */

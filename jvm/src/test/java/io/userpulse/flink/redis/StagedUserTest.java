@@ -36,9 +36,10 @@ class StagedUserTest {
     s.premerged(12, 1_717_243_202_000L, new long[] {300_000, 3_600_000},
         new long[] {1_717_243_260_000L, Long.MIN_VALUE},
         new Tile[] {new Tile(7, "a"), new Tile(12, "ø")});
-    StringBuilder sb = new StringBuilder("left over from the last user, longer than a tile");
+    TextBytes text = new TextBytes(4);
+    text.clear().append("left over from the last user, longer than a tile");
 
-    List<String> argv = argv(s, sb);
+    List<String> argv = argv(s, text);
 
     List<String> expected = List.of(
         "86400", "1717243201000", "172800",
@@ -60,7 +61,7 @@ class StagedUserTest {
     s.tile(1_000, 1, new Tile(1, "x"));
     s.expectKeys = true;
     assertEquals(List.of("86400", "", "172800", "", "1", "t:1000:1", "1;x", "0", "0", "0", "1",
-        "3"), argv(s, new StringBuilder()));
+        "3"), argv(s, new TextBytes(16)));
   }
 
   @Test
@@ -76,10 +77,10 @@ class StagedUserTest {
     assertEquals(args.get(1).hashCode(), copy.get(1).hashCode());
   }
 
-  private static List<String> argv(StagedUser<Tile, Profile> s, StringBuilder sb) {
+  private static List<String> argv(StagedUser<Tile, Profile> s, TextBytes text) {
     CommandArguments a = WriteScript.evalsha(new byte[] {'k'}, new byte[] {'p'});
     s.appendArgv(a, TTL, PROFILE_TTL, TextAppender.of(Tile::encode), Profile::version,
-        TextAppender.of(Profile::json), GENERATION, sb);
+        TextAppender.of(Profile::json), GENERATION, text);
     List<String> out = new ArrayList<>();
     int i = 0;
     for (Rawable r : a) {
