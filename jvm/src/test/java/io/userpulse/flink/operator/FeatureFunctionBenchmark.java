@@ -8,8 +8,8 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.Obje
 import redis.clients.jedis.Jedis;
 
 /**
- * JVM time and heap allocation per event of the keyed feature step (fold + staging + pipelined
- * Redis flush), and redis-server's CPU per event, JUnit-free (a measurement, not a test: the
+ * JVM time, heap allocation and the collectors' time per event of the keyed feature step (fold +
+ * staging + pipelined Redis flush), and redis-server's CPU per event, JUnit-free (a measurement, not a test: the
  * machines are shared and noisy). Drives {@link FeatureFunction}
  * through {@link FeatureHarness} (heap state, test processing time) against a running
  * {@code redis-server}, with synthetic-like traffic: Zipf(1.1) users, click 0.2 / scroll 0.3 /
