@@ -64,6 +64,10 @@ from userpulse.stack.flink import FlinkCluster
 
 DRAIN_BEFORE_PROBE_S = 180.0
 """Longest wait for the backlog of the last (failed) step to drain before the freshness run."""
+STACK_PROBE_ATTEMPTS = 3
+"""Health checks of the local stack before the bench gives up (:func:`stack_ready`)."""
+STACK_PROBE_PAUSE_S = 2.0
+"""Seconds between two of them."""
 
 
 def _log(msg: str) -> None:
@@ -259,6 +263,28 @@ def _bench_userpulse(
     return out
 
 
+def stack_ready(
+    probe: Callable[[], bool],
+    attempts: int = STACK_PROBE_ATTEMPTS,
+    pause_s: float = STACK_PROBE_PAUSE_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Whether ``probe`` (one health check of the local stack, e.g. ``stack.status(s).healthy``)
+    answers ``True`` within ``attempts`` tries (>= 1), ``pause_s`` seconds apart.
+
+    One probe is not enough right after ``userpulse up`` on a loaded machine: the broker's
+    metadata request (3 s timeout) has missed once (2026-12-02) although the broker was up, and
+    the bench then refused to start. Raises ``ValueError`` for ``attempts`` < 1."""
+    if attempts < 1:
+        raise ValueError(f"attempts must be >= 1, got {attempts}")
+    for i in range(attempts):
+        if probe():
+            return True
+        if i + 1 < attempts:
+            sleep(pause_s)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 = bad knob or stack down)."""
     ap = argparse.ArgumentParser(description="userpulse benchmark (docs/bench.md)")
@@ -276,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings()
-    if not stack.status(settings).healthy:
+    if not stack_ready(lambda: stack.status(settings).healthy):
         print(
             "error: the local stack is not up; run `userpulse up` (or `make up`)", file=sys.stderr
         )
