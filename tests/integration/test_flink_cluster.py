@@ -6,7 +6,9 @@ Parallelism 2 on a 4-partition topic gives exactly the reference features, acros
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from tests.deploykit import FLINK_METRICS_USED
 from tests.integration.conftest import _free_ports
 from tests.integration.flinkkit import flink, running_parallelism, wait_counted
 from tests.integration.jobkit import drop_topics, flush_redis, job_settings, send_events
+from tests.integration.storekit import wait_for
 from userpulse.compare import as_of_points, compare
 from userpulse.jobs import control
 from userpulse.lookup import FeatureClient
@@ -27,6 +30,18 @@ pytestmark = pytest.mark.integration
 __all__ = ["flink"]  # the module fixture
 
 T0 = 1_717_243_200_000  # 2024-06-01T12:00:00Z
+
+
+@pytest.fixture(autouse=True)
+def _no_job_left(flink: Settings) -> Iterator[None]:
+    """Cancel whatever job a test leaves running (a failed assertion skips its own cancel), so
+    one failure does not fail the next test too (its submit would find a job on old code)."""
+    yield
+    rest = control.FlinkRest(flink.rest_url)
+    for j in rest.jobs():
+        if j.state in control.RUNNING_STATES:
+            with contextlib.suppress(control.JobControlError):
+                control.cancel(flink, j.job_id)
 
 
 def _snapshot(client: FeatureClient, users: list[str], as_of: int) -> dict[str, dict]:
@@ -68,15 +83,25 @@ def test_rescale_1_2_1_equals_reference(flink: Settings) -> None:
         drop_topics(s)
 
 
-def _scrape(ports: range) -> dict[str, float]:
+def _scrape(ports: range, every: bool = False) -> dict[str, float]:
     """Metric name -> value summed over labels and over every endpoint in ``ports`` that
-    answers (Prometheus text format)."""
+    answers (Prometheus text format). With ``every``, each endpoint is asked again for up to
+    30 s until it answers, and one that never does fails the test (a sum without it would be
+    short: once, on a loaded machine, a 3-s timeout left out a TaskManager's counts)."""
     out: dict[str, float] = {}
     for port in ports:
-        try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=3).text
-        except httpx.HTTPError:
-            continue
+        deadline = time.monotonic() + (30 if every else 0)
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=3).text
+                break
+            except httpx.HTTPError as e:
+                if time.monotonic() > deadline:
+                    if every:
+                        pytest.fail(f"metrics endpoint :{port} did not answer: {e!r}")
+                    text = ""
+                    break
+                time.sleep(0.5)
         for line in text.splitlines():
             if line and not line.startswith("#"):
                 name, value = line.rsplit(" ", 1)
@@ -105,12 +130,17 @@ def test_parallelism_2_equals_reference(flink: Settings) -> None:
         assert overview["taskmanagers"] == 2 and overview["slots-available"] == 0
         # a TaskManager's interpreter outlives a job: its counters include earlier jobs' events
         metric_ports = range(metrics_port, metrics_port + 2)
-        before = _scrape(metric_ports)
+        before = _scrape(metric_ports, every=True)
         sent = send_events(s, events)
         assert wait_counted(client, users, sent) == sent
-        workers = _scrape(metric_ports)
-        for name in ("userpulse_events_in_total", "userpulse_events_counted_total"):
-            assert workers[name] - before.get(name, 0.0) == sent, name
+        names = ("userpulse_events_in_total", "userpulse_events_counted_total")
+
+        def counts() -> dict[str, float]:
+            workers = _scrape(metric_ports, every=True)
+            return {n: workers.get(n, 0.0) - before.get(n, 0.0) for n in names}
+
+        expected = dict.fromkeys(names, float(sent))
+        assert wait_for(lambda: counts() == expected, 30, 1.0), counts()
         lo, hi = (int(x) for x in s.flink_metrics_ports.split("-"))
         deadline = time.monotonic() + 60  # checkpoint metrics appear after the first one
         missing = FLINK_METRICS_USED - set(_scrape(range(lo, hi + 1)))
