@@ -20,7 +20,7 @@ on 2026-12-02). Two steps:
    the original's, or the variant writes something else.
 
     .venv/bin/python -m bench.script_cost capture --port 6399 --seconds 30 --out /tmp/trace.jsonl
-    .venv/bin/python -m bench.script_cost replay --trace /tmp/trace.jsonl [--calls N] [A.lua ...]
+    .venv/bin/python -m bench.script_cost replay --trace T.jsonl [--calls N] [--batch N] [A.lua]
 
 Needs ``valgrind`` (Debian package ``valgrind``) for ``replay``; a replay of 60,000 calls takes
 1-3 minutes per script here. Variants to compare: ``bench/script_variants/`` (docs/bench.md).
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import redis
@@ -197,9 +197,44 @@ def annotate_shares(text: str) -> dict[str, float]:
     return shares
 
 
-def replay(script: Path, trace: Path, calls: int | None = None) -> dict[str, object]:
-    """Replay ``trace`` (at most ``calls`` calls) against a fresh ``redis-server`` under
-    callgrind with ``script``; returns ``{"script", "calls", "ir_per_call", "share_pct":
+def batch_calls(calls: Iterable[list[bytes]], size: int) -> Iterator[tuple[list[bytes], int]]:
+    """The traced ``calls`` (``numkeys``, keys, arguments) merged ``size`` at a time into one
+    call each, as ``(numkeys, keys, arguments)`` and the number of traced calls in it: the keys
+    of every call in order, then per call its argument count and its arguments (the shape
+    ``bench/script_variants/batched.lua`` reads). ``size`` 1 yields the calls as they are.
+    Raises ``ValueError`` for ``size`` < 1."""
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    group: list[list[bytes]] = []
+    for call in calls:
+        if size == 1:
+            yield call, 1
+            continue
+        group.append(call)
+        if len(group) == size:
+            yield _merge(group), size
+            group = []
+    if group:
+        yield _merge(group), len(group)
+
+
+def _merge(group: list[list[bytes]]) -> list[bytes]:
+    keys: list[bytes] = []
+    args: list[bytes] = []
+    for call in group:
+        nk = int(call[0])
+        keys += call[1 : 1 + nk]
+        argv = call[1 + nk :]
+        args += [str(len(argv)).encode(), *argv]
+    return [str(len(keys)).encode(), *keys, *args]
+
+
+def replay(
+    script: Path, trace: Path, calls: int | None = None, batch: int = 1
+) -> dict[str, object]:
+    """Replay ``trace`` (at most ``calls`` calls; ``batch`` of them per script call, see
+    :func:`batch_calls`) against a fresh ``redis-server`` under callgrind with ``script``;
+    returns ``{"script", "calls", "script_calls", "ir_per_call" (per traced call), "share_pct":
     {function: % of all instructions, inclusive}, "state"}``. Raises ``RuntimeError`` when
     valgrind or the server is missing or the server does not answer within 60 s, and
     ``redis.ResponseError`` when the script fails on a call."""
@@ -227,26 +262,24 @@ def replay(script: Path, trace: Path, calls: int | None = None) -> dict[str, obj
                         raise RuntimeError("redis-server under valgrind did not start") from None
                     time.sleep(0.2)
             sha = r.script_load(script.read_text())
-            subprocess.run(
-                ["callgrind_control", "-z", str(proc.pid)], check=True, capture_output=True
-            )
-            n = 0
+            _control(proc.pid, "-z")  # zero: count only the replay
+            n = sent = 0
             pipe = r.pipeline(transaction=False)
-            for call in read_trace(trace, calls):
+            for call, traced in batch_calls(read_trace(trace, calls), batch):
                 pipe.execute_command("EVALSHA", sha, *call)
-                n += 1
-                if n % 300 == 0:
+                sent += 1
+                n += traced
+                if sent % max(1, 300 // batch) == 0:
                     pipe.execute()
             pipe.execute()
-            subprocess.run(
-                ["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True
-            )
+            _control(proc.pid, "-d")  # dump
             state = _state_digest(r)
             dump = min(Path(tmp).glob("callgrind.out.*"))
             ir = next(int(line.split()[1]) for line in dump.open() if line.startswith("summary:"))
             return {
                 "script": str(script),
                 "calls": n,
+                "script_calls": sent,
                 "ir_per_call": round(ir / max(n, 1)),
                 "share_pct": _inclusive(dump),
                 "state": state,
@@ -269,12 +302,18 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("replay", help="replay a trace under callgrind, per script")
     rep.add_argument("--trace", type=Path, required=True)
     rep.add_argument("--calls", type=int, default=None, help="first N calls (default: all)")
+    rep.add_argument(
+        "--batch", type=int, default=1, help="traced calls per script call (batched.lua)"
+    )
     rep.add_argument("scripts", nargs="*", type=Path, help=f"default: {WRITE_SCRIPT.name}")
     args = ap.parse_args(argv)
     if args.cmd == "capture":
         n = capture(args.port, args.seconds, args.out, args.host)
         print(f"{n} EVALSHA calls -> {args.out}")
         return 0 if n else 1
+    if args.batch < 1:
+        print(f"error: --batch must be >= 1, got {args.batch}", file=sys.stderr)
+        return 2
     scripts = args.scripts or [WRITE_SCRIPT]
     for s in [args.trace, *scripts]:
         if not s.is_file():
@@ -282,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         for s in scripts:
-            print(json.dumps(replay(s, args.trace, args.calls)), flush=True)
+            print(json.dumps(replay(s, args.trace, args.calls, args.batch)), flush=True)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.script_cost import TraceError, annotate_shares, parse_monitor_line, read_trace
+from bench.script_cost import (
+    TraceError,
+    annotate_shares,
+    batch_calls,
+    main,
+    parse_monitor_line,
+    read_trace,
+)
 
 
 def test_a_monitor_line_gives_the_arguments_with_escapes_undone() -> None:
@@ -64,3 +71,25 @@ def test_annotate_shares_reads_shares_below_and_above_ten_percent() -> None:
    366,395,068 ( 3.18%)  ???:hsetCommand [/usr/bin/redis-check-rdb]
 """
     assert annotate_shares(text) == {"luaCallFunction": 89.32, "parseReply": 16.70, "strtod": 5.59}
+
+
+def test_batches_carry_every_call_s_keys_then_each_call_s_argument_count_and_arguments() -> None:
+    calls = [[b"2", b"k1", b"p1", b"a", b"b"], [b"2", b"k2", b"p2", b"c"], [b"1", b"k3", b"d"]]
+    assert list(batch_calls(calls, 2)) == [
+        ([b"4", b"k1", b"p1", b"k2", b"p2", b"2", b"a", b"b", b"1", b"c"], 2),
+        ([b"1", b"k3", b"1", b"d"], 1),
+    ]
+    assert list(batch_calls(calls, 1)) == [(c, 1) for c in calls]
+    with pytest.raises(ValueError, match="batch size must be >= 1, got 0"):
+        list(batch_calls(calls, 0))
+
+
+def test_a_bad_batch_or_a_missing_trace_fails_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", "--trace", str(tmp_path / "none.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("[]\n")
+    assert main(["replay", "--trace", str(trace), "--batch", "0"]) == 2
+    assert "--batch must be >= 1, got 0" in capsys.readouterr().err
