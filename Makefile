@@ -84,12 +84,12 @@ demo: prereqs venv deps
 ## test: all tiers: the JVM module's JUnit tests (they start their own redis-server), then
 ## pytest (integration tests start their own stack on test ports), without the `long` ones.
 ## TEST_WORKERS=N runs the test files on N pytest-xdist processes (a file stays on one worker;
-## each worker starts its own Kafka, Redis and Flink clusters on free ports): 15.0-17.4 min
-## against 21.7 min in one process on a 2-core machine (README). The default is 2; TEST_WORKERS=0
-## runs one process (no xdist), e.g. to read one test's output in order.
+## each worker starts its own Kafka, Redis and Flink clusters on free ports): 15.0 min against
+## 21.7 min in one process on a 2-core machine (README). The default, 0, is one process until
+## 2 workers pass three CI runs in a row.
 ## test-long: the `long` tests (minutes each: session cluster + savepoints; e.g. case H10 across
 ## a savepoint with the schema registry)
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 0
 test: prereqs-test venv deps registry lint-imports test-jvm
 	$(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadfile -m "not long" tests
 
